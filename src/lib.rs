@@ -1,0 +1,1 @@
+//! zbs-mc: a model checker for the ZBS meta lease / recover-command / topology state machine.
