@@ -1,0 +1,391 @@
+//! RecoverManager: the waiting lists and sets, `pid_cmds_`, and the functions that turn
+//! placement wishes into commands (`DoScan`, `MakeMigrateCmd`, `AddRecoverCmdUnlock`) or
+//! take them back (`RevokeRecoverCmds`).
+
+use super::events::{MetaEvent, Refusal};
+use super::meta::{Meta, MetaConfig};
+use super::placement;
+use super::recover_cmd::{MigrateCandidate, RecoverCmd};
+use super::{Cid, Pid};
+use im::{OrdMap, OrdSet, Vector};
+
+/// RecoverManager's containers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct RecoverManager {
+    /// Only `MakeMigrateCmd()` pushes here.
+    pub passive_waiting_migrate: Vector<MigrateCandidate>,
+    /// Only `GenerateMigrateCmds()` and `RevokeRecoverCmds()` erase from here.
+    pub active_waiting_migrate: Vector<MigrateCandidate>,
+    /// Pids needing recover, filled by `AddToWaitingRecoverIfNecessary()`.
+    pub active_waiting_recover: OrdSet<Pid>,
+    /// Pids needing recover, refilled by every scan's `ReGenerateWaitingRecoverList()`.
+    pub passive_waiting_recover: OrdSet<Pid>,
+    /// pid → the one command in progress for it.
+    pub pid_cmds: OrdMap<Pid, RecoverCmd>,
+}
+
+impl RecoverManager {
+    /// Is `pid` waiting in either migrate list?
+    pub fn migrate_waiting(&self, pid: Pid) -> bool {
+        self.passive_waiting_migrate
+            .iter()
+            .chain(self.active_waiting_migrate.iter())
+            .any(|c| c.pid == pid)
+    }
+
+    /// `MakeMigrateCmd()`: push a candidate onto `passive_waiting_migrate_`.
+    ///
+    /// Modelling choice (specs A4): a pid that already has a command or already waits in a
+    /// migrate list is not pushed again.
+    pub fn make_migrate_cmd(&mut self, cand: MigrateCandidate) -> bool {
+        if self.pid_cmds.contains_key(&cand.pid) || self.migrate_waiting(cand.pid) {
+            return false;
+        }
+        self.passive_waiting_migrate.push_back(cand);
+        true
+    }
+
+    /// The 60-s swap of the two migrate lists.
+    pub fn swap_waiting_migrate(&mut self) -> MetaEvent {
+        std::mem::swap(
+            &mut self.passive_waiting_migrate,
+            &mut self.active_waiting_migrate,
+        );
+        MetaEvent::MigrateListsSwapped {
+            now_active: self.active_waiting_migrate.len(),
+        }
+    }
+}
+
+impl Meta {
+    /// `RecoverManager::ReGenerateWaitingMigrateList()` (the migrate scan): ask placement for
+    /// each pid without a command and queue what it proposes via `MakeMigrateCmd()`.
+    pub fn regenerate_waiting_migrate_list(&mut self) -> Vec<MetaEvent> {
+        let mut events = Vec::new();
+        for pext in self.pextents.values() {
+            let owner = self.access.owners.get(&pext.pid).copied();
+            if let Some(cand) =
+                placement::propose_migrate(pext, &self.topology, &self.chunks, owner)
+                && self.recover.make_migrate_cmd(cand)
+            {
+                events.push(MetaEvent::MigrateQueued(cand));
+            }
+        }
+        events
+    }
+
+    /// `RecoverManager::DoScan()`: 1. `GenerateRecoverCmds()` for `active_waiting_recover_`
+    /// (into which the last scan's passive set is merged first, specs A5) and
+    /// `GenerateMigrateCmds()` for `active_waiting_migrate_`; 3. `ReGenerateWaitingRecoverList()`.
+    pub fn do_scan(&mut self, cfg: &MetaConfig) -> Vec<MetaEvent> {
+        let mut events = Vec::new();
+        let rm = &mut self.recover;
+        rm.active_waiting_recover = rm
+            .active_waiting_recover
+            .clone()
+            .union(std::mem::take(&mut rm.passive_waiting_recover));
+        // GenerateRecoverCmds(): each pid below its expected replicas gets a recover command.
+        for pid in std::mem::take(&mut self.recover.active_waiting_recover) {
+            let Some(pext) = self.pextents.get(&pid) else {
+                continue;
+            };
+            if let Some((src, dst)) = placement::recover_src_dst(pext, &self.topology, &self.chunks)
+            {
+                let cand = MigrateCandidate {
+                    pid,
+                    src,
+                    dst,
+                    replace: 0,
+                };
+                events.push(self.add_recover_cmd_unlock(cfg, cand));
+            }
+        }
+        // GenerateMigrateCmds(): every active candidate becomes a command or is dropped.
+        for cand in std::mem::take(&mut self.recover.active_waiting_migrate) {
+            events.push(self.add_recover_cmd_unlock(cfg, cand));
+        }
+        self.regenerate_waiting_recover_list();
+        events
+    }
+
+    /// `ReGenerateWaitingRecoverList()`: pids with fewer replicas than expected and no
+    /// command are collected anew in `passive_waiting_recover_`; modelling choice (specs A5):
+    /// the next scan swaps them into the active set, as the migrate lists are swapped.
+    pub fn regenerate_waiting_recover_list(&mut self) {
+        let rm = &mut self.recover;
+        rm.passive_waiting_recover = self
+            .pextents
+            .values()
+            .filter(|p| {
+                p.location.len() < usize::from(p.expected_replica_num)
+                    && !rm.pid_cmds.contains_key(&p.pid)
+            })
+            .map(|p| p.pid)
+            .collect();
+    }
+
+    /// `RecoverManager::AddRecoverCmdUnlock()` with its checks 1–5.
+    pub fn add_recover_cmd_unlock(
+        &mut self,
+        cfg: &MetaConfig,
+        cand: MigrateCandidate,
+    ) -> MetaEvent {
+        match self.try_add_recover_cmd(cfg, cand) {
+            Ok(cmd) => MetaEvent::CmdAdded(cmd),
+            Err(why) => MetaEvent::CmdRefused {
+                pid: cand.pid,
+                src: cand.src,
+                dst: cand.dst,
+                replace: cand.replace,
+                why,
+            },
+        }
+    }
+
+    fn try_add_recover_cmd(
+        &mut self,
+        cfg: &MetaConfig,
+        cand: MigrateCandidate,
+    ) -> Result<RecoverCmd, Refusal> {
+        let pext = self.pextents.get(&cand.pid).ok_or(Refusal::UnknownPid)?;
+        // 1. The pid already has a command.
+        if cfg.variant.check_pid_has_cmd && self.recover.pid_cmds.contains_key(&cand.pid) {
+            return Err(Refusal::PidHasCmd);
+        }
+        // 2. Temporary-replica recovers are not modelled (no temporary replicas; specs A6).
+        // 3. src must hold the pid; a migrate's dst must not, its replaced replica must.
+        let is_migrate = cand.replace != 0;
+        if cfg.variant.check_src_dst_hold
+            && (!pext.holds(cand.src)
+                || pext.holds(cand.dst)
+                || (is_migrate && !pext.holds(cand.replace)))
+        {
+            return Err(Refusal::BadReplicas);
+        }
+        // 4. dst space, command slots; then reserve.
+        let space = pext.size;
+        let involved = [cand.src, cand.dst, cand.replace];
+        let dst = self.chunks.get(cand.dst).ok_or(Refusal::BadReplicas)?;
+        if dst.free_space() < space {
+            return Err(Refusal::NoSpace);
+        }
+        if involved.iter().filter(|&&c| c != 0).any(|&c| {
+            self.chunks
+                .get(c)
+                .is_none_or(|e| e.cmd_count() >= cfg.max_recover_cmds_per_chunk)
+        }) {
+            return Err(Refusal::NoSlot);
+        }
+        let mut cmd = RecoverCmd {
+            pid: cand.pid,
+            src: cand.src,
+            dst: cand.dst,
+            replace: cand.replace,
+            owner: 0,
+            epoch: pext.epoch,
+            owner_allocated: false,
+            reserved_src: cand.src,
+            reserved_space: space,
+        };
+        self.chunks.reserve(&cmd);
+        // 5. AccessManager::EnqueueRecoverCmd(): owner, src rewrite, session queue.
+        self.enqueue_recover_cmd(&mut cmd);
+        self.recover.pid_cmds.insert(cmd.pid, cmd);
+        Ok(cmd)
+    }
+
+    /// `RecoverManager::RevokeRecoverCmds(cid)`: drop every command whose src or dst is `cid`
+    /// from both migrate lists, `pid_cmds_` and the sessions' `waiting_recover_cmds`.
+    ///
+    /// Today it keeps the owner `AllocOwnerForRecover()` created; with the
+    /// `revoke_releases_owner` fix it releases that owner when the command was still queued
+    /// (never handed to the owner's session, so nobody caches the lease).
+    pub fn revoke_recover_cmds(&mut self, cfg: &MetaConfig, cid: Cid) -> Vec<MetaEvent> {
+        let mut events = Vec::new();
+        let hits = |c: &MigrateCandidate| c.src == cid || c.dst == cid;
+        for list in [
+            &mut self.recover.passive_waiting_migrate,
+            &mut self.recover.active_waiting_migrate,
+        ] {
+            let (dropped, kept): (Vector<_>, Vector<_>) =
+                list.iter().copied().partition(|c| hits(c));
+            *list = kept;
+            events.extend(
+                dropped
+                    .into_iter()
+                    .map(|cand| MetaEvent::CandidateRevoked { cid, cand }),
+            );
+        }
+        let revoked: Vec<RecoverCmd> = self
+            .recover
+            .pid_cmds
+            .values()
+            .filter(|c| c.src == cid || c.dst == cid)
+            .copied()
+            .collect();
+        for cmd in revoked {
+            let was_queued = self.access.dequeue_recover_cmd(&cmd);
+            self.finish_cmd(cfg, &cmd);
+            let release = cfg.variant.revoke_releases_owner && was_queued && cmd.owner_allocated;
+            if release && self.access.owners.get(&cmd.pid) == Some(&cmd.owner) {
+                self.access.owners.remove(&cmd.pid);
+            }
+            events.push(MetaEvent::CmdRevoked {
+                cid,
+                cmd,
+                was_queued,
+                owner_kept: !release,
+            });
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::access_manager::AccessManager;
+    use crate::domain::chunk_table::{ChunkEntry, ChunkTable};
+    use crate::domain::pextent::PExtent;
+    use crate::domain::topology;
+    use crate::domain::variant::Variant;
+
+    pub(crate) fn pext(pid: Pid, location: &[Cid], preferred: Cid) -> PExtent {
+        PExtent {
+            pid,
+            location: location.to_vec(),
+            alive_location: location.to_vec(),
+            expected_replica_num: location.len() as u8,
+            epoch: 4354,
+            preferred_cid: Some(preferred),
+            thin_provision: true,
+            size: 1,
+        }
+    }
+
+    /// The incident-A meta: pids 3133 and 3134 at `[4, 2, 5]`, prefer local 4, no owners.
+    pub(crate) fn incident_a_meta() -> Meta {
+        Meta {
+            topology: topology::tests::incident_a(),
+            pextents: [3133, 3134]
+                .into_iter()
+                .map(|p| (p, pext(p, &[4, 2, 5], 4)))
+                .collect(),
+            chunks: ChunkTable {
+                chunks: [1, 2, 4, 5]
+                    .into_iter()
+                    .map(|c| (c, ChunkEntry::new(10, 2)))
+                    .collect(),
+            },
+            recover: RecoverManager::default(),
+            access: AccessManager::new([1, 2, 4, 5]),
+        }
+    }
+
+    pub(crate) fn cfg(variant: Variant) -> MetaConfig {
+        MetaConfig {
+            variant,
+            max_recover_cmds_per_chunk: 128,
+        }
+    }
+
+    fn cand(pid: Pid) -> MigrateCandidate {
+        MigrateCandidate {
+            pid,
+            src: 5,
+            dst: 1,
+            replace: 5,
+        }
+    }
+
+    #[test]
+    fn add_recover_cmd_allocates_src_as_owner_and_queues_on_its_session() {
+        let mut m = incident_a_meta();
+        let ev = m.add_recover_cmd_unlock(&cfg(Variant::default()), cand(3133));
+        assert_eq!(
+            ev.to_string(),
+            "recover_manager.cc] add recover cmd for pid: 3133 src: 5 dst: 1 replace: 5 owner: 5  \
+             (AllocOwnerForRecover created owner 5)"
+        );
+        assert_eq!(m.owner_of(3133), Some(5));
+        assert_eq!(m.access.waiting_recover_cmds[&5].len(), 1);
+        assert!(m.chunks.get(1).unwrap().rx_pids.contains(&3133));
+    }
+
+    #[test]
+    fn checks_one_and_three_refuse() {
+        let c = cfg(Variant::default());
+        let mut m = incident_a_meta();
+        m.add_recover_cmd_unlock(&c, cand(3133));
+        assert!(matches!(
+            m.add_recover_cmd_unlock(&c, cand(3133)),
+            MetaEvent::CmdRefused {
+                why: Refusal::PidHasCmd,
+                ..
+            }
+        ));
+        let bad = MigrateCandidate {
+            dst: 2,
+            ..cand(3134)
+        };
+        assert!(matches!(
+            m.add_recover_cmd_unlock(&c, bad),
+            MetaEvent::CmdRefused {
+                why: Refusal::BadReplicas,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn revoke_before_delivery_keeps_the_owner_today_and_releases_it_with_the_fix() {
+        for (fix, owner_after) in [(false, Some(5)), (true, None)] {
+            let mut v = Variant::default();
+            v.revoke_releases_owner = fix;
+            let c = cfg(v);
+            let mut m = incident_a_meta();
+            let clean = m.chunks.clone();
+            m.add_recover_cmd_unlock(&c, cand(3133));
+            let events = m.update_topo_obj(&c, 5, 0);
+            assert_eq!(events.len(), 2, "{events:?}");
+            assert_eq!(m.owner_of(3133), owner_after, "fix={fix}");
+            assert!(m.recover.pid_cmds.is_empty());
+            assert!(m.access.waiting_recover_cmds[&5].is_empty());
+            assert_eq!(m.chunks, clean, "revoke releases every reservation");
+        }
+    }
+
+    #[test]
+    fn revoke_after_delivery_keeps_the_owner_even_with_the_fix() {
+        let mut v = Variant::default();
+        v.revoke_releases_owner = true;
+        let c = cfg(v);
+        let mut m = incident_a_meta();
+        m.add_recover_cmd_unlock(&c, cand(3134));
+        assert_eq!(m.access.take_waiting_recover_cmds(5).len(), 1);
+        m.update_topo_obj(&c, 5, 0);
+        assert_eq!(
+            m.owner_of(3134),
+            Some(5),
+            "chunk 5 caches the lease: keep it"
+        );
+    }
+
+    #[test]
+    fn migrate_lists_flow_passive_to_active_to_command() {
+        let c = cfg(Variant::default());
+        let mut m = incident_a_meta();
+        let queued = m.regenerate_waiting_migrate_list();
+        assert_eq!(queued.len(), 2, "both pids share brick-2 twice: {queued:?}");
+        assert!(
+            m.regenerate_waiting_migrate_list().is_empty(),
+            "no duplicates"
+        );
+        assert!(m.do_scan(&c).is_empty(), "nothing active yet");
+        m.recover.swap_waiting_migrate();
+        let added = m.do_scan(&c);
+        assert!(added.iter().all(|e| matches!(e, MetaEvent::CmdAdded(_))));
+        assert_eq!(m.recover.pid_cmds.len(), 2);
+        assert!(m.recover.active_waiting_migrate.is_empty());
+    }
+}

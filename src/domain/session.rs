@@ -1,0 +1,88 @@
+//! The chunk side of a session with meta: heartbeats, the lease cache ("libmeta") and the
+//! recover commands the chunk is executing.
+
+use super::recover_cmd::RecoverCmd;
+use super::{Cid, Pid};
+use im::{OrdMap, OrdSet};
+
+/// One chunk's view of its session.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ChunkSession {
+    pub cid: Cid,
+    /// Leases this chunk holds (libmeta's cache).
+    pub lease_cache: OrdSet<Pid>,
+    /// Commands received in a heartbeat reply and not finished yet.
+    pub running: OrdMap<Pid, RecoverCmd>,
+    /// A heartbeat is out and its reply has not come back yet.
+    pub awaiting_reply: bool,
+}
+
+impl ChunkSession {
+    pub fn new(cid: Cid) -> ChunkSession {
+        ChunkSession {
+            cid,
+            lease_cache: OrdSet::new(),
+            running: OrdMap::new(),
+            awaiting_reply: false,
+        }
+    }
+
+    /// A heartbeat reply arrived: each command carries its lease (this session is the
+    /// owner), which libmeta now caches (`Get recover notification: pid: …`).
+    pub fn on_heartbeat_reply(&mut self, cmds: &[RecoverCmd]) {
+        self.awaiting_reply = false;
+        for cmd in cmds {
+            debug_assert_eq!(cmd.owner, self.cid, "commands go to their owner's session");
+            self.lease_cache.insert(cmd.pid);
+            self.running.insert(cmd.pid, *cmd);
+        }
+    }
+
+    /// The copy is done: the command leaves the chunk (its `REPLACE REPLICA` goes to meta).
+    pub fn finish(&mut self, pid: Pid) -> Option<RecoverCmd> {
+        self.running.remove(&pid)
+    }
+
+    /// libmeta releases a lease unused for about an hour; a lease a running command uses is
+    /// not idle. Returns whether it was released (and so must be reported to meta).
+    pub fn idle_release(&mut self, pid: Pid) -> bool {
+        !self.running.contains_key(&pid) && self.lease_cache.remove(&pid).is_some()
+    }
+
+    /// App IO through this chunk as owner: the lease is cached.
+    pub fn cache_lease(&mut self, pid: Pid) {
+        self.lease_cache.insert(pid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(pid: Pid) -> RecoverCmd {
+        RecoverCmd {
+            pid,
+            src: 5,
+            dst: 1,
+            replace: 5,
+            owner: 5,
+            epoch: 4354,
+            owner_allocated: true,
+            reserved_src: 5,
+            reserved_space: 1,
+        }
+    }
+
+    #[test]
+    fn a_delivered_command_caches_its_lease_which_is_idle_only_once_done() {
+        let mut s = ChunkSession::new(5);
+        s.awaiting_reply = true;
+        s.on_heartbeat_reply(&[cmd(3134)]);
+        assert!(!s.awaiting_reply);
+        assert!(s.lease_cache.contains(&3134));
+        assert!(!s.idle_release(3134), "in use by the running command");
+        assert_eq!(s.finish(3134), Some(cmd(3134)));
+        assert!(s.idle_release(3134));
+        assert!(!s.idle_release(3134), "nothing left to release");
+    }
+}
