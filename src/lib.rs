@@ -1,8 +1,20 @@
 //! zbs-mc: a model checker for the ZBS meta lease / recover-command / topology state machine.
 //!
-//! Data flows one way: model file → [`scenario`] → [`domain`] + [`actors`] → engine →
-//! verdicts + traces → renderers.
+//! Data flows one way: model file → [`scenario`] → [`domain`] + [`actors`] → [`engine`] →
+//! verdicts + traces → renderers ([`trace`], [`cli`]).
 //!
 //! - [`domain`]: ZBS itself in plain Rust (topology, pextent and chunk tables, RecoverManager,
 //!   AccessManager, chunk sessions, placement), free of any checker type.
+//! - [`actors`]: the stateright actor model (meta, chunks, operator, client) over the domain.
+//! - [`properties`]: named invariants and their `sometimes` companions.
+//! - [`scenario`]: model files → validated configuration.
+//! - [`engine`]: exploration (shortest counterexamples).
+//! - [`trace`]: counterexamples rendered like a ZBS meta log.
+//! - [`cli`]: the `zbs-mc` commands; `main.rs` only maps their results to exit codes.
+pub mod actors;
+pub mod cli;
 pub mod domain;
+pub mod engine;
+pub mod properties;
+pub mod scenario;
+pub mod trace;

@@ -170,6 +170,7 @@ mod tests {
         let mut m = incident_a_meta();
         m.access.owners.insert(3134, 4);
         let mut cmd = crate::domain::recover_cmd::RecoverCmd {
+            id: 1,
             pid: 3134,
             src: 5,
             dst: 1,

@@ -109,6 +109,7 @@ mod tests {
 
     fn cmd() -> RecoverCmd {
         RecoverCmd {
+            id: 1,
             pid: 3133,
             src: 5,
             dst: 1,

@@ -17,6 +17,9 @@ pub struct MigrateCandidate {
 /// Log line: `add recover cmd for pid: 3133 src: 5 dst: 1 replace: 5 owner: 5`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecoverCmd {
+    /// Which command this is: two commands for one pid with equal fields are still two
+    /// (ZBS tells them apart by their start time, `start_ms`).
+    pub id: u32,
     pub pid: Pid,
     /// Where the data is read from (may be rewritten to the owner by `EnqueueRecoverCmd()`).
     pub src: Cid,

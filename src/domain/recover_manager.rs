@@ -22,6 +22,8 @@ pub struct RecoverManager {
     pub passive_waiting_recover: OrdSet<Pid>,
     /// pid → the one command in progress for it.
     pub pid_cmds: OrdMap<Pid, RecoverCmd>,
+    /// Number of commands ever accepted; the next command's `id`.
+    pub cmds_issued: u32,
 }
 
 impl RecoverManager {
@@ -176,7 +178,9 @@ impl Meta {
         }) {
             return Err(Refusal::NoSlot);
         }
+        self.recover.cmds_issued += 1;
         let mut cmd = RecoverCmd {
+            id: self.recover.cmds_issued,
             pid: cand.pid,
             src: cand.src,
             dst: cand.dst,

@@ -1,5 +1,5 @@
-//! The chunk side of a session with meta: heartbeats, the lease cache ("libmeta") and the
-//! recover commands the chunk is executing.
+//! The chunk side of a session with meta: what heartbeat replies bring, the lease cache
+//! ("libmeta") and the recover commands the chunk is executing.
 
 use super::recover_cmd::RecoverCmd;
 use super::{Cid, Pid};
@@ -13,8 +13,6 @@ pub struct ChunkSession {
     pub lease_cache: OrdSet<Pid>,
     /// Commands received in a heartbeat reply and not finished yet.
     pub running: OrdMap<Pid, RecoverCmd>,
-    /// A heartbeat is out and its reply has not come back yet.
-    pub awaiting_reply: bool,
 }
 
 impl ChunkSession {
@@ -23,14 +21,12 @@ impl ChunkSession {
             cid,
             lease_cache: OrdSet::new(),
             running: OrdMap::new(),
-            awaiting_reply: false,
         }
     }
 
     /// A heartbeat reply arrived: each command carries its lease (this session is the
     /// owner), which libmeta now caches (`Get recover notification: pid: …`).
     pub fn on_heartbeat_reply(&mut self, cmds: &[RecoverCmd]) {
-        self.awaiting_reply = false;
         for cmd in cmds {
             debug_assert_eq!(cmd.owner, self.cid, "commands go to their owner's session");
             self.lease_cache.insert(cmd.pid);
@@ -61,6 +57,7 @@ mod tests {
 
     fn cmd(pid: Pid) -> RecoverCmd {
         RecoverCmd {
+            id: 1,
             pid,
             src: 5,
             dst: 1,
@@ -76,9 +73,7 @@ mod tests {
     #[test]
     fn a_delivered_command_caches_its_lease_which_is_idle_only_once_done() {
         let mut s = ChunkSession::new(5);
-        s.awaiting_reply = true;
         s.on_heartbeat_reply(&[cmd(3134)]);
-        assert!(!s.awaiting_reply);
         assert!(s.lease_cache.contains(&3134));
         assert!(!s.idle_release(3134), "in use by the running command");
         assert_eq!(s.finish(3134), Some(cmd(3134)));

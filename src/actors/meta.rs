@@ -1,0 +1,140 @@
+//! The meta leader actor: scans on timers, heartbeat replies, and the RPCs chunks, the
+//! operator and clients send it.
+
+use super::model::ModelCfg;
+use super::{LogLine, Msg, Timer, ZbsActor};
+use crate::domain::meta::Meta;
+use crate::domain::{Cid, Pid};
+use stateright::actor::{Id, Out};
+use std::ops::Range;
+use std::time::Duration;
+
+/// Timer durations are ignored by the checker (any set timer may fire next); they document
+/// the real cadence for the explorer.
+pub(super) fn secs(s: u64) -> Range<Duration> {
+    Duration::from_secs(s)..Duration::from_secs(s + 1)
+}
+
+/// The meta leader's state: the domain tables plus what is left of its scan budgets.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MetaNode {
+    pub meta: Meta,
+    pub scans_left: u8,
+    pub migrate_scans_left: u8,
+}
+
+pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> MetaNode {
+    let node = MetaNode {
+        meta: cfg.initial_meta.clone(),
+        scans_left: cfg.budgets.scans,
+        migrate_scans_left: cfg.budgets.migrate_scans,
+    };
+    if node.scans_left > 0 {
+        o.set_timer(Timer::Scan, secs(60));
+    }
+    if node.migrate_scans_left > 0 {
+        o.set_timer(Timer::MigrateScan, secs(3600));
+    }
+    arm_heartbeats(&node.meta, o);
+    node
+}
+
+/// A session with queued commands will get them in its next heartbeat reply.
+fn arm_heartbeats(meta: &Meta, o: &mut Out<ZbsActor>) {
+    for (&cid, queue) in &meta.access.waiting_recover_cmds {
+        if !queue.is_empty() {
+            o.set_timer(Timer::Heartbeat(cid), secs(5));
+        }
+    }
+}
+
+/// Lines for a batch of meta events.
+fn lines(events: Vec<crate::domain::events::MetaEvent>) -> Vec<LogLine> {
+    events.into_iter().map(LogLine::Meta).collect()
+}
+
+pub(super) fn on_timeout(
+    cfg: &ModelCfg,
+    node: &mut MetaNode,
+    timer: &Timer,
+    o: &mut Out<ZbsActor>,
+) -> Vec<LogLine> {
+    let meta_cfg = &cfg.meta;
+    let log = match timer {
+        // RecoverManager::DoScan()
+        Timer::Scan => {
+            node.scans_left -= 1;
+            if node.scans_left > 0 {
+                o.set_timer(Timer::Scan, secs(60));
+            }
+            lines(node.meta.do_scan(meta_cfg))
+        }
+        // RecoverManager::ReGenerateWaitingMigrateList() → MakeMigrateCmd()
+        Timer::MigrateScan => {
+            node.migrate_scans_left -= 1;
+            if node.migrate_scans_left > 0 {
+                o.set_timer(Timer::MigrateScan, secs(3600));
+            }
+            lines(node.meta.regenerate_waiting_migrate_list())
+        }
+        Timer::SwapMigrate => vec![LogLine::Meta(node.meta.recover.swap_waiting_migrate())],
+        // The session's heartbeat arrives: its reply carries the queued commands.
+        Timer::Heartbeat(cid) => {
+            let cmds = node.meta.access.take_waiting_recover_cmds(*cid);
+            let log = cmds
+                .iter()
+                .map(|c| LogLine::Meta(crate::domain::events::MetaEvent::RecoverSent(*c)))
+                .collect();
+            o.send(cfg.chunk_id(*cid), Msg::HeartbeatReply(cmds.into_iter().collect()));
+            log
+        }
+        Timer::Execute(_) | Timer::IdleRelease(_) | Timer::TopoUpdate(_) | Timer::AppIo(_) => {
+            unreachable!("not a meta timer: {timer:?}")
+        }
+    };
+    rearm(node, o);
+    log
+}
+
+/// Timers whose enabling depends on the tables: the migrate-list swap (only while passive
+/// holds something, specs A4) and the heartbeats of sessions with queued commands.
+fn rearm(node: &MetaNode, o: &mut Out<ZbsActor>) {
+    if !node.meta.recover.passive_waiting_migrate.is_empty() {
+        o.set_timer(Timer::SwapMigrate, secs(60));
+    }
+    arm_heartbeats(&node.meta, o);
+}
+
+pub(super) fn on_msg(
+    cfg: &ModelCfg,
+    node: &mut MetaNode,
+    src: Id,
+    msg: &Msg,
+    o: &mut Out<ZbsActor>,
+) -> Vec<LogLine> {
+    let meta_cfg = &cfg.meta;
+    let log = match msg {
+        Msg::ReplaceReplica(cmd) => lines(node.meta.replace_replica(meta_cfg, cmd)),
+        Msg::ReleaseOwner(pid) => {
+            let session = cfg.cid_of(src).expect("only chunks release leases");
+            vec![LogLine::Meta(node.meta.access.release_owner(*pid, session))]
+        }
+        Msg::UpdateTopo { cid, new_parent } => {
+            lines(node.meta.update_topo_obj(meta_cfg, *cid, *new_parent))
+        }
+        Msg::AppIo(pid) => app_io(cfg, node, *pid, o),
+        Msg::HeartbeatReply(_) | Msg::GrantLease(_) => {
+            unreachable!("meta does not receive {msg:?}")
+        }
+    };
+    rearm(node, o);
+    log
+}
+
+fn app_io(cfg: &ModelCfg, node: &mut MetaNode, pid: Pid, o: &mut Out<ZbsActor>) -> Vec<LogLine> {
+    let (event, grant_to): (_, Option<Cid>) = node.meta.lease_for_io(&cfg.meta, pid);
+    if let Some(owner) = grant_to {
+        o.send(cfg.chunk_id(owner), Msg::GrantLease(pid));
+    }
+    vec![LogLine::Meta(event)]
+}

@@ -1,0 +1,162 @@
+//! Builds the stateright `ActorModel` from a scenario, and gives properties and renderers a
+//! plain view ([`SystemView`]) of one model state.
+
+use super::meta::MetaNode;
+use super::{ActorState, Msg, ZbsActor};
+use crate::domain::meta::{Meta, MetaConfig};
+use crate::domain::session::ChunkSession;
+use crate::domain::topology::NodeIx;
+use crate::domain::{Cid, Pid};
+use crate::properties;
+use stateright::actor::{ActorModel, ActorModelState, Id, Network};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How much nondeterministic work the model may do: what keeps exploration finite.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Budgets {
+    /// `DoScan()` runs.
+    pub scans: u8,
+    /// `ReGenerateWaitingMigrateList()` runs.
+    pub migrate_scans: u8,
+    /// `[UPDATE TOPO OBJ]` requests, chosen among the model file's `topology_updates`.
+    pub topo_updates: u8,
+    /// App IO requests, on any of the IO pids.
+    pub app_io: u8,
+}
+
+/// Everything static about one model: shared by all actors, never part of a state.
+#[derive(Debug)]
+pub struct ModelCfg {
+    pub name: String,
+    pub meta: MetaConfig,
+    pub initial_meta: Meta,
+    /// Chunk cids in actor order: chunk `chunk_cids[i]` is actor `i + 1`.
+    pub chunk_cids: Vec<Cid>,
+    /// Leases each chunk's libmeta caches at the start.
+    pub initial_cache: BTreeMap<Cid, Vec<Pid>>,
+    pub budgets: Budgets,
+    /// The topology updates the operator may send: move `cid` below `new_parent`.
+    pub topo_updates: Vec<(Cid, NodeIx)>,
+    /// Pids the client may issue app IO on.
+    pub io_pids: Vec<Pid>,
+}
+
+impl ModelCfg {
+    pub fn meta_id(&self) -> Id {
+        Id::from(0)
+    }
+
+    pub fn chunk_id(&self, cid: Cid) -> Id {
+        let ix = self
+            .chunk_cids
+            .iter()
+            .position(|&c| c == cid)
+            .expect("every cid the meta names is a chunk actor");
+        Id::from(ix + 1)
+    }
+
+    pub fn cid_of(&self, id: Id) -> Option<Cid> {
+        usize::from(id)
+            .checked_sub(1)
+            .and_then(|ix| self.chunk_cids.get(ix).copied())
+    }
+
+    pub fn operator_id(&self) -> Id {
+        Id::from(self.chunk_cids.len() + 1)
+    }
+
+    pub fn client_id(&self) -> Id {
+        Id::from(self.chunk_cids.len() + 2)
+    }
+
+    /// Who an actor id is, as traces name it.
+    pub fn actor_name(&self, id: Id) -> String {
+        match usize::from(id) {
+            0 => "meta".to_string(),
+            _ if id == self.operator_id() => "operator".to_string(),
+            _ if id == self.client_id() => "client".to_string(),
+            _ => format!("chunk-{}", self.cid_of(id).unwrap_or(0)),
+        }
+    }
+}
+
+pub type ZbsModel = ActorModel<ZbsActor, Arc<ModelCfg>, ()>;
+pub type ZbsState = ActorModelState<ZbsActor, ()>;
+
+/// Builds the actor model: meta, one actor per chunk, the operator, the client, and every
+/// property of [`properties::PROPERTIES`].
+pub fn build(cfg: ModelCfg) -> ZbsModel {
+    let cfg = Arc::new(cfg);
+    let mut model = ActorModel::new(cfg.clone(), ())
+        .actor(ZbsActor::Meta(cfg.clone()))
+        .actors(cfg.chunk_cids.iter().map(|&c| ZbsActor::Chunk(cfg.clone(), c)))
+        .actor(ZbsActor::Operator(cfg.clone()))
+        .actor(ZbsActor::Client(cfg.clone()))
+        .init_network(Network::new_unordered_nonduplicating([]));
+    for p in properties::PROPERTIES {
+        model = model.property(p.expectation.clone(), p.name, p.check);
+    }
+    model
+}
+
+/// A message in flight.
+#[derive(Clone, Copy, Debug)]
+pub struct InFlight<'a> {
+    pub src: Id,
+    pub dst: Id,
+    pub msg: &'a Msg,
+}
+
+/// One model state, seen the way properties and renderers want it.
+pub struct SystemView<'a> {
+    pub cfg: &'a ModelCfg,
+    pub meta: &'a MetaNode,
+    /// Chunk sessions, in `cfg.chunk_cids` order.
+    pub sessions: Vec<&'a ChunkSession>,
+    pub in_flight: Vec<InFlight<'a>>,
+}
+
+impl<'a> SystemView<'a> {
+    pub fn of(cfg: &'a ModelCfg, state: &'a ZbsState) -> SystemView<'a> {
+        let mut meta = None;
+        let mut sessions = Vec::with_capacity(cfg.chunk_cids.len());
+        for actor in &state.actor_states {
+            match &**actor {
+                ActorState::Meta(m) => meta = Some(m),
+                ActorState::Chunk(s) => sessions.push(s),
+                ActorState::Operator(_) | ActorState::Client(_) => {}
+            }
+        }
+        SystemView {
+            cfg,
+            meta: meta.expect("actor 0 is meta"),
+            sessions,
+            in_flight: state
+                .network
+                .iter_all()
+                .map(|e| InFlight {
+                    src: e.src,
+                    dst: e.dst,
+                    msg: e.msg,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn session(&self, cid: Cid) -> Option<&'a ChunkSession> {
+        self.sessions.iter().copied().find(|s| s.cid == cid)
+    }
+
+    /// Messages in flight to chunk `cid`.
+    pub fn to_chunk(&self, cid: Cid) -> impl Iterator<Item = &'a Msg> + '_ {
+        let id = self.cfg.chunk_id(cid);
+        self.in_flight.iter().filter(move |f| f.dst == id).map(|f| f.msg)
+    }
+
+    /// Messages in flight from chunk `cid` (to meta).
+    pub fn from_chunk(&self, cid: Cid) -> impl Iterator<Item = &'a Msg> + '_ {
+        let id = self.cfg.chunk_id(cid);
+        self.in_flight.iter().filter(move |f| f.src == id).map(|f| f.msg)
+    }
+}

@@ -1,0 +1,72 @@
+//! `zbs-mc properties` and `zbs-mc variants`.
+
+use super::{Format, exit};
+use crate::domain::variant::SWITCHES;
+use crate::properties::PROPERTIES;
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn properties(args: &ListArgs) -> i32 {
+    match args.format {
+        Format::Json => {
+            let list: Vec<_> = PROPERTIES
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "name": p.name,
+                        "kind": format!("{:?}", p.expectation).to_lowercase(),
+                        "companion_of": p.companion_of,
+                        "doc": p.doc,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+        }
+        Format::Text => {
+            for p in PROPERTIES {
+                let kind = match p.companion_of {
+                    Some(of) => format!("sometimes, companion of {of}"),
+                    None => format!("{:?}", p.expectation).to_lowercase(),
+                };
+                println!("{} ({kind})\n    {}\n", p.name, p.doc);
+            }
+        }
+    }
+    exit::HOLDS
+}
+
+pub fn variants(args: &ListArgs) -> i32 {
+    match args.format {
+        Format::Json => {
+            let list: Vec<_> = SWITCHES
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "name": s.name,
+                        "kind": format!("{:?}", s.kind),
+                        "default": if s.default_on { "on" } else { "off" },
+                        "doc": s.doc,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+        }
+        Format::Text => {
+            for s in SWITCHES {
+                println!(
+                    "{}=on|off (default {}; {:?})\n    {}\n",
+                    s.name,
+                    if s.default_on { "on" } else { "off" },
+                    s.kind,
+                    s.doc
+                );
+            }
+        }
+    }
+    exit::HOLDS
+}
