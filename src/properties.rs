@@ -6,7 +6,7 @@
 
 use crate::actors::Msg;
 use crate::actors::model::{SystemView, ZbsModel, ZbsState};
-use crate::domain::recover_cmd::{MigrateCandidate, RecoverCmd};
+use crate::domain::recover_cmd::RecoverCmd;
 use crate::domain::{Cid, Pid};
 use stateright::Expectation;
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,9 +46,9 @@ pub const PROPERTIES: &[PropertyDef] = &[
         one_cmd_per_pid,
         Always,
         None,
-        "at most one command (or waiting migrate) per pid across passive/active_waiting_migrate_, \
-         pid_cmds_, every session's waiting_recover_cmds, heartbeat replies in flight and the \
-         commands chunks are executing"
+        "at most one issued command per pid across pid_cmds_, every session's \
+         waiting_recover_cmds, heartbeat replies in flight and the commands chunks are \
+         executing; at most one waiting migrate per pid across passive/active_waiting_migrate_"
     ),
     property!(
         well_formed_cmd,
@@ -119,10 +119,12 @@ fn cmd_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
         })
 }
 
-/// The owner's session reported releasing the lease, and meta has not processed it yet.
+/// The owner's session reported releasing the lease, or its loss is on the way to meta
+/// (whose session expiry then clears the owner); meta has not processed it yet.
 fn release_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
     v.from_chunk(owner)
         .any(|m| matches!(m, Msg::ReleaseOwner(p) if *p == pid))
+        || v.to_meta().any(|m| matches!(m, Msg::ChunkLost(c) if *c == owner))
 }
 
 /// *No leaked owner after revoke*.
@@ -134,35 +136,33 @@ pub fn no_leaked_owner(v: &SystemView) -> bool {
     })
 }
 
-/// Something that stands for a command of a pid.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-enum CmdToken {
-    Waiting(MigrateCandidate),
-    Cmd(u32),
-}
-
-/// *One command per pid*.
+/// *One command per pid*: at most one issued command per pid — in `pid_cmds_`, a session's
+/// `waiting_recover_cmds`, a heartbeat reply in flight or a chunk's running commands — and at
+/// most one waiting migrate per pid across `passive_waiting_migrate_` and
+/// `active_waiting_migrate_`.
+///
+/// A waiting migrate beside an issued command is allowed: `AddRecoverCmdUnlock()` check 1
+/// exists to refuse it when it is generated. A `REPLACE REPLICA` in flight is an RPC, no longer
+/// a running command: a stale one is what the epoch check refuses (specs/assumptions.md).
 pub fn one_cmd_per_pid(v: &SystemView) -> bool {
     let rm = &v.meta.meta.recover;
-    let mut tokens: BTreeMap<Pid, BTreeSet<CmdToken>> = BTreeMap::new();
-    let mut add = |pid, t| {
-        tokens.entry(pid).or_default().insert(t);
-    };
+    let mut waiting: BTreeMap<Pid, usize> = BTreeMap::new();
     for c in rm.passive_waiting_migrate.iter().chain(rm.active_waiting_migrate.iter()) {
-        add(c.pid, CmdToken::Waiting(*c));
+        *waiting.entry(c.pid).or_default() += 1;
     }
-    let mut add_cmd = |c: &RecoverCmd| add(c.pid, CmdToken::Cmd(c.id));
-    rm.pid_cmds.values().for_each(&mut add_cmd);
-    v.meta.meta.access.waiting_recover_cmds.values().flatten().for_each(&mut add_cmd);
-    v.sessions.iter().flat_map(|s| s.running.values()).for_each(&mut add_cmd);
-    for f in &v.in_flight {
-        match f.msg {
-            Msg::HeartbeatReply(cmds) => cmds.iter().for_each(&mut add_cmd),
-            Msg::ReplaceReplica(c) => add_cmd(c),
-            _ => {}
+    let mut issued: BTreeMap<Pid, BTreeSet<u32>> = BTreeMap::new();
+    let mut add = |c: &RecoverCmd| {
+        issued.entry(c.pid).or_default().insert(c.id);
+    };
+    rm.pid_cmds.values().for_each(&mut add);
+    v.meta.meta.access.waiting_recover_cmds.values().flatten().for_each(&mut add);
+    v.sessions.iter().flat_map(|s| s.running.values()).for_each(&mut add);
+    for f in v.live_in_flight() {
+        if let Msg::HeartbeatReply(cmds) = f.msg {
+            cmds.iter().for_each(&mut add);
         }
     }
-    tokens.values().all(|t| t.len() <= 1)
+    waiting.values().all(|&n| n <= 1) && issued.values().all(|ids| ids.len() <= 1)
 }
 
 /// *Commands are well formed*.
@@ -180,28 +180,11 @@ pub fn location_never_empty(v: &SystemView) -> bool {
     v.meta.meta.pextents.values().all(|p| !p.location.is_empty())
 }
 
-/// *Slot and space accounting*.
+/// *Slot and space accounting* (see [`crate::domain::meta::Meta::reservations_balance`]).
 pub fn slots_and_reservations_balance(v: &SystemView) -> bool {
-    let meta = &v.meta.meta;
-    let cmds: Vec<&RecoverCmd> = meta.recover.pid_cmds.values().collect();
-    let pids = |f: &dyn Fn(&RecoverCmd) -> bool| -> BTreeSet<Pid> {
-        cmds.iter().filter(|c| f(c)).map(|c| c.pid).collect()
-    };
-    meta.chunks.chunks.iter().all(|(&cid, e)| {
-        let rx = pids(&|c| c.dst == cid);
-        let tx = pids(&|c| c.replace == cid);
-        let src = pids(&|c| c.reserved_src == cid);
-        let reserved: u32 = cmds
-            .iter()
-            .filter(|c| c.dst == cid)
-            .map(|c| c.reserved_space)
-            .sum();
-        e.rx_pids.iter().copied().eq(rx)
-            && e.tx_pids.iter().copied().eq(tx)
-            && e.recover_src_pids.iter().copied().eq(src)
-            && e.reserved == reserved
-            && e.cmd_count() <= v.cfg.meta.max_recover_cmds_per_chunk
-    })
+    v.meta
+        .meta
+        .reservations_balance(v.cfg.meta.max_recover_cmds_per_chunk)
 }
 
 /// Companion of [`no_leaked_owner`]: its "queued command" clause is what holds an owner.

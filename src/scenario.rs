@@ -103,6 +103,7 @@ impl Scenario {
             budgets: self.cfg.budgets.clone(),
             topo_updates: self.cfg.topo_updates.clone(),
             io_pids: self.cfg.io_pids.clone(),
+            chunk_failures: self.cfg.chunk_failures.clone(),
         }
     }
 
@@ -143,6 +144,8 @@ struct RawModel {
     client: RawClient,
     #[serde(default)]
     topology_updates: Vec<RawTopoUpdate>,
+    #[serde(default)]
+    chunk_failures: Vec<RawChunkFailure>,
     #[serde(default)]
     variant: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -247,6 +250,8 @@ struct RawBudgets {
     topo_updates: u8,
     #[serde(default)]
     app_io: u8,
+    #[serde(default)]
+    chunk_failures: u8,
 }
 
 #[derive(Deserialize, Default)]
@@ -255,6 +260,12 @@ struct RawClient {
     /// Pids app IO may touch (default: none).
     #[serde(default)]
     io_pids: Vec<Spanned<Pid>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChunkFailure {
+    chunk: Spanned<Cid>,
 }
 
 #[derive(Deserialize)]
@@ -401,8 +412,13 @@ impl RawModel {
             }
             topo_updates.push((cid, parent));
         }
-        if topo_updates.len() > usize::from(u8::MAX) {
-            return bad(0..0, "topology_updates: at most 255");
+        let chunk_failures = self
+            .chunk_failures
+            .iter()
+            .map(|f| known_chunk(&f.chunk, "chunk_failures.chunk"))
+            .collect::<Result<Vec<_>, _>>()?;
+        if topo_updates.len() > usize::from(u8::MAX) || chunk_failures.len() > usize::from(u8::MAX) {
+            return bad(0..0, "topology_updates, chunk_failures: at most 255 each");
         }
 
         let mut io_pids = Vec::new();
@@ -464,9 +480,11 @@ impl RawModel {
                     migrate_scans: self.budgets.migrate_scans,
                     topo_updates: self.budgets.topo_updates,
                     app_io: self.budgets.app_io,
+                    chunk_failures: self.budgets.chunk_failures,
                 },
                 topo_updates,
                 io_pids,
+                chunk_failures,
             },
             expected,
         })
@@ -515,9 +533,10 @@ migrate_scans = 1
     #[test]
     fn errors_name_file_line_and_field() {
         let e = parse(&MINIMAL.replace("location = [1]", "location = [9]")).unwrap_err();
-        assert_eq!(e.to_string(), "models/t.toml:9:12: pids.location: chunk 9 is not in [[cluster.chunks]]");
+        assert_eq!(e.to_string(), "models/t.toml:8:12: pids.location: chunk 9 is not in [[cluster.chunks]]");
         let e = parse(&MINIMAL.replace("parent = \"b1\" }]", "parent = \"b9\" }]")).unwrap_err();
         assert!(e.to_string().starts_with("models/t.toml:5:"), "{e}");
+        assert_eq!(e.column, 59, "the quote of \"b9\": {e}");
         assert!(e.to_string().contains("unknown topo object \"b9\""), "{e}");
         let e = parse(&MINIMAL.replace("scans = 1\n", "scans = 1\nscanz = 2\n")).unwrap_err();
         assert!(e.to_string().contains("unknown field `scanz`"), "{e}");

@@ -25,7 +25,18 @@ pub(super) fn on_msg(
     o: &mut Out<ZbsActor>,
 ) -> Vec<LogLine> {
     let line = |text: String| LogLine::Chunk { cid, text };
+    if session.down {
+        // A lost chunk receives nothing (SystemView treats such messages as lost too).
+        return Vec::new();
+    }
     match msg {
+        // The node dies. Meta notices only later, when the session times out: that detection
+        // is the `ChunkLost` message, which so can never overtake the death itself.
+        Msg::Disconnect => {
+            session.disconnect();
+            o.send(cfg.meta_id(), Msg::ChunkLost(cid));
+            vec![line("chunk lost: session, lease cache and running commands gone".into())]
+        }
         Msg::HeartbeatReply(cmds) => {
             session.on_heartbeat_reply(cmds);
             cmds.iter()
@@ -44,10 +55,11 @@ pub(super) fn on_msg(
             o.set_timer(Timer::IdleRelease(*pid), secs(3600));
             vec![line(format!("libmeta caches the lease of pid: {pid}"))]
         }
-        Msg::ReplaceReplica(_) | Msg::ReleaseOwner(_) | Msg::UpdateTopo { .. } | Msg::AppIo(_) => {
-            let _ = cfg;
-            unreachable!("a chunk does not receive {msg:?}")
-        }
+        Msg::ReplaceReplica(_)
+        | Msg::ReleaseOwner(_)
+        | Msg::UpdateTopo { .. }
+        | Msg::AppIo(_)
+        | Msg::ChunkLost(_) => unreachable!("a chunk does not receive {msg:?}"),
     }
 }
 
@@ -85,6 +97,7 @@ pub(super) fn on_timeout(
         | Timer::SwapMigrate
         | Timer::Heartbeat(_)
         | Timer::TopoUpdate(_)
-        | Timer::AppIo(_) => unreachable!("not a chunk timer: {timer:?}"),
+        | Timer::AppIo(_)
+        | Timer::ChunkFailure(_) => unreachable!("not a chunk timer: {timer:?}"),
     }
 }

@@ -88,7 +88,11 @@ pub(super) fn on_timeout(
             o.send(cfg.chunk_id(*cid), Msg::HeartbeatReply(cmds.into_iter().collect()));
             log
         }
-        Timer::Execute(_) | Timer::IdleRelease(_) | Timer::TopoUpdate(_) | Timer::AppIo(_) => {
+        Timer::Execute(_)
+        | Timer::IdleRelease(_)
+        | Timer::TopoUpdate(_)
+        | Timer::AppIo(_)
+        | Timer::ChunkFailure(_) => {
             unreachable!("not a meta timer: {timer:?}")
         }
     };
@@ -123,7 +127,8 @@ pub(super) fn on_msg(
             lines(node.meta.update_topo_obj(meta_cfg, *cid, *new_parent))
         }
         Msg::AppIo(pid) => app_io(cfg, node, *pid, o),
-        Msg::HeartbeatReply(_) | Msg::GrantLease(_) => {
+        Msg::ChunkLost(cid) => lines(node.meta.chunk_lost(meta_cfg, *cid)),
+        Msg::HeartbeatReply(_) | Msg::GrantLease(_) | Msg::Disconnect => {
             unreachable!("meta does not receive {msg:?}")
         }
     };

@@ -44,6 +44,10 @@ pub enum Msg {
     AppIo(Pid),
     /// meta → chunk: the lease for IO; the chunk caches it.
     GrantLease(Pid),
+    /// chunk → meta: meta's session timeout noticed the chunk is gone; its session expires.
+    ChunkLost(Cid),
+    /// operator → chunk: the chunk goes down (process or node lost).
+    Disconnect,
 }
 
 /// Every timer. stateright fires any set timer at any moment.
@@ -65,6 +69,8 @@ pub enum Timer {
     TopoUpdate(u8),
     /// client: app IO on a pid.
     AppIo(Pid),
+    /// operator: the `i`-th chunk failure of the model file.
+    ChunkFailure(u8),
 }
 
 /// A log line a step produced, with who logged it.

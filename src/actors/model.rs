@@ -23,6 +23,8 @@ pub struct Budgets {
     pub topo_updates: u8,
     /// App IO requests, on any of the IO pids.
     pub app_io: u8,
+    /// Chunk losses, chosen among the model file's `chunk_failures`.
+    pub chunk_failures: u8,
 }
 
 /// Everything static about one model: shared by all actors, never part of a state.
@@ -40,6 +42,8 @@ pub struct ModelCfg {
     pub topo_updates: Vec<(Cid, NodeIx)>,
     /// Pids the client may issue app IO on.
     pub io_pids: Vec<Pid>,
+    /// Chunks the operator may lose.
+    pub chunk_failures: Vec<Cid>,
 }
 
 impl ModelCfg {
@@ -148,9 +152,29 @@ impl<'a> SystemView<'a> {
         self.sessions.iter().copied().find(|s| s.cid == cid)
     }
 
-    /// Messages in flight to chunk `cid`.
+    /// Messages in flight to chunk `cid`; none if the chunk is down (they are lost).
     pub fn to_chunk(&self, cid: Cid) -> impl Iterator<Item = &'a Msg> + '_ {
         let id = self.cfg.chunk_id(cid);
+        let down = self.session(cid).is_none_or(|s| s.down);
+        self.in_flight
+            .iter()
+            .filter(move |f| !down && f.dst == id)
+            .map(|f| f.msg)
+    }
+
+    /// Messages in flight that will be delivered (those to a lost chunk never are).
+    pub fn live_in_flight(&self) -> impl Iterator<Item = &InFlight<'a>> + '_ {
+        self.in_flight.iter().filter(|f| {
+            self.cfg
+                .cid_of(f.dst)
+                .and_then(|c| self.session(c))
+                .is_none_or(|s| !s.down)
+        })
+    }
+
+    /// Messages in flight to meta.
+    pub fn to_meta(&self) -> impl Iterator<Item = &'a Msg> + '_ {
+        let id = self.cfg.meta_id();
         self.in_flight.iter().filter(move |f| f.dst == id).map(|f| f.msg)
     }
 

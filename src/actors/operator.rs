@@ -1,31 +1,45 @@
-//! The operator: `[UPDATE TOPO OBJ]` requests, each at most once, within the model's budget.
+//! The operator: `[UPDATE TOPO OBJ]` requests and chunk failures from the model file, each at
+//! most once, within the model's budgets.
 
 use super::meta::secs;
 use super::model::ModelCfg;
 use super::{LogLine, Msg, Timer, ZbsActor};
 use stateright::actor::Out;
 
-/// Which of the model file's topology updates were sent.
+/// Which of the model file's topology updates and chunk failures happened.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OperatorState {
-    pub sent: Vec<bool>,
+    pub topo_sent: Vec<bool>,
+    pub failures_sent: Vec<bool>,
 }
 
-impl OperatorState {
-    fn used(&self) -> usize {
-        self.sent.iter().filter(|&&s| s).count()
+fn used(sent: &[bool]) -> usize {
+    sent.iter().filter(|&&s| s).count()
+}
+
+/// Arms one timer per not-yet-used event while the budget lasts, cancels them after.
+fn arm(sent: &[bool], budget: u8, timer: fn(u8) -> Timer, o: &mut Out<ZbsActor>) {
+    let open = used(sent) < usize::from(budget);
+    for (i, &done) in sent.iter().enumerate() {
+        if done {
+            continue;
+        }
+        if open {
+            o.set_timer(timer(i as u8), secs(1));
+        } else {
+            o.cancel_timer(timer(i as u8));
+        }
     }
 }
 
 pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> OperatorState {
-    if cfg.budgets.topo_updates > 0 {
-        for i in 0..cfg.topo_updates.len() {
-            o.set_timer(Timer::TopoUpdate(i as u8), secs(1));
-        }
-    }
-    OperatorState {
-        sent: vec![false; cfg.topo_updates.len()],
-    }
+    let state = OperatorState {
+        topo_sent: vec![false; cfg.topo_updates.len()],
+        failures_sent: vec![false; cfg.chunk_failures.len()],
+    };
+    arm(&state.topo_sent, cfg.budgets.topo_updates, Timer::TopoUpdate, o);
+    arm(&state.failures_sent, cfg.budgets.chunk_failures, Timer::ChunkFailure, o);
+    state
 }
 
 pub(super) fn on_timeout(
@@ -34,20 +48,24 @@ pub(super) fn on_timeout(
     timer: &Timer,
     o: &mut Out<ZbsActor>,
 ) -> Vec<LogLine> {
-    let Timer::TopoUpdate(i) = timer else {
-        unreachable!("not an operator timer: {timer:?}")
-    };
-    let i = usize::from(*i);
-    let (cid, new_parent) = cfg.topo_updates[i];
-    state.sent[i] = true;
-    o.send(cfg.meta_id(), Msg::UpdateTopo { cid, new_parent });
-    if state.used() >= usize::from(cfg.budgets.topo_updates) {
-        for j in (0..state.sent.len()).filter(|&j| !state.sent[j]) {
-            o.cancel_timer(Timer::TopoUpdate(j as u8));
+    match *timer {
+        Timer::TopoUpdate(i) => {
+            let (cid, new_parent) = cfg.topo_updates[usize::from(i)];
+            state.topo_sent[usize::from(i)] = true;
+            o.send(cfg.meta_id(), Msg::UpdateTopo { cid, new_parent });
+            arm(&state.topo_sent, cfg.budgets.topo_updates, Timer::TopoUpdate, o);
+            let parent = &cfg.initial_meta.topology.tree.node(new_parent).name;
+            vec![LogLine::Operator(format!(
+                "[UPDATE TOPO OBJ]: [REQUEST]: chunk-{cid} new_parent_id: \"{parent}\""
+            ))]
         }
+        Timer::ChunkFailure(i) => {
+            let cid = cfg.chunk_failures[usize::from(i)];
+            state.failures_sent[usize::from(i)] = true;
+            o.send(cfg.chunk_id(cid), Msg::Disconnect);
+            arm(&state.failures_sent, cfg.budgets.chunk_failures, Timer::ChunkFailure, o);
+            vec![LogLine::Operator(format!("chunk-{cid} is lost (node down)"))]
+        }
+        _ => unreachable!("not an operator timer: {timer:?}"),
     }
-    let parent = &cfg.initial_meta.topology.tree.node(new_parent).name;
-    vec![LogLine::Operator(format!(
-        "[UPDATE TOPO OBJ]: [REQUEST]: chunk-{cid} new_parent_id: \"{parent}\""
-    ))]
 }

@@ -6,6 +6,7 @@ use crate::engine::{self, Options, Verdict};
 use crate::scenario::{ExpectedVerdict, Scenario};
 use crate::trace;
 use serde_json::json;
+use std::fmt::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -81,6 +82,7 @@ pub fn run(args: &CheckArgs) -> i32 {
         .iter()
         .any(|p| p.verdict == Verdict::Unknown);
 
+    let mut out = String::new();
     match args.format {
         Format::Json => {
             let properties: Vec<_> = outcome
@@ -112,12 +114,12 @@ pub fn run(args: &CheckArgs) -> i32 {
                 "stopped_by": outcome.stopped_by.map(|s| format!("{s:?}")),
                 "properties": properties,
             });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON of plain values"));
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).expect("JSON of plain values"));
         }
         Format::Text => {
-            println!("model:    {} ({})", scenario.name, scenario.path.display());
-            println!("variant:  {variant}");
-            println!(
+            let _ = writeln!(out, "model:    {} ({})", scenario.name, scenario.path.display());
+            let _ = writeln!(out, "variant:  {variant}");
+            let _ = writeln!(out, 
                 "explored: {} states, depth {}, {:.2} s{}",
                 outcome.unique_states,
                 outcome.max_depth,
@@ -127,7 +129,7 @@ pub fn run(args: &CheckArgs) -> i32 {
                     Some(s) => format!(" (stopped: {s:?} limit; not every state was explored)"),
                 }
             );
-            println!();
+            let _ = writeln!(out);
             for p in &outcome.properties {
                 let word = match (p.verdict, p.expectation.clone()) {
                     (Verdict::Holds, stateright::Expectation::Sometimes) => "HOLDS (reached)",
@@ -144,7 +146,7 @@ pub fn run(args: &CheckArgs) -> i32 {
                     }
                     _ => String::new(),
                 };
-                println!("  {:<32} {word}{note}", p.name);
+                let _ = writeln!(out, "  {:<32} {word}{note}", p.name);
             }
             for p in &outcome.properties {
                 if p.verdict != Verdict::Violated {
@@ -152,19 +154,20 @@ pub fn run(args: &CheckArgs) -> i32 {
                 }
                 let Some(t) = &p.trace else { continue };
                 let steps = trace::describe(&model, t);
-                println!(
+                let _ = writeln!(out, 
                     "\ncounterexample for {} ({} steps, shortest):",
                     p.name,
                     steps.len()
                 );
-                print!(
+                let _ = write!(out, 
                     "{}",
                     trace::text::render(&trace::initial_summary(&model, t), &steps)
                 );
-                println!("    ✗ {} is violated here", p.name);
+                let _ = writeln!(out, "    ✗ {} is violated here", p.name);
             }
         }
     }
+    super::emit(&out);
     if any_violated {
         exit::VIOLATED
     } else if any_unknown {

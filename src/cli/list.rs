@@ -25,7 +25,7 @@ pub fn properties(args: &ListArgs) -> i32 {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(list));
+            super::emit(&format!("{}\n", serde_json::Value::Array(list)));
         }
         Format::Text => {
             for p in PROPERTIES {
@@ -33,7 +33,7 @@ pub fn properties(args: &ListArgs) -> i32 {
                     Some(of) => format!("sometimes, companion of {of}"),
                     None => format!("{:?}", p.expectation).to_lowercase(),
                 };
-                println!("{} ({kind})\n    {}\n", p.name, p.doc);
+                super::emit(&format!("{} ({kind})\n    {}\n\n", p.name, p.doc));
             }
         }
     }
@@ -54,17 +54,17 @@ pub fn variants(args: &ListArgs) -> i32 {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(list));
+            super::emit(&format!("{}\n", serde_json::Value::Array(list)));
         }
         Format::Text => {
             for s in SWITCHES {
-                println!(
-                    "{}=on|off (default {}; {:?})\n    {}\n",
+                super::emit(&format!(
+                    "{}=on|off (default {}; {:?})\n    {}\n\n",
                     s.name,
                     if s.default_on { "on" } else { "off" },
                     s.kind,
                     s.doc
-                );
+                ));
             }
         }
     }

@@ -61,6 +61,12 @@ pub enum Format {
     Json,
 }
 
+/// Writes a command's output to stdout; a closed pipe (`zbs-mc … | head`) is not an error.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Runs the parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {

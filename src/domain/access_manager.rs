@@ -44,6 +44,21 @@ impl AccessManager {
         queue.len() != before
     }
 
+    /// The session of chunk `cid` expired: every lease it held dies with it (a new session
+    /// never reuses them) and nothing more is handed to it. Returns the pids whose owner it was.
+    pub fn expire_session(&mut self, cid: Cid) -> Vec<Pid> {
+        let dead: Vec<Pid> = self
+            .owners
+            .iter()
+            .filter(|&(_, &o)| o == cid)
+            .map(|(&p, _)| p)
+            .collect();
+        for pid in &dead {
+            self.owners.remove(pid);
+        }
+        dead
+    }
+
     /// `AccessManager::ReleaseOwner()`: a session reports it released an idle lease; the owner
     /// is cleared if that session still owns the pid.
     pub fn release_owner(&mut self, pid: Pid, session: Cid) -> MetaEvent {

@@ -26,6 +26,8 @@ pub enum Refusal {
 pub enum MetaEvent {
     /// `MakeMigrateCmd()` pushed a candidate onto `passive_waiting_migrate_`.
     MigrateQueued(MigrateCandidate),
+    /// `ReGenerateWaitingRecoverList()` found pids below their expected replica count.
+    RecoverQueued { pids: Vec<Pid> },
     /// The 60-s swap of `passive_waiting_migrate_` and `active_waiting_migrate_`.
     MigrateListsSwapped { now_active: usize },
     /// `AddRecoverCmdUnlock()` accepted a command.
@@ -58,6 +60,12 @@ pub enum MetaEvent {
         epoch: u64,
         result: Result<Vec<Cid>, ReplaceRefusal>,
     },
+    /// Meta noticed chunk `cid` stopped heartbeating: its session expired, its leases died.
+    SessionExpired { cid: Cid, owners_cleared: Vec<Pid> },
+    /// `DoRemoveReplica()`: a replica on a lost chunk left the location.
+    ReplicaRemoved { pid: Pid, cid: Cid, location: Vec<Cid> },
+    /// `DoRemoveReplica()` kept the last replica of a pid on a lost chunk.
+    LastReplicaKept { pid: Pid, cid: Cid },
     /// `Release owner : pid: … session: …` (a chunk released an idle lease).
     OwnerReleased { pid: Pid, session: Cid },
     /// A release for a pid the session no longer owns: nothing to do on meta.
@@ -75,6 +83,10 @@ impl fmt::Display for MetaEvent {
                 f,
                 "recover_manager.cc] MakeMigrateCmd: pid: {} src: {} dst: {} replace: {} -> passive_waiting_migrate_",
                 c.pid, c.src, c.dst, c.replace
+            ),
+            MetaEvent::RecoverQueued { pids } => write!(
+                f,
+                "recover_manager.cc] ReGenerateWaitingRecoverList: pids {pids:?} -> passive_waiting_recover_"
             ),
             MetaEvent::MigrateListsSwapped { now_active } => write!(
                 f,
@@ -154,6 +166,22 @@ impl fmt::Display for MetaEvent {
                     Err(why) => write!(f, "refused: {why:?}"),
                 }
             }
+            MetaEvent::SessionExpired {
+                cid,
+                owners_cleared,
+            } => write!(
+                f,
+                "access_manager.cc] session of chunk-{cid} expired; leases of pids {owners_cleared:?} die with it"
+            ),
+            MetaEvent::ReplicaRemoved { pid, cid, location } => write!(
+                f,
+                "recover_manager.cc] DoRemoveReplica pid: {pid} cid: {cid} -> location: {} {location:?}; AddToWaitingRecover",
+                pack_location(location)
+            ),
+            MetaEvent::LastReplicaKept { pid, cid } => write!(
+                f,
+                "recover_manager.cc] DoRemoveReplica pid: {pid} cid: {cid}: last replica, kept"
+            ),
             MetaEvent::OwnerReleased { pid, session } => write!(
                 f,
                 "access_manager.cc] Release owner : pid: {pid} session: chunk-{session}"

@@ -7,6 +7,7 @@ use super::access_manager::AccessManager;
 use super::chunk_table::ChunkTable;
 use super::events::MetaEvent;
 use super::pextent::PExtent;
+use super::recover_cmd::RecoverCmd;
 use super::recover_manager::RecoverManager;
 use super::topology::{NodeIx, Topology};
 use super::variant::Variant;
@@ -51,6 +52,42 @@ impl Meta {
         events
     }
 
+    /// Chunk `cid` stopped heartbeating and its session expired (`ChunkManager` marks it
+    /// disconnected): `RevokeRecoverCmds(cid)`, the session's leases die, commands queued for
+    /// it are dropped, and `DoRemoveReplica()` takes its replicas out of every location.
+    pub fn chunk_lost(&mut self, cfg: &MetaConfig, cid: Cid) -> Vec<MetaEvent> {
+        if let Some(entry) = self.chunks.chunks.get_mut(&cid) {
+            entry.status = super::chunk_table::ChunkStatus::Disconnected;
+        }
+        let mut events = self.revoke_recover_cmds(cfg, cid);
+        // Commands owned by `cid` whose src and dst are elsewhere die with its session too,
+        // queued or already handed over.
+        let queued = self.access.take_waiting_recover_cmds(cid);
+        let orphaned: Vec<_> = self
+            .recover
+            .pid_cmds
+            .values()
+            .filter(|c| c.owner == cid)
+            .copied()
+            .collect();
+        for cmd in orphaned {
+            self.finish_cmd(cfg, &cmd);
+            events.push(MetaEvent::CmdRevoked {
+                cid,
+                cmd,
+                was_queued: queued.contains(&cmd),
+                owner_kept: false,
+            });
+        }
+        let owners_cleared = self.access.expire_session(cid);
+        events.push(MetaEvent::SessionExpired {
+            cid,
+            owners_cleared,
+        });
+        events.extend(self.do_remove_replicas(cfg, cid));
+        events
+    }
+
     /// `Meta::ReplaceReplica()`, called by the command's owner when its copy is done.
     ///
     /// Modelling choice (specs/assumptions.md A7): meta checks only the epoch (the brief names
@@ -60,7 +97,7 @@ impl Meta {
     pub fn replace_replica(
         &mut self,
         cfg: &MetaConfig,
-        cmd: &super::recover_cmd::RecoverCmd,
+        cmd: &RecoverCmd,
     ) -> Vec<MetaEvent> {
         let Some(pext) = self.pextents.get_mut(&cmd.pid) else {
             return Vec::new();
@@ -87,7 +124,7 @@ impl Meta {
     }
 
     /// A command left `pid_cmds_`: release everything step 4 reserved for it.
-    pub fn finish_cmd(&mut self, cfg: &MetaConfig, cmd: &super::recover_cmd::RecoverCmd) {
+    pub fn finish_cmd(&mut self, cfg: &MetaConfig, cmd: &RecoverCmd) {
         self.recover.pid_cmds.remove(&cmd.pid);
         let src = if cfg.variant.release_uses_rewritten_src {
             cmd.src
@@ -95,6 +132,31 @@ impl Meta {
             cmd.reserved_src
         };
         self.chunks.release(cmd, src);
+    }
+
+    /// The accounting invariant: each chunk's `rx_pids` / `tx_pids` / `recover_src_pids` and
+    /// reserved space are exactly those of the commands in `pid_cmds_`, and no chunk uses more
+    /// than `max_slots` command slots.
+    pub fn reservations_balance(&self, max_slots: usize) -> bool {
+        let cmds: Vec<&RecoverCmd> = self.recover.pid_cmds.values().collect();
+        let pids = |f: &dyn Fn(&RecoverCmd) -> bool| -> Vec<Pid> {
+            cmds.iter().filter(|c| f(c)).map(|c| c.pid).collect()
+        };
+        self.chunks.chunks.iter().all(|(&cid, e)| {
+            let reserved: u32 = cmds
+                .iter()
+                .filter(|c| c.dst == cid)
+                .map(|c| c.reserved_space)
+                .sum();
+            e.rx_pids.iter().copied().eq(pids(&|c| c.dst == cid))
+                && e.tx_pids.iter().copied().eq(pids(&|c| c.replace == cid))
+                && e.recover_src_pids
+                    .iter()
+                    .copied()
+                    .eq(pids(&|c| c.reserved_src == cid))
+                && e.reserved == reserved
+                && e.cmd_count() <= max_slots
+        })
     }
 
     pub fn owner_of(&self, pid: Pid) -> Option<Cid> {

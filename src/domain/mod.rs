@@ -17,6 +17,8 @@ pub mod events;
 pub mod meta;
 pub mod pextent;
 pub mod placement;
+#[cfg(test)]
+mod proptests;
 pub mod recover_cmd;
 pub mod recover_manager;
 pub mod session;

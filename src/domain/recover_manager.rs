@@ -106,14 +106,14 @@ impl Meta {
         for cand in std::mem::take(&mut self.recover.active_waiting_migrate) {
             events.push(self.add_recover_cmd_unlock(cfg, cand));
         }
-        self.regenerate_waiting_recover_list();
+        events.extend(self.regenerate_waiting_recover_list());
         events
     }
 
     /// `ReGenerateWaitingRecoverList()`: pids with fewer replicas than expected and no
     /// command are collected anew in `passive_waiting_recover_`; modelling choice (specs A5):
     /// the next scan swaps them into the active set, as the migrate lists are swapped.
-    pub fn regenerate_waiting_recover_list(&mut self) {
+    pub fn regenerate_waiting_recover_list(&mut self) -> Option<MetaEvent> {
         let rm = &mut self.recover;
         rm.passive_waiting_recover = self
             .pextents
@@ -124,6 +124,9 @@ impl Meta {
             })
             .map(|p| p.pid)
             .collect();
+        (!rm.passive_waiting_recover.is_empty()).then(|| MetaEvent::RecoverQueued {
+            pids: rm.passive_waiting_recover.iter().copied().collect(),
+        })
     }
 
     /// `RecoverManager::AddRecoverCmdUnlock()` with its checks 1–5.
@@ -196,6 +199,36 @@ impl Meta {
         self.enqueue_recover_cmd(&mut cmd);
         self.recover.pid_cmds.insert(cmd.pid, cmd);
         Ok(cmd)
+    }
+
+    /// `RecoverManager::DoRemoveReplica()` for every pid with a replica on the lost chunk `cid`,
+    /// then `AddToWaitingRecover(pid)` → `active_waiting_recover_`. The last replica of a pid
+    /// is kept (there is nothing to recover from otherwise), unless the seeded bug says not.
+    pub fn do_remove_replicas(&mut self, cfg: &MetaConfig, cid: Cid) -> Vec<MetaEvent> {
+        let mut events = Vec::new();
+        let pids: Vec<Pid> = self
+            .pextents
+            .values()
+            .filter(|p| p.holds(cid))
+            .map(|p| p.pid)
+            .collect();
+        for pid in pids {
+            let pext = self.pextents.get_mut(&pid).expect("listed above");
+            if pext.location.len() == 1 && cfg.variant.remove_keeps_last_replica {
+                events.push(MetaEvent::LastReplicaKept { pid, cid });
+                continue;
+            }
+            pext.location.retain(|&c| c != cid);
+            pext.alive_location.retain(|&c| c != cid);
+            pext.epoch += 1;
+            events.push(MetaEvent::ReplicaRemoved {
+                pid,
+                cid,
+                location: pext.location.clone(),
+            });
+            self.recover.active_waiting_recover.insert(pid);
+        }
+        events
     }
 
     /// `RecoverManager::RevokeRecoverCmds(cid)`: drop every command whose src or dst is `cid`

@@ -13,6 +13,8 @@ pub struct ChunkSession {
     pub lease_cache: OrdSet<Pid>,
     /// Commands received in a heartbeat reply and not finished yet.
     pub running: OrdMap<Pid, RecoverCmd>,
+    /// The chunk was lost (disconnected): it holds nothing and messages to it are lost.
+    pub down: bool,
 }
 
 impl ChunkSession {
@@ -21,6 +23,7 @@ impl ChunkSession {
             cid,
             lease_cache: OrdSet::new(),
             running: OrdMap::new(),
+            down: false,
         }
     }
 
@@ -43,6 +46,13 @@ impl ChunkSession {
     /// not idle. Returns whether it was released (and so must be reported to meta).
     pub fn idle_release(&mut self, pid: Pid) -> bool {
         !self.running.contains_key(&pid) && self.lease_cache.remove(&pid).is_some()
+    }
+
+    /// The chunk goes down: libmeta's cache and the running commands are gone with it.
+    pub fn disconnect(&mut self) {
+        self.down = true;
+        self.lease_cache.clear();
+        self.running.clear();
     }
 
     /// App IO through this chunk as owner: the lease is cached.

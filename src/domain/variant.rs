@@ -35,6 +35,7 @@ pub struct Variant {
     pub check_pid_has_cmd: bool,
     pub check_src_dst_hold: bool,
     pub replace_checks_epoch: bool,
+    pub remove_keeps_last_replica: bool,
 }
 
 macro_rules! switch {
@@ -91,6 +92,12 @@ pub const SWITCHES: &[Switch] = &[
         true,
         "Meta::ReplaceReplica() refuses a stale epoch (off = broken)"
     ),
+    switch!(
+        remove_keeps_last_replica,
+        SwitchKind::SeededBug,
+        true,
+        "RecoverManager::DoRemoveReplica() never removes a pid's last replica (off = broken)"
+    ),
 ];
 
 impl Default for Variant {
@@ -103,6 +110,7 @@ impl Default for Variant {
             check_pid_has_cmd: false,
             check_src_dst_hold: false,
             replace_checks_epoch: false,
+            remove_keeps_last_replica: false,
         };
         for s in SWITCHES {
             (s.set)(&mut v, s.default_on);

@@ -43,6 +43,8 @@ pub struct StateSummary {
     pub locations: BTreeMap<Pid, Vec<Cid>>,
     pub passive_waiting_migrate: Vec<String>,
     pub active_waiting_migrate: Vec<String>,
+    pub active_waiting_recover: Vec<Pid>,
+    pub passive_waiting_recover: Vec<Pid>,
     pub pid_cmds: Vec<String>,
     /// session (cid) → `waiting_recover_cmds`, non-empty ones only.
     pub waiting_recover_cmds: BTreeMap<Cid, Vec<String>>,
@@ -79,6 +81,8 @@ pub fn msg_text(m: &Msg) -> String {
         Msg::UpdateTopo { cid, .. } => format!("UpdateTopo(chunk-{cid})"),
         Msg::AppIo(p) => format!("AppIo(pid {p})"),
         Msg::GrantLease(p) => format!("GrantLease(pid {p})"),
+        Msg::ChunkLost(c) => format!("ChunkLost(chunk-{c})"),
+        Msg::Disconnect => "Disconnect".into(),
     }
 }
 
@@ -93,6 +97,7 @@ pub fn timer_text(t: &Timer) -> String {
         Timer::IdleRelease(p) => format!("idle lease release of pid {p}"),
         Timer::TopoUpdate(i) => format!("topology update #{i}"),
         Timer::AppIo(p) => format!("app IO on pid {p}"),
+        Timer::ChunkFailure(i) => format!("chunk failure #{i}"),
     }
 }
 
@@ -109,6 +114,8 @@ impl StateSummary {
                 .collect(),
             passive_waiting_migrate: rm.passive_waiting_migrate.iter().map(cand_text).collect(),
             active_waiting_migrate: rm.active_waiting_migrate.iter().map(cand_text).collect(),
+            active_waiting_recover: rm.active_waiting_recover.iter().copied().collect(),
+            passive_waiting_recover: rm.passive_waiting_recover.iter().copied().collect(),
             pid_cmds: rm.pid_cmds.values().map(cmd_text).collect(),
             waiting_recover_cmds: meta
                 .access

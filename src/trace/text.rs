@@ -24,6 +24,16 @@ fn changed(before: &StateSummary, after: &StateSummary) -> Vec<String> {
         format!("{:?}", before.active_waiting_migrate),
         format!("{:?}", after.active_waiting_migrate),
     );
+    field(
+        "active_waiting_recover_",
+        format!("{:?}", before.active_waiting_recover),
+        format!("{:?}", after.active_waiting_recover),
+    );
+    field(
+        "passive_waiting_recover_",
+        format!("{:?}", before.passive_waiting_recover),
+        format!("{:?}", after.passive_waiting_recover),
+    );
     field("pid_cmds_", format!("{:?}", before.pid_cmds), format!("{:?}", after.pid_cmds));
     field(
         "waiting_recover_cmds",
