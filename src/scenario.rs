@@ -538,9 +538,9 @@ migrate_scans = 1
         assert!(e.to_string().starts_with("models/t.toml:5:"), "{e}");
         assert_eq!(e.column, 59, "the quote of \"b9\": {e}");
         assert!(e.to_string().contains("unknown topo object \"b9\""), "{e}");
-        let e = parse(&MINIMAL.replace("scans = 1\n", "scans = 1\nscanz = 2\n")).unwrap_err();
+        let e = parse(&MINIMAL.replace("migrate_scans = 1\n", "migrate_scans = 1\nscanz = 2\n")).unwrap_err();
         assert!(e.to_string().contains("unknown field `scanz`"), "{e}");
-        assert_eq!((e.line, e.file.as_str()), (13, "models/t.toml"));
+        assert_eq!((e.line, e.file.as_str()), (12, "models/t.toml"));
     }
 
     #[test]
