@@ -7,7 +7,11 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are not errors.
-            let code = if e.use_stderr() { zbs_mc::cli::exit::BAD_INPUT } else { 0 };
+            let code = if e.use_stderr() {
+                zbs_mc::cli::exit::BAD_INPUT
+            } else {
+                0
+            };
             let _ = e.print();
             std::process::exit(code);
         }

@@ -108,9 +108,13 @@ pub fn find(name: &str) -> Option<&'static PropertyDef> {
 
 /// Is there, for `pid`, a command with owner `owner` still on its way to that session?
 fn cmd_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
-    let queued = v.meta.meta.access.waiting_recover_cmds.get(&owner).is_some_and(|q| {
-        q.iter().any(|c| c.pid == pid && c.owner == owner)
-    });
+    let queued = v
+        .meta
+        .meta
+        .access
+        .waiting_recover_cmds
+        .get(&owner)
+        .is_some_and(|q| q.iter().any(|c| c.pid == pid && c.owner == owner));
     queued
         || v.to_chunk(owner).any(|m| match m {
             Msg::HeartbeatReply(cmds) => cmds.iter().any(|c| c.pid == pid),
@@ -124,13 +128,15 @@ fn cmd_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
 fn release_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
     v.from_chunk(owner)
         .any(|m| matches!(m, Msg::ReleaseOwner(p) if *p == pid))
-        || v.to_meta().any(|m| matches!(m, Msg::ChunkLost(c) if *c == owner))
+        || v.to_meta()
+            .any(|m| matches!(m, Msg::ChunkLost(c) if *c == owner))
 }
 
 /// *No leaked owner after revoke*.
 pub fn no_leaked_owner(v: &SystemView) -> bool {
     v.meta.meta.access.owners.iter().all(|(&pid, &owner)| {
-        v.session(owner).is_some_and(|s| s.lease_cache.contains(&pid))
+        v.session(owner)
+            .is_some_and(|s| s.lease_cache.contains(&pid))
             || cmd_on_its_way(v, pid, owner)
             || release_on_its_way(v, pid, owner)
     })
@@ -147,7 +153,11 @@ pub fn no_leaked_owner(v: &SystemView) -> bool {
 pub fn one_cmd_per_pid(v: &SystemView) -> bool {
     let rm = &v.meta.meta.recover;
     let mut waiting: BTreeMap<Pid, usize> = BTreeMap::new();
-    for c in rm.passive_waiting_migrate.iter().chain(rm.active_waiting_migrate.iter()) {
+    for c in rm
+        .passive_waiting_migrate
+        .iter()
+        .chain(rm.active_waiting_migrate.iter())
+    {
         *waiting.entry(c.pid).or_default() += 1;
     }
     let mut issued: BTreeMap<Pid, BTreeSet<u32>> = BTreeMap::new();
@@ -155,8 +165,17 @@ pub fn one_cmd_per_pid(v: &SystemView) -> bool {
         issued.entry(c.pid).or_default().insert(c.id);
     };
     rm.pid_cmds.values().for_each(&mut add);
-    v.meta.meta.access.waiting_recover_cmds.values().flatten().for_each(&mut add);
-    v.sessions.iter().flat_map(|s| s.running.values()).for_each(&mut add);
+    v.meta
+        .meta
+        .access
+        .waiting_recover_cmds
+        .values()
+        .flatten()
+        .for_each(&mut add);
+    v.sessions
+        .iter()
+        .flat_map(|s| s.running.values())
+        .for_each(&mut add);
     for f in v.live_in_flight() {
         if let Msg::HeartbeatReply(cmds) = f.msg {
             cmds.iter().for_each(&mut add);
@@ -177,7 +196,11 @@ pub fn well_formed_cmd(v: &SystemView) -> bool {
 
 /// *No replica set ever becomes empty*.
 pub fn location_never_empty(v: &SystemView) -> bool {
-    v.meta.meta.pextents.values().all(|p| !p.location.is_empty())
+    v.meta
+        .meta
+        .pextents
+        .values()
+        .all(|p| !p.location.is_empty())
 }
 
 /// *Slot and space accounting* (see [`crate::domain::meta::Meta::reservations_balance`]).
@@ -190,7 +213,8 @@ pub fn slots_and_reservations_balance(v: &SystemView) -> bool {
 /// Companion of [`no_leaked_owner`]: its "queued command" clause is what holds an owner.
 pub fn owner_awaits_delivery(v: &SystemView) -> bool {
     v.meta.meta.access.owners.iter().any(|(&pid, &owner)| {
-        !v.session(owner).is_some_and(|s| s.lease_cache.contains(&pid))
+        !v.session(owner)
+            .is_some_and(|s| s.lease_cache.contains(&pid))
             && cmd_on_its_way(v, pid, owner)
     })
 }

@@ -300,7 +300,11 @@ impl RawModel {
             })
             .collect();
         let tree = TopologyTree::new(&objects).map_err(|e| {
-            let span = self.cluster.topology.first().map_or(0..0, |o| o.name.span());
+            let span = self
+                .cluster
+                .topology
+                .first()
+                .map_or(0..0, |o| o.name.span());
             (span, format!("cluster.topology: {e}"))
         })?;
         let tree = Arc::new(tree);
@@ -310,7 +314,10 @@ impl RawModel {
         for c in &self.cluster.chunks {
             let cid = *c.cid.get_ref();
             if cid == 0 {
-                return bad(c.cid.span(), "cluster.chunks.cid: cid 0 means \"none\" in ZBS; use 1..=255");
+                return bad(
+                    c.cid.span(),
+                    "cluster.chunks.cid: cid 0 means \"none\" in ZBS; use 1..=255",
+                );
             }
             let parent = tree.find(c.parent.get_ref()).ok_or_else(|| {
                 (
@@ -322,10 +329,16 @@ impl RawModel {
                 )
             })?;
             if tree.node(parent).level != Level::Brick && parent != 0 {
-                return bad(c.parent.span(), "cluster.chunks.parent: a chunk hangs below a brick (or directly below \"topo\")");
+                return bad(
+                    c.parent.span(),
+                    "cluster.chunks.parent: a chunk hangs below a brick (or directly below \"topo\")",
+                );
             }
             if chunk_parent.insert(cid, parent).is_some() {
-                return bad(c.cid.span(), format!("cluster.chunks.cid: chunk {cid} is defined twice"));
+                return bad(
+                    c.cid.span(),
+                    format!("cluster.chunks.cid: chunk {cid} is defined twice"),
+                );
             }
             let mut entry = ChunkEntry::new(c.capacity, c.used);
             entry.status = match c.status {
@@ -340,14 +353,23 @@ impl RawModel {
             if chunk_parent.contains_key(c.get_ref()) {
                 Ok(*c.get_ref())
             } else {
-                bad(c.span(), format!("{field}: chunk {} is not in [[cluster.chunks]]", c.get_ref()))
+                bad(
+                    c.span(),
+                    format!(
+                        "{field}: chunk {} is not in [[cluster.chunks]]",
+                        c.get_ref()
+                    ),
+                )
             }
         };
         let known_location = |l: &Spanned<Vec<Cid>>, field: &str| -> Result<Vec<Cid>, Invalid> {
             let mut seen = Vec::new();
             for &cid in l.get_ref() {
                 if !chunk_parent.contains_key(&cid) {
-                    return bad(l.span(), format!("{field}: chunk {cid} is not in [[cluster.chunks]]"));
+                    return bad(
+                        l.span(),
+                        format!("{field}: chunk {cid} is not in [[cluster.chunks]]"),
+                    );
                 }
                 if seen.contains(&cid) {
                     return bad(l.span(), format!("{field}: chunk {cid} appears twice"));
@@ -364,18 +386,31 @@ impl RawModel {
             let pid = *p.pid.get_ref();
             let location = known_location(&p.location, "pids.location")?;
             if location.is_empty() {
-                return bad(p.location.span(), "pids.location: a pextent needs at least one replica");
+                return bad(
+                    p.location.span(),
+                    "pids.location: a pextent needs at least one replica",
+                );
             }
             let alive_location = match &p.alive_location {
                 Some(a) => known_location(a, "pids.alive_location")?,
                 None => location.clone(),
             };
-            let expected = p.expected_replicas.as_ref().map_or(location.len() as u8, |e| *e.get_ref());
+            let expected = p
+                .expected_replicas
+                .as_ref()
+                .map_or(location.len() as u8, |e| *e.get_ref());
             if !(1..=7).contains(&expected) {
-                let span = p.expected_replicas.as_ref().map_or(p.pid.span(), |e| e.span());
+                let span = p
+                    .expected_replicas
+                    .as_ref()
+                    .map_or(p.pid.span(), |e| e.span());
                 return bad(span, "pids.expected_replicas: must be 1..=7");
             }
-            let preferred = p.preferred_cid.as_ref().map(|c| known_chunk(c, "pids.preferred_cid")).transpose()?;
+            let preferred = p
+                .preferred_cid
+                .as_ref()
+                .map(|c| known_chunk(c, "pids.preferred_cid"))
+                .transpose()?;
             if let Some(o) = &p.owner {
                 let owner = known_chunk(o, "pids.owner")?;
                 owners.insert(pid, owner);
@@ -394,7 +429,10 @@ impl RawModel {
                 size: p.size,
             };
             if pextents.insert(pid, pext).is_some() {
-                return bad(p.pid.span(), format!("pids.pid: pid {pid} is defined twice"));
+                return bad(
+                    p.pid.span(),
+                    format!("pids.pid: pid {pid} is defined twice"),
+                );
             }
         }
 
@@ -404,11 +442,17 @@ impl RawModel {
             let parent = tree.find(u.new_parent.get_ref()).ok_or_else(|| {
                 (
                     u.new_parent.span(),
-                    format!("topology_updates.new_parent: unknown topo object {:?}", u.new_parent.get_ref()),
+                    format!(
+                        "topology_updates.new_parent: unknown topo object {:?}",
+                        u.new_parent.get_ref()
+                    ),
                 )
             })?;
             if tree.node(parent).level != Level::Brick && parent != 0 {
-                return bad(u.new_parent.span(), "topology_updates.new_parent: a chunk moves below a brick or to \"topo\"");
+                return bad(
+                    u.new_parent.span(),
+                    "topology_updates.new_parent: a chunk moves below a brick or to \"topo\"",
+                );
             }
             topo_updates.push((cid, parent));
         }
@@ -417,14 +461,18 @@ impl RawModel {
             .iter()
             .map(|f| known_chunk(&f.chunk, "chunk_failures.chunk"))
             .collect::<Result<Vec<_>, _>>()?;
-        if topo_updates.len() > usize::from(u8::MAX) || chunk_failures.len() > usize::from(u8::MAX) {
+        if topo_updates.len() > usize::from(u8::MAX) || chunk_failures.len() > usize::from(u8::MAX)
+        {
             return bad(0..0, "topology_updates, chunk_failures: at most 255 each");
         }
 
         let mut io_pids = Vec::new();
         for p in &self.client.io_pids {
             if !pextents.contains_key(p.get_ref()) {
-                return bad(p.span(), format!("client.io_pids: pid {} is not in [[pids]]", p.get_ref()));
+                return bad(
+                    p.span(),
+                    format!("client.io_pids: pid {} is not in [[pids]]", p.get_ref()),
+                );
             }
             io_pids.push(*p.get_ref());
         }
@@ -447,7 +495,13 @@ impl RawModel {
             let mut table = BTreeMap::new();
             for (prop, verdict) in verdicts {
                 if crate::properties::find(prop.get_ref()).is_none() {
-                    return bad(prop.span(), format!("expected: unknown property {:?} (see `zbs-mc properties`)", prop.get_ref()));
+                    return bad(
+                        prop.span(),
+                        format!(
+                            "expected: unknown property {:?} (see `zbs-mc properties`)",
+                            prop.get_ref()
+                        ),
+                    );
                 }
                 table.insert(prop.get_ref().clone(), *verdict);
             }
@@ -496,7 +550,8 @@ fn canonical_label(label: &str) -> Result<String, String> {
     let mut v = Variant::default();
     if label.trim() != "default" {
         for part in label.split(',') {
-            v.apply(part).map_err(|e| format!("expected.{label}: {e}"))?;
+            v.apply(part)
+                .map_err(|e| format!("expected.{label}: {e}"))?;
         }
     }
     Ok(variant_label(&v))
@@ -533,12 +588,16 @@ migrate_scans = 1
     #[test]
     fn errors_name_file_line_and_field() {
         let e = parse(&MINIMAL.replace("location = [1]", "location = [9]")).unwrap_err();
-        assert_eq!(e.to_string(), "models/t.toml:8:12: pids.location: chunk 9 is not in [[cluster.chunks]]");
+        assert_eq!(
+            e.to_string(),
+            "models/t.toml:8:12: pids.location: chunk 9 is not in [[cluster.chunks]]"
+        );
         let e = parse(&MINIMAL.replace("parent = \"b1\" }]", "parent = \"b9\" }]")).unwrap_err();
         assert!(e.to_string().starts_with("models/t.toml:5:"), "{e}");
         assert_eq!(e.column, 59, "the quote of \"b9\": {e}");
         assert!(e.to_string().contains("unknown topo object \"b9\""), "{e}");
-        let e = parse(&MINIMAL.replace("migrate_scans = 1\n", "migrate_scans = 1\nscanz = 2\n")).unwrap_err();
+        let e = parse(&MINIMAL.replace("migrate_scans = 1\n", "migrate_scans = 1\nscanz = 2\n"))
+            .unwrap_err();
         assert!(e.to_string().contains("unknown field `scanz`"), "{e}");
         assert_eq!((e.line, e.file.as_str()), (12, "models/t.toml"));
     }
@@ -549,11 +608,20 @@ migrate_scans = 1
         let e = parse(&src).unwrap_err();
         assert!(e.to_string().contains("takes on or off"), "{e}");
         let src = format!("{MINIMAL}[expected.default]\nno_such_property = \"holds\"\n");
-        assert!(parse(&src).unwrap_err().to_string().contains("unknown property"));
-        let src = format!("{MINIMAL}[expected.\"revoke_releases_owner = on\"]\nno_leaked_owner = \"holds\"\n");
+        assert!(
+            parse(&src)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown property")
+        );
+        let src = format!(
+            "{MINIMAL}[expected.\"revoke_releases_owner = on\"]\nno_leaked_owner = \"holds\"\n"
+        );
         let s = parse(&src).unwrap();
-        let mut fixed = Variant::default();
-        fixed.revoke_releases_owner = true;
+        let fixed = Variant {
+            revoke_releases_owner: true,
+            ..Variant::default()
+        };
         assert!(s.expected_for(&fixed).is_some());
     }
 }

@@ -13,7 +13,9 @@ fn zbs_mc(args: &[&str]) -> Output {
 }
 
 fn incident_a() -> String {
-    model_path("incident-a-lease-leak.toml").display().to_string()
+    model_path("incident-a-lease-leak.toml")
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -21,12 +23,30 @@ fn check_exits_1_on_the_bug_and_0_with_the_fix() {
     let out = zbs_mc(&["check", &incident_a()]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("no_leaked_owner                  VIOLATED"), "{text}");
-    assert!(text.contains("counterexample for no_leaked_owner (5 steps, shortest)"), "{text}");
-    assert!(text.contains("RevokeRecoverCmds(5): dropped cmd pid 3133 (never delivered), owner 5 kept"));
+    assert!(
+        text.contains("no_leaked_owner                  VIOLATED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("counterexample for no_leaked_owner (5 steps, shortest)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("RevokeRecoverCmds(5): dropped cmd pid 3133 (never delivered), owner 5 kept")
+    );
 
-    let out = zbs_mc(&["check", &incident_a(), "--variant", "revoke_releases_owner=on"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = zbs_mc(&[
+        "check",
+        &incident_a(),
+        "--variant",
+        "revoke_releases_owner=on",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -39,15 +59,24 @@ fn json_output_is_one_object_with_the_documented_fields() {
     assert_eq!(doc["states"], 641);
     assert!(doc["seconds"].as_f64().unwrap() >= 0.0);
     let props = doc["properties"].as_array().unwrap();
-    let leak = props.iter().find(|p| p["name"] == "no_leaked_owner").unwrap();
+    let leak = props
+        .iter()
+        .find(|p| p["name"] == "no_leaked_owner")
+        .unwrap();
     assert_eq!(leak["verdict"], "violated");
     assert_eq!(leak["expected"], "violated");
     let trace = leak["trace"].as_array().unwrap();
     assert_eq!(trace.len(), 5);
     assert_eq!(trace[4]["actor"], "meta");
     assert_eq!(trace[4]["state"]["owners"]["3133"], 5);
-    let holds = props.iter().find(|p| p["name"] == "one_cmd_per_pid").unwrap();
-    assert_eq!((holds["verdict"].as_str(), holds["trace"].is_null()), (Some("holds"), true));
+    let holds = props
+        .iter()
+        .find(|p| p["name"] == "one_cmd_per_pid")
+        .unwrap();
+    assert_eq!(
+        (holds["verdict"].as_str(), holds["trace"].is_null()),
+        (Some("holds"), true)
+    );
 }
 
 #[test]
@@ -56,7 +85,12 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/model.toml"));
 
-    let out = zbs_mc(&["check", &incident_a(), "--variant", "revoke_releases_owner=maybe"]);
+    let out = zbs_mc(&[
+        "check",
+        &incident_a(),
+        "--variant",
+        "revoke_releases_owner=maybe",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("takes on or off"));
 
@@ -64,11 +98,18 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.toml");
     let text = std::fs::read_to_string(incident_a()).unwrap();
-    std::fs::write(&bad, text.replace("location = [4, 2, 5]", "location = [4, 2, 9]")).unwrap();
+    std::fs::write(
+        &bad,
+        text.replace("location = [4, 2, 5]", "location = [4, 2, 9]"),
+    )
+    .unwrap();
     let out = zbs_mc(&["check", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.toml:") && err.contains("pids.location: chunk 9"), "{err}");
+    assert!(
+        err.contains("bad.toml:") && err.contains("pids.location: chunk 9"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 
     let out = zbs_mc(&["frobnicate"]);
@@ -85,5 +126,10 @@ fn properties_and_variants_are_listed() {
     }
     let out = zbs_mc(&["variants", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(list.as_array().unwrap().iter().any(|s| s["name"] == "revoke_releases_owner"));
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "revoke_releases_owner")
+    );
 }

@@ -17,7 +17,10 @@ fn today_the_owner_leaks_after_add_topo_update_revoke() {
     let s = load(MODEL);
     let (model, outcome) = check(&s, &variant(&s, &[]));
     assert!(outcome.complete);
-    assert_eq!(outcome.unique_states, 641, "pinned state count of the default variant");
+    assert_eq!(
+        outcome.unique_states, 641,
+        "pinned state count of the default variant"
+    );
     assert_eq!(verdict(&outcome, "no_leaked_owner"), Verdict::Violated);
     let result = outcome
         .properties
@@ -35,14 +38,18 @@ fn today_the_owner_leaks_after_add_topo_update_revoke() {
     // The real log's order: command added → topology update of chunk 5 → revoke, owner kept.
     let added = position("add recover cmd for pid: 3133 src: 5 dst: 1 replace: 5 owner: 5");
     let moved = position("[UPDATE TOPO OBJ] chunk-5 new_parent_id: \"topo\"");
-    let revoked = position("RevokeRecoverCmds(5): dropped cmd pid 3133 (never delivered), owner 5 kept");
+    let revoked =
+        position("RevokeRecoverCmds(5): dropped cmd pid 3133 (never delivered), owner 5 kept");
     assert!(added < moved && moved < revoked, "{log:#?}");
     // …and nothing is left to deliver or release the owner.
     let last = &steps.last().unwrap().state;
     assert_eq!(last.owners.get(&3133), Some(&5));
     assert!(last.lease_caches.is_empty());
     assert!(last.waiting_recover_cmds.is_empty() && last.in_flight.is_empty());
-    assert!(!log.iter().any(|l| l.contains("[RECOVER]: pid: 3133")), "never delivered");
+    assert!(
+        !log.iter().any(|l| l.contains("[RECOVER]: pid: 3133")),
+        "never delivered"
+    );
 }
 
 #[test]
@@ -52,7 +59,9 @@ fn with_the_fix_every_property_holds_as_the_model_file_expects() {
         let v = variant(&s, overrides);
         let (_, outcome) = check(&s, &v);
         assert_eq!(outcome.unique_states, 641);
-        let expected = s.expected_for(&v).expect("the file states verdicts for both variants");
+        let expected = s
+            .expected_for(&v)
+            .expect("the file states verdicts for both variants");
         assert_eq!(expected.len(), properties::PROPERTIES.len());
         for p in &outcome.properties {
             let want = format!("{:?}", expected[p.name]).to_lowercase();
@@ -83,14 +92,17 @@ fn revoked_after_delivery_does_not_leak(m: &ZbsModel, s: &ZbsState) -> bool {
 fn the_delivered_then_revoked_path_is_explored_and_does_not_leak() {
     let s = load(MODEL);
     for overrides in [&[][..], &["revoke_releases_owner=on"][..]] {
-        let model = zbs_mc::actors::model::build(s.model_cfg(&variant(&s, overrides)))
-            .property(
-                Expectation::Always,
-                "revoked_after_delivery_does_not_leak",
-                revoked_after_delivery_does_not_leak,
-            );
+        let model = zbs_mc::actors::model::build(s.model_cfg(&variant(&s, overrides))).property(
+            Expectation::Always,
+            "revoked_after_delivery_does_not_leak",
+            revoked_after_delivery_does_not_leak,
+        );
         let outcome = engine::explore(&model, &Options::default());
-        assert_eq!(verdict(&outcome, "delivered_then_revoked"), Verdict::Holds, "reached");
+        assert_eq!(
+            verdict(&outcome, "delivered_then_revoked"),
+            Verdict::Holds,
+            "reached"
+        );
         assert_eq!(
             verdict(&outcome, "revoked_after_delivery_does_not_leak"),
             Verdict::Holds,

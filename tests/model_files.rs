@@ -37,7 +37,7 @@ fn every_expected_verdict_of_every_model_file_is_found() {
             let (_, outcome) = check(&s, &v);
             assert!(outcome.complete, "{file} [{label}] did not finish");
             for (name, want) in verdicts {
-                let got = outcome.properties.iter().find(|p| &p.name == name).unwrap();
+                let got = outcome.properties.iter().find(|p| p.name == name).unwrap();
                 assert_eq!(
                     format!("{:?}", got.verdict).to_lowercase(),
                     format!("{want:?}").to_lowercase(),

@@ -4,8 +4,8 @@
 use super::meta::secs;
 use super::model::ModelCfg;
 use super::{LogLine, Msg, Timer, ZbsActor};
-use crate::domain::session::ChunkSession;
 use crate::domain::Cid;
+use crate::domain::session::ChunkSession;
 use stateright::actor::Out;
 
 pub(super) fn on_start(cfg: &ModelCfg, cid: Cid, o: &mut Out<ZbsActor>) -> ChunkSession {
@@ -35,7 +35,9 @@ pub(super) fn on_msg(
         Msg::Disconnect => {
             session.disconnect();
             o.send(cfg.meta_id(), Msg::ChunkLost(cid));
-            vec![line("chunk lost: session, lease cache and running commands gone".into())]
+            vec![line(
+                "chunk lost: session, lease cache and running commands gone".into(),
+            )]
         }
         Msg::HeartbeatReply(cmds) => {
             session.on_heartbeat_reply(cmds);

@@ -85,7 +85,10 @@ pub(super) fn on_timeout(
                 .iter()
                 .map(|c| LogLine::Meta(crate::domain::events::MetaEvent::RecoverSent(*c)))
                 .collect();
-            o.send(cfg.chunk_id(*cid), Msg::HeartbeatReply(cmds.into_iter().collect()));
+            o.send(
+                cfg.chunk_id(*cid),
+                Msg::HeartbeatReply(cmds.into_iter().collect()),
+            );
             log
         }
         Timer::Execute(_)

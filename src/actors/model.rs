@@ -94,7 +94,11 @@ pub fn build(cfg: ModelCfg) -> ZbsModel {
     let cfg = Arc::new(cfg);
     let mut model = ActorModel::new(cfg.clone(), ())
         .actor(ZbsActor::Meta(cfg.clone()))
-        .actors(cfg.chunk_cids.iter().map(|&c| ZbsActor::Chunk(cfg.clone(), c)))
+        .actors(
+            cfg.chunk_cids
+                .iter()
+                .map(|&c| ZbsActor::Chunk(cfg.clone(), c)),
+        )
         .actor(ZbsActor::Operator(cfg.clone()))
         .actor(ZbsActor::Client(cfg.clone()))
         .init_network(Network::new_unordered_nonduplicating([]));
@@ -175,12 +179,18 @@ impl<'a> SystemView<'a> {
     /// Messages in flight to meta.
     pub fn to_meta(&self) -> impl Iterator<Item = &'a Msg> + '_ {
         let id = self.cfg.meta_id();
-        self.in_flight.iter().filter(move |f| f.dst == id).map(|f| f.msg)
+        self.in_flight
+            .iter()
+            .filter(move |f| f.dst == id)
+            .map(|f| f.msg)
     }
 
     /// Messages in flight from chunk `cid` (to meta).
     pub fn from_chunk(&self, cid: Cid) -> impl Iterator<Item = &'a Msg> + '_ {
         let id = self.cfg.chunk_id(cid);
-        self.in_flight.iter().filter(move |f| f.src == id).map(|f| f.msg)
+        self.in_flight
+            .iter()
+            .filter(move |f| f.src == id)
+            .map(|f| f.msg)
     }
 }

@@ -37,8 +37,18 @@ pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> OperatorState {
         topo_sent: vec![false; cfg.topo_updates.len()],
         failures_sent: vec![false; cfg.chunk_failures.len()],
     };
-    arm(&state.topo_sent, cfg.budgets.topo_updates, Timer::TopoUpdate, o);
-    arm(&state.failures_sent, cfg.budgets.chunk_failures, Timer::ChunkFailure, o);
+    arm(
+        &state.topo_sent,
+        cfg.budgets.topo_updates,
+        Timer::TopoUpdate,
+        o,
+    );
+    arm(
+        &state.failures_sent,
+        cfg.budgets.chunk_failures,
+        Timer::ChunkFailure,
+        o,
+    );
     state
 }
 
@@ -53,7 +63,12 @@ pub(super) fn on_timeout(
             let (cid, new_parent) = cfg.topo_updates[usize::from(i)];
             state.topo_sent[usize::from(i)] = true;
             o.send(cfg.meta_id(), Msg::UpdateTopo { cid, new_parent });
-            arm(&state.topo_sent, cfg.budgets.topo_updates, Timer::TopoUpdate, o);
+            arm(
+                &state.topo_sent,
+                cfg.budgets.topo_updates,
+                Timer::TopoUpdate,
+                o,
+            );
             let parent = &cfg.initial_meta.topology.tree.node(new_parent).name;
             vec![LogLine::Operator(format!(
                 "[UPDATE TOPO OBJ]: [REQUEST]: chunk-{cid} new_parent_id: \"{parent}\""
@@ -63,8 +78,15 @@ pub(super) fn on_timeout(
             let cid = cfg.chunk_failures[usize::from(i)];
             state.failures_sent[usize::from(i)] = true;
             o.send(cfg.chunk_id(cid), Msg::Disconnect);
-            arm(&state.failures_sent, cfg.budgets.chunk_failures, Timer::ChunkFailure, o);
-            vec![LogLine::Operator(format!("chunk-{cid} is lost (node down)"))]
+            arm(
+                &state.failures_sent,
+                cfg.budgets.chunk_failures,
+                Timer::ChunkFailure,
+                o,
+            );
+            vec![LogLine::Operator(format!(
+                "chunk-{cid} is lost (node down)"
+            ))]
         }
         _ => unreachable!("not an operator timer: {timer:?}"),
     }

@@ -114,12 +114,22 @@ pub fn run(args: &CheckArgs) -> i32 {
                 "stopped_by": outcome.stopped_by.map(|s| format!("{s:?}")),
                 "properties": properties,
             });
-            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc).expect("JSON of plain values"));
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("JSON of plain values")
+            );
         }
         Format::Text => {
-            let _ = writeln!(out, "model:    {} ({})", scenario.name, scenario.path.display());
+            let _ = writeln!(
+                out,
+                "model:    {} ({})",
+                scenario.name,
+                scenario.path.display()
+            );
             let _ = writeln!(out, "variant:  {variant}");
-            let _ = writeln!(out, 
+            let _ = writeln!(
+                out,
                 "explored: {} states, depth {}, {:.2} s{}",
                 outcome.unique_states,
                 outcome.max_depth,
@@ -154,12 +164,14 @@ pub fn run(args: &CheckArgs) -> i32 {
                 }
                 let Some(t) = &p.trace else { continue };
                 let steps = trace::describe(&model, t);
-                let _ = writeln!(out, 
+                let _ = writeln!(
+                    out,
                     "\ncounterexample for {} ({} steps, shortest):",
                     p.name,
                     steps.len()
                 );
-                let _ = write!(out, 
+                let _ = write!(
+                    out,
                     "{}",
                     trace::text::render(&trace::initial_summary(&model, t), &steps)
                 );

@@ -208,8 +208,10 @@ mod tests {
         assert_eq!(grant, Some(4));
         m.access.owners.insert(3134, 5);
         assert_eq!(m.lease_for_io(&cfg(Variant::default()), 3134).1, None);
-        let mut v = Variant::default();
-        v.app_io_recaches_owner = true;
+        let v = Variant {
+            app_io_recaches_owner: true,
+            ..Variant::default()
+        };
         assert_eq!(m.lease_for_io(&cfg(v), 3134).1, Some(5));
     }
 

@@ -63,7 +63,11 @@ pub enum MetaEvent {
     /// Meta noticed chunk `cid` stopped heartbeating: its session expired, its leases died.
     SessionExpired { cid: Cid, owners_cleared: Vec<Pid> },
     /// `DoRemoveReplica()`: a replica on a lost chunk left the location.
-    ReplicaRemoved { pid: Pid, cid: Cid, location: Vec<Cid> },
+    ReplicaRemoved {
+        pid: Pid,
+        cid: Cid,
+        location: Vec<Cid>,
+    },
     /// `DoRemoveReplica()` kept the last replica of a pid on a lost chunk.
     LastReplicaKept { pid: Pid, cid: Cid },
     /// `Release owner : pid: … session: …` (a chunk released an idle lease).

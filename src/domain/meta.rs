@@ -94,11 +94,7 @@ impl Meta {
     /// no other check), so a command revoked after delivery still lands if its epoch is
     /// current; `pid_cmds_` and the reservations are released only for the command meta
     /// still tracks.
-    pub fn replace_replica(
-        &mut self,
-        cfg: &MetaConfig,
-        cmd: &RecoverCmd,
-    ) -> Vec<MetaEvent> {
+    pub fn replace_replica(&mut self, cfg: &MetaConfig, cmd: &RecoverCmd) -> Vec<MetaEvent> {
         let Some(pext) = self.pextents.get_mut(&cmd.pid) else {
             return Vec::new();
         };

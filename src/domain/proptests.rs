@@ -108,7 +108,10 @@ fn run(ops: &[Op], variant: Variant) -> Result<(), TestCaseError> {
             issued(&m).values().all(|ids| ids.len() <= 1),
             "two commands for one pid after {op:?}"
         );
-        prop_assert!(m.reservations_balance(128), "reservations after {op:?}: {m:?}");
+        prop_assert!(
+            m.reservations_balance(128),
+            "reservations after {op:?}: {m:?}"
+        );
         for q in m.access.waiting_recover_cmds.values() {
             for cmd in q {
                 prop_assert_eq!(m.recover.pid_cmds.get(&cmd.pid), Some(cmd));
@@ -129,8 +132,10 @@ proptest! {
 
     #[test]
     fn the_fix_keeps_them_consistent_too(ops in proptest::collection::vec(op(), 1..40)) {
-        let mut v = Variant::default();
-        v.revoke_releases_owner = true;
+        let v = Variant {
+            revoke_releases_owner: true,
+            ..Variant::default()
+        };
         run(&ops, v)?;
     }
 }
@@ -138,9 +143,14 @@ proptest! {
 /// The proptest's invariants are not vacuous: without check 1 a short sequence breaks them.
 #[test]
 fn without_check_one_two_commands_for_one_pid_appear() {
-    let mut v = Variant::default();
-    v.check_pid_has_cmd = false;
+    let v = Variant {
+        check_pid_has_cmd: false,
+        ..Variant::default()
+    };
     let ops = [Op::Scan, Op::MigrateScan, Op::Swap, Op::Scan];
     let err = run(&ops, v).expect_err("recover and migrate of pid 7001 in one DoScan");
-    assert!(err.to_string().contains("two commands for one pid"), "{err}");
+    assert!(
+        err.to_string().contains("two commands for one pid"),
+        "{err}"
+    );
 }

@@ -377,8 +377,10 @@ pub(crate) mod tests {
     #[test]
     fn revoke_before_delivery_keeps_the_owner_today_and_releases_it_with_the_fix() {
         for (fix, owner_after) in [(false, Some(5)), (true, None)] {
-            let mut v = Variant::default();
-            v.revoke_releases_owner = fix;
+            let v = Variant {
+                revoke_releases_owner: fix,
+                ..Variant::default()
+            };
             let c = cfg(v);
             let mut m = incident_a_meta();
             let clean = m.chunks.clone();
@@ -394,8 +396,10 @@ pub(crate) mod tests {
 
     #[test]
     fn revoke_after_delivery_keeps_the_owner_even_with_the_fix() {
-        let mut v = Variant::default();
-        v.revoke_releases_owner = true;
+        let v = Variant {
+            revoke_releases_owner: true,
+            ..Variant::default()
+        };
         let c = cfg(v);
         let mut m = incident_a_meta();
         m.add_recover_cmd_unlock(&c, cand(3134));

@@ -59,7 +59,8 @@ pub struct Outcome<M: Model> {
 type Fp = u64;
 
 fn fingerprint<S: Hash>(s: &S) -> Fp {
-    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(s)
+    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+        .hash_one(s)
 }
 
 pub fn explore<M>(model: &M, opts: &Options) -> Outcome<M>

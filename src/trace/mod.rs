@@ -66,7 +66,10 @@ fn cmd_text(c: &RecoverCmd) -> String {
 }
 
 fn cand_text(c: &MigrateCandidate) -> String {
-    format!("pid {} src {} dst {} replace {}", c.pid, c.src, c.dst, c.replace)
+    format!(
+        "pid {} src {} dst {} replace {}",
+        c.pid, c.src, c.dst, c.replace
+    )
 }
 
 /// A message, as traces show it.
@@ -163,7 +166,11 @@ impl StateSummary {
 }
 
 /// Re-runs one step's handler on a copy of the acting actor's state to get its log lines.
-pub fn step_log(model: &ZbsModel, before: &ZbsState, action: &ZbsAction) -> (String, String, Vec<String>) {
+pub fn step_log(
+    model: &ZbsModel,
+    before: &ZbsState,
+    action: &ZbsAction,
+) -> (String, String, Vec<String>) {
     let cfg = &model.cfg;
     let mut out = Out::<ZbsActor>::new();
     let (id, what, lines) = match action {

@@ -12,8 +12,16 @@ fn changed(before: &StateSummary, after: &StateSummary) -> Vec<String> {
             out.push(format!("{name}: {a}"));
         }
     };
-    field("owners", format!("{:?}", before.owners), format!("{:?}", after.owners));
-    field("locations", format!("{:?}", before.locations), format!("{:?}", after.locations));
+    field(
+        "owners",
+        format!("{:?}", before.owners),
+        format!("{:?}", after.owners),
+    );
+    field(
+        "locations",
+        format!("{:?}", before.locations),
+        format!("{:?}", after.locations),
+    );
     field(
         "passive_waiting_migrate_",
         format!("{:?}", before.passive_waiting_migrate),
@@ -34,7 +42,11 @@ fn changed(before: &StateSummary, after: &StateSummary) -> Vec<String> {
         format!("{:?}", before.passive_waiting_recover),
         format!("{:?}", after.passive_waiting_recover),
     );
-    field("pid_cmds_", format!("{:?}", before.pid_cmds), format!("{:?}", after.pid_cmds));
+    field(
+        "pid_cmds_",
+        format!("{:?}", before.pid_cmds),
+        format!("{:?}", after.pid_cmds),
+    );
     field(
         "waiting_recover_cmds",
         format!("{:?}", before.waiting_recover_cmds),
@@ -45,9 +57,21 @@ fn changed(before: &StateSummary, after: &StateSummary) -> Vec<String> {
         format!("{:?}", before.lease_caches),
         format!("{:?}", after.lease_caches),
     );
-    field("running", format!("{:?}", before.running), format!("{:?}", after.running));
-    field("topology", format!("{:?}", before.topology), format!("{:?}", after.topology));
-    field("in flight", format!("{:?}", before.in_flight), format!("{:?}", after.in_flight));
+    field(
+        "running",
+        format!("{:?}", before.running),
+        format!("{:?}", after.running),
+    );
+    field(
+        "topology",
+        format!("{:?}", before.topology),
+        format!("{:?}", after.topology),
+    );
+    field(
+        "in flight",
+        format!("{:?}", before.in_flight),
+        format!("{:?}", after.in_flight),
+    );
     out
 }
 

@@ -8,7 +8,9 @@ use zbs_mc::engine::{self, Options, Outcome, Verdict};
 use zbs_mc::scenario::Scenario;
 
 pub fn model_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
 }
 
 pub fn load(name: &str) -> Scenario {
