@@ -9,7 +9,7 @@ use crate::domain::chunk_table::{ChunkEntry, ChunkStatus, ChunkTable};
 use crate::domain::meta::{Meta, MetaConfig};
 use crate::domain::pextent::PExtent;
 use crate::domain::recover_manager::RecoverManager;
-use crate::domain::topology::{Level, Topology, TopologyTree};
+use crate::domain::topology::{Level, TopoError, Topology, TopologyTree};
 use crate::domain::variant::Variant;
 use crate::domain::{Cid, Pid};
 use serde::Deserialize;
@@ -300,10 +300,18 @@ impl RawModel {
             })
             .collect();
         let tree = TopologyTree::new(&objects).map_err(|e| {
-            let span = self
-                .cluster
-                .topology
-                .first()
+            // Point at the object the error names (as itself, or as someone's parent).
+            let named = match &e {
+                TopoError::UnknownNode(n) | TopoError::Duplicate(n) | TopoError::Cycle(n) => n,
+                TopoError::BadLevel { child, .. } => child,
+                TopoError::UnknownChunk(_) => "",
+            };
+            let objects = &self.cluster.topology;
+            let span = objects
+                .iter()
+                .rev()
+                .find(|o| o.name.get_ref() == named)
+                .or_else(|| objects.iter().find(|o| o.parent == named))
                 .map_or(0..0, |o| o.name.span());
             (span, format!("cluster.topology: {e}"))
         })?;
