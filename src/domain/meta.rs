@@ -159,3 +159,85 @@ impl Meta {
         self.access.owners.get(&pid).copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::events::MetaEvent;
+    use crate::domain::pextent::ReplaceRefusal;
+    use crate::domain::recover_cmd::MigrateCandidate;
+    use crate::domain::recover_manager::tests::{cfg, incident_a_meta};
+    use crate::domain::variant::Variant;
+
+    fn migrate_3134(m: &mut super::Meta) -> crate::domain::recover_cmd::RecoverCmd {
+        let c = cfg(Variant::default());
+        let cand = MigrateCandidate {
+            pid: 3134,
+            src: 5,
+            dst: 1,
+            replace: 5,
+        };
+        match m.add_recover_cmd_unlock(&c, cand) {
+            MetaEvent::CmdAdded(cmd) => cmd,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn replace_replica_lands_the_command_and_releases_its_reservations() {
+        // REPLACE REPLICA pid 3134 src_chunk 5 dst_chunk 1 epoch 4354 → [4, 2, 1].
+        let c = cfg(Variant::default());
+        let mut m = incident_a_meta();
+        let clean = m.chunks.clone();
+        let cmd = migrate_3134(&mut m);
+        let events = m.replace_replica(&c, &cmd);
+        assert!(
+            matches!(&events[0], MetaEvent::ReplaceReplica { result: Ok(loc), .. } if loc == &vec![4, 2, 1])
+        );
+        assert!(m.recover.pid_cmds.is_empty());
+        assert_eq!(m.chunks, clean);
+        assert!(m.reservations_balance(128));
+        // The same REPLACE REPLICA again quotes a stale epoch.
+        let again = m.replace_replica(&c, &cmd);
+        assert!(matches!(
+            &again[0],
+            MetaEvent::ReplaceReplica {
+                result: Err(ReplaceRefusal::StaleEpoch { current: 4355 }),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn losing_a_chunk_revokes_its_commands_expires_its_leases_and_removes_its_replicas() {
+        let c = cfg(Variant::default());
+        let mut m = incident_a_meta();
+        let cmd = migrate_3134(&mut m);
+        assert_eq!(m.owner_of(3134), Some(5));
+        let events = m.chunk_lost(&c, 5);
+        assert!(events.contains(&MetaEvent::SessionExpired {
+            cid: 5,
+            owners_cleared: vec![3134]
+        }));
+        assert!(m.recover.pid_cmds.is_empty(), "{cmd:?} revoked");
+        assert_eq!(m.owner_of(3134), None, "the lease died with the session");
+        assert_eq!(m.pextents[&3133].location, vec![4, 2]);
+        assert!(m.recover.active_waiting_recover.contains(&3133));
+        assert!(m.reservations_balance(128));
+    }
+
+    #[test]
+    fn the_last_replica_is_kept_unless_the_seeded_bug_is_on() {
+        let mut m = incident_a_meta();
+        m.pextents.get_mut(&3133).unwrap().location = vec![5];
+        m.chunk_lost(&cfg(Variant::default()), 5);
+        assert_eq!(m.pextents[&3133].location, vec![5]);
+        let broken = Variant {
+            remove_keeps_last_replica: false,
+            ..Variant::default()
+        };
+        let mut m = incident_a_meta();
+        m.pextents.get_mut(&3133).unwrap().location = vec![5];
+        m.chunk_lost(&cfg(broken), 5);
+        assert!(m.pextents[&3133].location.is_empty());
+    }
+}
