@@ -9,7 +9,7 @@ use crate::domain::chunk_table::{ChunkEntry, ChunkStatus, ChunkTable};
 use crate::domain::meta::{Meta, MetaConfig};
 use crate::domain::pextent::PExtent;
 use crate::domain::recover_manager::RecoverManager;
-use crate::domain::topology::{Level, TopoError, Topology, TopologyTree};
+use crate::domain::topology::{Level, NodeIx, TopoError, Topology, TopologyTree};
 use crate::domain::variant::Variant;
 use crate::domain::{Cid, Pid};
 use serde::Deserialize;
@@ -327,21 +327,7 @@ impl RawModel {
                     "cluster.chunks.cid: cid 0 means \"none\" in ZBS; use 1..=255",
                 );
             }
-            let parent = tree.find(c.parent.get_ref()).ok_or_else(|| {
-                (
-                    c.parent.span(),
-                    format!(
-                        "cluster.chunks.parent: unknown topo object {:?} (define it in [[cluster.topology]] or use \"topo\")",
-                        c.parent.get_ref()
-                    ),
-                )
-            })?;
-            if tree.node(parent).level != Level::Brick && parent != 0 {
-                return bad(
-                    c.parent.span(),
-                    "cluster.chunks.parent: a chunk hangs below a brick (or directly below \"topo\")",
-                );
-            }
+            let parent = chunk_parent_object(&tree, &c.parent, "cluster.chunks.parent")?;
             if chunk_parent.insert(cid, parent).is_some() {
                 return bad(
                     c.cid.span(),
@@ -447,21 +433,7 @@ impl RawModel {
         let mut topo_updates = Vec::new();
         for u in &self.topology_updates {
             let cid = known_chunk(&u.chunk, "topology_updates.chunk")?;
-            let parent = tree.find(u.new_parent.get_ref()).ok_or_else(|| {
-                (
-                    u.new_parent.span(),
-                    format!(
-                        "topology_updates.new_parent: unknown topo object {:?}",
-                        u.new_parent.get_ref()
-                    ),
-                )
-            })?;
-            if tree.node(parent).level != Level::Brick && parent != 0 {
-                return bad(
-                    u.new_parent.span(),
-                    "topology_updates.new_parent: a chunk moves below a brick or to \"topo\"",
-                );
-            }
+            let parent = chunk_parent_object(&tree, &u.new_parent, "topology_updates.new_parent")?;
             topo_updates.push((cid, parent));
         }
         let chunk_failures = self
@@ -551,6 +523,30 @@ impl RawModel {
             expected,
         })
     }
+}
+
+/// The topo object a chunk may hang below: a brick, or the root `"topo"` itself.
+fn chunk_parent_object(
+    tree: &TopologyTree,
+    name: &Spanned<String>,
+    field: &str,
+) -> Result<NodeIx, Invalid> {
+    let Some(parent) = tree.find(name.get_ref()) else {
+        return bad(
+            name.span(),
+            format!(
+                "{field}: unknown topo object {:?} (define it in [[cluster.topology]] or use \"topo\")",
+                name.get_ref()
+            ),
+        );
+    };
+    if tree.node(parent).level != Level::Brick && parent != 0 {
+        return bad(
+            name.span(),
+            format!("{field}: a chunk hangs below a brick or directly below \"topo\""),
+        );
+    }
+    Ok(parent)
 }
 
 /// `default`, or `a=on, b=off` in any order → the label [`variant_label`] produces.

@@ -185,16 +185,9 @@ mod tests {
         let mut m = incident_a_meta();
         m.access.owners.insert(3134, 4);
         let mut cmd = crate::domain::recover_cmd::RecoverCmd {
-            id: 1,
-            pid: 3134,
-            src: 5,
-            dst: 1,
-            replace: 5,
             owner: 0,
-            epoch: 4354,
             owner_allocated: false,
-            reserved_src: 5,
-            reserved_space: 1,
+            ..crate::domain::recover_cmd::tests::incident_a_cmd(3134)
         };
         m.enqueue_recover_cmd(&mut cmd);
         assert_eq!((cmd.src, cmd.owner, cmd.reserved_src), (4, 4, 5));

@@ -109,16 +109,8 @@ mod tests {
 
     fn cmd() -> RecoverCmd {
         RecoverCmd {
-            id: 1,
-            pid: 3133,
-            src: 5,
-            dst: 1,
-            replace: 5,
-            owner: 5,
-            epoch: 4354,
-            owner_allocated: true,
-            reserved_src: 5,
             reserved_space: 2,
+            ..crate::domain::recover_cmd::tests::incident_a_cmd(3133)
         }
     }
 

@@ -48,3 +48,24 @@ impl RecoverCmd {
         self.src == cid || self.dst == cid || self.replace == cid
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Incident A's migrate for `pid`: src 5, dst 1, replace 5, owner 5 created for it.
+    pub(crate) fn incident_a_cmd(pid: Pid) -> RecoverCmd {
+        RecoverCmd {
+            id: 1,
+            pid,
+            src: 5,
+            dst: 1,
+            replace: 5,
+            owner: 5,
+            epoch: 4354,
+            owner_allocated: true,
+            reserved_src: 5,
+            reserved_space: 1,
+        }
+    }
+}

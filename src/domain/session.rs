@@ -65,20 +65,7 @@ impl ChunkSession {
 mod tests {
     use super::*;
 
-    fn cmd(pid: Pid) -> RecoverCmd {
-        RecoverCmd {
-            id: 1,
-            pid,
-            src: 5,
-            dst: 1,
-            replace: 5,
-            owner: 5,
-            epoch: 4354,
-            owner_allocated: true,
-            reserved_src: 5,
-            reserved_space: 1,
-        }
-    }
+    use crate::domain::recover_cmd::tests::incident_a_cmd as cmd;
 
     #[test]
     fn a_delivered_command_caches_its_lease_which_is_idle_only_once_done() {
