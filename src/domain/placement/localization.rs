@@ -97,15 +97,16 @@ pub fn get_repair_cid(input: &PlacementInput, expected: &[Cid]) -> (Cid, Cid, Ci
         .or_else(|| outside.last().copied())
         .unwrap_or(0);
     let mut src = replace;
-    if replace != 0 && dst != 0 && (input.is_failslow(replace) || input.in_other_zone(replace, dst))
-    {
-        if let Some(s) = alive
+    let move_src = replace != 0
+        && dst != 0
+        && (input.is_failslow(replace) || input.in_other_zone(replace, dst));
+    if move_src
+        && let Some(s) = alive
             .iter()
             .copied()
             .find(|&c| !input.is_failslow(c) && !input.in_other_zone(c, dst))
-        {
-            src = s;
-        }
+    {
+        src = s;
     }
     (dst, replace, src)
 }

@@ -209,12 +209,14 @@ pub fn recover_src_dst(pext: &PExtent, topo: &Topology, chunks: &ChunkTable) -> 
     Some((src, dst))
 }
 
-/// The pid is *topology-safe*: it has exactly `expected_replica_num` replicas and no
-/// location of eligible chunks ranks higher ([`best_rank`]). At low load with a healthy
-/// prefer local, "eligible locations" are those holding prefer local (see specs §1).
+/// The pid is *topology-safe*: it has exactly `expected_replica_num` replicas, all alive on
+/// connected (healthy or failslow) chunks, and no location of eligible chunks ranks higher
+/// ([`best_rank`]). At low load with a healthy prefer local, only locations holding prefer
+/// local count (see specs §1). Mirrors the goal of `RepairPextentTopo()`.
 pub fn is_topology_safe(input: &PlacementInput) -> bool {
     let p = input.pext;
     p.location.len() == usize::from(p.expected_replica_num)
+        && p.location.iter().all(|&c| input.eligible(c))
         && best_rank(input).is_some_and(|best| safety_rank(input, &p.location) >= best)
 }
 
@@ -268,13 +270,11 @@ pub fn migrate_never_lowers_safety(before: &PlacementInput, cand: &MigrateCandid
     if before.status(cand.replace) == Some(ChunkStatus::Removing) {
         return true;
     }
-    let localization = before.load == LoadLevel::Low
-        && p.preferred_cid.is_some_and(|pl| before.is_healthy(pl))
-        && {
-            let expected = localized_order(before);
-            expected.contains(&cand.dst) && !expected.contains(&cand.replace)
-        };
-    localization
+    // The brief's exception: a low-load localization move (dst expected, replace not).
+    before.load == LoadLevel::Low && p.preferred_cid.is_some_and(|pl| before.is_healthy(pl)) && {
+        let expected = localized_order(before);
+        expected.contains(&cand.dst) && !expected.contains(&cand.replace)
+    }
 }
 
 // ---- Helpers every rule shares: chunk state, space, slots, zones. ----
@@ -408,3 +408,6 @@ pub(crate) fn zone_of(topo: &Topology, cid: Cid) -> Option<NodeIx> {
         super::topology::Domain::Alone(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
