@@ -72,7 +72,7 @@ pub enum MigrateReason {
 }
 
 impl MigrateReason {
-    /// The ZBS function that made the candidate.
+    /// The ZBS function that made the candidate (the caller of `MakeMigrateCmd()`).
     pub fn zbs_function(self) -> &'static str {
         match self {
             MigrateReason::Localization => "RepairPExtentForLocalization",
@@ -117,7 +117,8 @@ impl<'a> ClusterView<'a> {
         }
     }
 
-    /// The input for one pid with lease owner `owner`.
+    /// The input for one pid with lease owner `owner`: one iteration of
+    /// `ReGenerateWaitingMigrateList()`'s loop over the pextent table.
     pub fn for_pid(&self, pext: &'a PExtent, owner: Option<Cid>) -> PlacementInput<'a> {
         PlacementInput {
             pext,

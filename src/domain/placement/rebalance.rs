@@ -31,7 +31,8 @@ pub enum LoadLevel {
 }
 
 impl LoadLevel {
-    /// The level of a cluster whose space ratio is `percent`.
+    /// The level of a cluster whose space ratio is `percent` (the storage pool load the ZBS
+    /// migrate scan, `ReGenerateWaitingMigrateList()`, branches on).
     pub fn from_percent(percent: u64) -> LoadLevel {
         match percent {
             p if p >= CLUSTER_VERY_HIGH_PERCENT => LoadLevel::VeryHigh,
@@ -48,8 +49,9 @@ impl LoadLevel {
     }
 }
 
-/// Used plus reserved space over capacity, in percent, over the connected chunks (the
-/// cluster's provisioned ratio; 0 for an empty cluster).
+/// Used plus reserved space over capacity, in percent, over the connected chunks: the
+/// storage pool's provisioned ratio that `ReGenerateWaitingMigrateList()` and `ShouldMove()`
+/// compare with (0 for an empty cluster).
 pub fn cluster_used_percent(chunks: &ChunkTable) -> u64 {
     let (used, cap) =
         chunks
@@ -191,7 +193,8 @@ pub fn do_move(input: &PlacementInput) -> Option<MigrateCandidate> {
     None
 }
 
-/// Pids are compared by these when several move off one chunk (exposed for tests and traces).
+/// `RecoverManager::Move()`'s order of the pids leaving one chunk: thick, thin without
+/// origin, thin with origin, then by pid.
 pub fn move_priority(p: &PExtent) -> (u8, Pid) {
     (move_class(p), p.pid)
 }

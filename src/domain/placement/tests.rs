@@ -169,3 +169,43 @@ fn localization_may_lower_safety_on_the_way_but_repair_may_not() {
     };
     assert!(migrate_never_lowers_safety(&i, &good));
 }
+
+/// specs §9, the brief's exception: "replace = an alive replica outside the expected set that
+/// is not the lease owner (first failslow one, else the last in location)" is chosen without
+/// regard to safety, so one localization step can lower the rank; the next restores it.
+#[test]
+fn localization_can_lower_safety_on_the_way() {
+    use crate::domain::topology::Level;
+    // rack-1: brick B1 {1 (prefer local), 2}, brick B2 {3}; rack-2: B3 {4}, B4 {5}.
+    let mut c = Cluster::build(
+        &[
+            ("z", Level::Zone, "topo"),
+            ("rack-1", Level::Rack, "z"),
+            ("rack-2", Level::Rack, "z"),
+            ("B1", Level::Brick, "rack-1"),
+            ("B2", Level::Brick, "rack-1"),
+            ("B3", Level::Brick, "rack-2"),
+            ("B4", Level::Brick, "rack-2"),
+        ],
+        &[(1, "B1"), (2, "B1"), (3, "B2"), (4, "B3"), (5, "B4")],
+    );
+    let mut p = pext(7, &[4, 2, 5], Some(1));
+    c.pextents.insert(7, p.clone());
+    let i = c.input_pid(7);
+    assert_eq!(localized_order(&i), vec![1, 4, 3]);
+    let first = propose_migrate(&i).unwrap();
+    assert_eq!((first.src, first.dst, first.replace), (5, 1, 5));
+    let before = safety_rank(&i, &[4, 2, 5]);
+    let after = safety_rank(&i, &[4, 2, 1]);
+    assert!(after < before, "two bricks instead of three");
+    assert!(migrate_never_lowers_safety(&i, &first), "the exception");
+    p.replace_replica(5, 1, p.epoch).unwrap();
+    c.pextents.insert(7, p);
+    let i = c.input_pid(7);
+    let second = propose_migrate(&i).unwrap();
+    assert_eq!((second.dst, second.replace), (3, 2));
+    apply(&mut c, &second);
+    let i = c.input_pid(7);
+    assert!(safe_final_location(&i));
+    assert_eq!(safety_rank(&i, &i.pext.location), before);
+}

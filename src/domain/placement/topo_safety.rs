@@ -192,8 +192,8 @@ pub fn best_locations(input: &PlacementInput) -> Vec<Vec<Cid>> {
         .collect()
 }
 
-/// The rank of the best locations ([`best_locations`]); `None` when the pid has no
-/// candidate location at all.
+/// The rank of the best locations ([`best_locations`]): the level `RepairPextentTopo()`
+/// repairs towards. `None` when the pid has no candidate location at all.
 pub fn best_rank(input: &PlacementInput) -> Option<SafetyRank> {
     candidate_locations(input)
         .iter()
@@ -201,8 +201,9 @@ pub fn best_rank(input: &PlacementInput) -> Option<SafetyRank> {
         .max()
 }
 
-/// A stretched (two-zone) cluster: the chunks hang below two or more distinct zones.
-/// ZBS keeps this as cluster configuration; the model reads it off the topology tree.
+/// A stretched (two-zone) cluster: the chunks hang below two or more distinct zones — the
+/// check `RepairPextentTopo()` branches on (`RepairInStretched()` vs `RepairInZone()`). ZBS
+/// keeps it as cluster configuration; the model reads it off the topology tree.
 pub fn is_stretched(topo: &Topology) -> bool {
     let zones: BTreeSet<NodeIx> = topo
         .chunk_parent
