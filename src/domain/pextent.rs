@@ -20,6 +20,11 @@ pub struct PExtent {
     pub thin_provision: bool,
     /// Space one replica takes, in the model's space units (thick: the whole extent).
     pub size: u32,
+    /// `origin_pid`: set for an extent made by copy-on-write of a snapshot (`COW PEXTENT`);
+    /// `DoMove()` moves such thin extents last.
+    pub origin_pid: Option<Pid>,
+    /// The pid has a temporary replica (`IsTemporaryReplica()`): no migrate is made for it.
+    pub temporary_replica: bool,
 }
 
 /// Why `REPLACE REPLICA` was refused.
@@ -109,6 +114,8 @@ mod tests {
             preferred_cid: Some(4),
             thin_provision: true,
             size: 1,
+            origin_pid: None,
+            temporary_replica: false,
         }
     }
 

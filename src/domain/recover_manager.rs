@@ -64,10 +64,10 @@ impl Meta {
     /// each pid without a command and queue what it proposes via `MakeMigrateCmd()`.
     pub fn regenerate_waiting_migrate_list(&mut self) -> Vec<MetaEvent> {
         let mut events = Vec::new();
+        let view = placement::ClusterView::derive(&self.topology, &self.chunks, &self.pextents);
         for pext in self.pextents.values() {
             let owner = self.access.owners.get(&pext.pid).copied();
-            if let Some(cand) =
-                placement::propose_migrate(pext, &self.topology, &self.chunks, owner)
+            if let Some(cand) = placement::propose_migrate(&view.for_pid(pext, owner))
                 && self.recover.make_migrate_cmd(cand)
             {
                 events.push(MetaEvent::MigrateQueued(cand));
@@ -297,6 +297,8 @@ pub(crate) mod tests {
             preferred_cid: Some(preferred),
             thin_provision: true,
             size: 1,
+            origin_pid: None,
+            temporary_replica: false,
         }
     }
 

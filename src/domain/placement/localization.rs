@@ -1,0 +1,287 @@
+//! Low load: localization (`RecoverManager::RepairPExtentForLocalization()`,
+//! `GetRepairCid()`, `LocalizedComparator`).
+
+use super::topo_safety::{forced_prefer_local, primary_zone, zone_quotas};
+use super::{
+    LOCALIZATION_MAX_CMDS_PER_CHUNK, LOCALIZATION_MIN_SRC_FREE, PlacementInput, safety_rank,
+};
+use crate::domain::Cid;
+use crate::domain::recover_cmd::MigrateCandidate;
+use std::cmp::Reverse;
+
+/// `LocalizedComparator`: the expected distribution around prefer local, in order.
+///
+/// Prefer local first (when healthy); then, slot by slot, the eligible chunk that is best by:
+/// 1. zone ("nearest to prefer local" at zone level): in a stretched cluster the first two
+///    slots want prefer local's zone, the last the other zone; otherwise no preference;
+/// 2. topology spread: the [`safety_rank`] of the chunks chosen so far plus this one;
+/// 3. nearest to prefer local in the tree (`Topology::distance`);
+/// 4. already holds a replica (the comparator is seeded with the existing replicas, so a
+///    safe location stays put: no ping-pong);
+/// 5. lowest cid (stands in for ZBS's ring id).
+pub fn localized_order(input: &PlacementInput) -> Vec<Cid> {
+    let p = input.pext;
+    let n = usize::from(p.expected_replica_num);
+    let prefer = forced_prefer_local(input);
+    let mut chosen: Vec<Cid> = prefer.into_iter().collect();
+    let mut pool: Vec<Cid> = input
+        .eligible_chunks()
+        .into_iter()
+        .filter(|c| !chosen.contains(c))
+        .collect();
+    let (pref_quota, _) = zone_quotas(n);
+    while chosen.len() < n && !pool.is_empty() {
+        let slot = chosen.len();
+        let primary = primary_zone(input, &chosen);
+        let zone_ok = |c: Cid| {
+            if !input.stretched {
+                true
+            } else if slot < pref_quota {
+                input.zone(c).is_some() && input.zone(c) == primary
+            } else {
+                input.zone(c).is_some() && input.zone(c) != primary
+            }
+        };
+        let (ix, _) = pool
+            .iter()
+            .enumerate()
+            .max_by_key(|&(_, &c)| {
+                let mut with = chosen.clone();
+                with.push(c);
+                (
+                    zone_ok(c),
+                    safety_rank(input, &with),
+                    Reverse(prefer.map_or(0, |pl| input.topo.distance(pl, c))),
+                    p.holds(c),
+                    Reverse(c),
+                )
+            })
+            .expect("the pool is not empty");
+        chosen.push(pool.remove(ix));
+    }
+    chosen
+}
+
+/// `RecoverManager::GetRepairCid()`: `(dst, replace, src)` for a localization migrate, each
+/// 0 when none, given the [`localized_order`] `expected`. Chosen dst → replace → src:
+/// - prefer local holds a replica and every alive replica is expected → `(0, 0, 0)`;
+/// - dst = prefer local if it lacks a replica and is not failslow, else the next chunk in the
+///   expected order that lacks one;
+/// - replace = an alive replica outside the expected set that is not the lease owner: the
+///   first failslow one, else the last in location;
+/// - src = replace, unless replace is failslow or in another zone than dst: then an alive,
+///   non-failslow replica in dst's zone (if there is one).
+pub fn get_repair_cid(input: &PlacementInput, expected: &[Cid]) -> (Cid, Cid, Cid) {
+    let p = input.pext;
+    let Some(pl) = p.preferred_cid else {
+        return (0, 0, 0);
+    };
+    let alive = &p.alive_location;
+    if p.holds(pl) && alive.iter().all(|c| expected.contains(c)) {
+        return (0, 0, 0);
+    }
+    let dst = if !p.holds(pl) && !input.is_failslow(pl) {
+        pl
+    } else {
+        expected.iter().copied().find(|&c| !p.holds(c)).unwrap_or(0)
+    };
+    let outside: Vec<Cid> = alive
+        .iter()
+        .copied()
+        .filter(|&c| !expected.contains(&c) && Some(c) != input.owner)
+        .collect();
+    let replace = outside
+        .iter()
+        .copied()
+        .find(|&c| input.is_failslow(c))
+        .or_else(|| outside.last().copied())
+        .unwrap_or(0);
+    let mut src = replace;
+    let move_src = replace != 0
+        && dst != 0
+        && (input.is_failslow(replace) || input.in_other_zone(replace, dst));
+    if move_src
+        && let Some(s) = alive
+            .iter()
+            .copied()
+            .find(|&c| !input.is_failslow(c) && !input.in_other_zone(c, dst))
+    {
+        src = s;
+    }
+    (dst, replace, src)
+}
+
+/// `RecoverManager::RepairPExtentForLocalization()` (low load): the migrate that moves the
+/// pid towards its [`localized_order`], or nothing when prefer local is missing or not
+/// healthy, the pid has a temporary replica or needs recover, `GetRepairCid()` finds no dst
+/// or no replace, src or dst takes part in more than 200 commands, src has less than 256 MB
+/// free, or `AddRecoverCmdUnlock()` would refuse it (space, command slots).
+pub fn repair_pextent_for_localization(input: &PlacementInput) -> Option<MigrateCandidate> {
+    let p = input.pext;
+    let pl = p.preferred_cid?;
+    if !input.is_healthy(pl) || p.temporary_replica || input.needs_recover() {
+        return None;
+    }
+    let expected = localized_order(input);
+    let (dst, replace, src) = get_repair_cid(input, &expected);
+    if dst == 0 || replace == 0 || src == 0 {
+        return None;
+    }
+    if input.cmd_count(dst) > LOCALIZATION_MAX_CMDS_PER_CHUNK
+        || input.cmd_count(src) > LOCALIZATION_MAX_CMDS_PER_CHUNK
+        || input.free_space(src) < LOCALIZATION_MIN_SRC_FREE
+    {
+        return None;
+    }
+    input.feasible(src, dst, replace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::chunk_table::ChunkStatus;
+    use crate::domain::placement::fixtures::*;
+
+    /// Brief §4: "the prefer-local chunk should hold a replica, the others follow the
+    /// `LocalizedComparator` order (nearest in the topology to prefer local, then topology
+    /// spread)"; brief §4: "in the pid-3133 cluster … the safe final location of pid 3133 is
+    /// `[4, 2, 5]`".
+    #[test]
+    fn the_pid_3133_cluster_expects_4_2_5() {
+        let c = Cluster::incident_a_faithful();
+        let i = c.input_pid(3133);
+        assert_eq!(localized_order(&i), vec![4, 2, 5]);
+        assert_eq!(get_repair_cid(&i, &[4, 2, 5]), (0, 0, 0));
+        assert_eq!(repair_pextent_for_localization(&i), None);
+    }
+
+    /// "nearest in the topology to prefer local": with equal spread the chunk in prefer
+    /// local's rack wins.
+    #[test]
+    fn equal_spread_goes_to_the_nearest_chunk() {
+        let c = Cluster::build(
+            &[
+                ("z", crate::domain::topology::Level::Zone, "topo"),
+                ("r1", crate::domain::topology::Level::Rack, "z"),
+                ("r2", crate::domain::topology::Level::Rack, "z"),
+                ("b1", crate::domain::topology::Level::Brick, "r1"),
+                ("b2", crate::domain::topology::Level::Brick, "r1"),
+                ("b3", crate::domain::topology::Level::Brick, "r2"),
+                ("b4", crate::domain::topology::Level::Brick, "r2"),
+            ],
+            &[(1, "b1"), (2, "b2"), (3, "b3"), (4, "b4")],
+        );
+        // 2 replicas, prefer local 3: a second rack (1 or 2) beats 4 in 3's own rack.
+        let i = c.input(&[3, 4], Some(3));
+        assert_eq!(localized_order(&i), vec![3, 1]);
+        // 3 replicas: after 3 and 1, chunk 4 (3's rack-mate) and chunk 2 (1's) tie on spread
+        // (2 racks, 3 bricks); 4 is nearer to prefer local.
+        let i = c.input(&[3, 4, 1], Some(3));
+        assert_eq!(localized_order(&i), vec![3, 1, 4]);
+    }
+
+    /// "dst = prefer local if it lacks a replica and is not failslow".
+    #[test]
+    fn dst_is_prefer_local_when_it_lacks_a_replica() {
+        let c = Cluster::incident_a_faithful();
+        let i = c.input(&[2, 5, 1], Some(4));
+        let expected = localized_order(&i);
+        // 1, 2 and 5 all hold a replica and tie on spread and distance: lowest cids win.
+        assert_eq!(expected, vec![4, 1, 2]);
+        // "replace = an alive replica outside the expected set": 5.
+        assert_eq!(get_repair_cid(&i, &expected), (4, 5, 5));
+        let cand = repair_pextent_for_localization(&i).unwrap();
+        assert_eq!((cand.src, cand.dst, cand.replace), (5, 4, 5));
+    }
+
+    /// "replace = an alive replica outside the expected set that is not the lease owner
+    /// (first failslow one, else the last in location)".
+    #[test]
+    fn replace_skips_the_owner_and_prefers_a_failslow_replica() {
+        let mut c = Cluster::two_racks();
+        // rack-a: a1 {1, 2}, a2 {3}; rack-b: b1 {4, 5}. Two replicas at [1, 2], prefer
+        // local 3: expected [3, 4] (the other rack), so both replicas are outside it.
+        let i = c.input(&[1, 2], Some(3));
+        let expected = localized_order(&i);
+        assert_eq!(expected, vec![3, 4]);
+        assert_eq!(get_repair_cid(&i, &expected), (3, 2, 2), "last in location");
+        c.owner = Some(2);
+        let i = c.input(&[1, 2], Some(3));
+        assert_eq!(get_repair_cid(&i, &expected), (3, 1, 1), "2 is the owner");
+        c.owner = None;
+        c.set_status(1, ChunkStatus::Failslow);
+        let i = c.input(&[1, 2], Some(3));
+        let expected = localized_order(&i);
+        assert_eq!(expected, vec![3, 4]);
+        // The failslow replica is replaced first; as src the healthy replica 2 reads.
+        assert_eq!(get_repair_cid(&i, &expected), (3, 1, 2));
+    }
+
+    /// "src = replace unless replace is failslow or in another zone than dst".
+    #[test]
+    fn src_moves_to_dst_zone_or_off_a_failslow_replace() {
+        let mut c = Cluster::stretched();
+        // zone-a: 1, 2, 3; zone-b: 4, 5. Prefer local 1: expected [1, 2, 4].
+        let i = c.input(&[1, 4, 5], Some(1));
+        let expected = localized_order(&i);
+        assert_eq!(expected, vec![1, 2, 4]);
+        // dst 2 (zone-a), replace 5 (zone-b): src = the alive zone-a replica, 1.
+        assert_eq!(get_repair_cid(&i, &expected), (2, 5, 1));
+        c.set_status(5, ChunkStatus::Failslow);
+        let i = c.input(&[1, 2, 5], Some(1));
+        let expected = localized_order(&i);
+        assert_eq!(expected, vec![1, 2, 4]);
+        // replace 5 is failslow: src = first non-failslow alive replica in dst 4's zone-b —
+        // none, so src stays 5.
+        assert_eq!(get_repair_cid(&i, &expected), (4, 5, 5));
+    }
+
+    /// "No migrate if prefer local is unhealthy, the pid has a temporary replica, src/dst
+    /// command counts exceed 200, or src has < 256 MB free."
+    #[test]
+    fn the_four_no_migrate_conditions() {
+        let base = Cluster::incident_a_faithful();
+        let wants = |c: &Cluster, p: crate::domain::pextent::PExtent| {
+            repair_pextent_for_localization(&c.input_for(p)).is_some()
+        };
+        let p = pext(1, &[2, 5, 1], Some(4));
+        let mut c = base.clone();
+        c.slots = 1000;
+        assert!(wants(&c, p.clone()));
+
+        let mut unhealthy = c.clone();
+        unhealthy.set_status(4, ChunkStatus::Failslow);
+        assert!(!wants(&unhealthy, p.clone()), "prefer local unhealthy");
+
+        let mut temp = p.clone();
+        temp.temporary_replica = true;
+        assert!(!wants(&c, temp), "temporary replica");
+
+        let mut busy = c.clone();
+        busy.busy(4, 201);
+        assert!(!wants(&busy, p.clone()), "dst in more than 200 commands");
+        let mut busy = c.clone();
+        busy.busy(5, 200);
+        assert!(wants(&busy, p.clone()), "200 is still fine");
+        busy.busy(5, 201);
+        assert!(!wants(&busy, p.clone()), "src in more than 200 commands");
+
+        let mut full = c.clone();
+        full.set_used(5, 10);
+        assert!(!wants(&full, p.clone()), "src has no free extent");
+    }
+
+    #[test]
+    fn no_prefer_local_or_slots_means_no_localization() {
+        let mut c = Cluster::incident_a_faithful();
+        assert_eq!(
+            repair_pextent_for_localization(&c.input(&[2, 5, 1], None)),
+            None
+        );
+        c.slots = 0;
+        assert_eq!(
+            repair_pextent_for_localization(&c.input(&[2, 5, 1], Some(4))),
+            None
+        );
+    }
+}
