@@ -229,6 +229,11 @@ struct RawPid {
     thin_provision: bool,
     #[serde(default = "default_size")]
     size: u32,
+    /// Set for extents made by copy-on-write of a snapshot (rebalance moves them last).
+    origin_pid: Option<Pid>,
+    /// The pextent has a temporary replica (localization does not migrate it).
+    #[serde(default)]
+    temporary_replica: bool,
 }
 
 fn default_epoch() -> u64 {
@@ -421,6 +426,8 @@ impl RawModel {
                 preferred_cid: preferred,
                 thin_provision: p.thin_provision,
                 size: p.size,
+                origin_pid: p.origin_pid,
+                temporary_replica: p.temporary_replica,
             };
             if pextents.insert(pid, pext).is_some() {
                 return bad(

@@ -75,7 +75,7 @@ pub(super) fn on_timeout(
             if node.migrate_scans_left > 0 {
                 o.set_timer(Timer::MigrateScan, secs(3600));
             }
-            lines(node.meta.regenerate_waiting_migrate_list())
+            lines(node.meta.regenerate_waiting_migrate_list(meta_cfg))
         }
         Timer::SwapMigrate => vec![LogLine::Meta(node.meta.recover.swap_waiting_migrate())],
         // The session's heartbeat arrives: its reply carries the queued commands.

@@ -3,7 +3,7 @@
 //! Each file is one ZBS component, named so a meta engineer finds it:
 //! the topology tree, the pextent table, the chunk table, RecoverManager,
 //! AccessManager, the chunk-side session with its lease cache, and the
-//! (minimal) placement rule that decides which migrates a scan proposes.
+//! placement policy that decides which migrates a scan proposes.
 //! `meta.rs` ties the meta-side tables together into the operations the
 //! meta leader performs (a scan, a topology update, a heartbeat reply, …).
 //!

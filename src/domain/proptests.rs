@@ -70,7 +70,7 @@ fn run(ops: &[Op], variant: Variant) -> Result<(), TestCaseError> {
     for op in ops {
         match *op {
             Op::MigrateScan => {
-                m.regenerate_waiting_migrate_list();
+                m.regenerate_waiting_migrate_list(&c);
             }
             Op::Swap => {
                 m.recover.swap_waiting_migrate();
@@ -147,7 +147,7 @@ fn without_check_one_two_commands_for_one_pid_appear() {
         check_pid_has_cmd: false,
         ..Variant::default()
     };
-    let ops = [Op::Scan, Op::MigrateScan, Op::Swap, Op::Scan];
+    let ops = [Op::MigrateScan, Op::Swap, Op::Lost(1), Op::Scan];
     let err = run(&ops, v).expect_err("recover and migrate of pid 7001 in one DoScan");
     assert!(
         err.to_string().contains("two commands for one pid"),

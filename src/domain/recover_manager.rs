@@ -62,9 +62,12 @@ impl RecoverManager {
 impl Meta {
     /// `RecoverManager::ReGenerateWaitingMigrateList()` (the migrate scan): ask placement for
     /// each pid without a command and queue what it proposes via `MakeMigrateCmd()`.
-    pub fn regenerate_waiting_migrate_list(&mut self) -> Vec<MetaEvent> {
+    pub fn regenerate_waiting_migrate_list(&mut self, cfg: &MetaConfig) -> Vec<MetaEvent> {
         let mut events = Vec::new();
-        let view = placement::ClusterView::derive(&self.topology, &self.chunks, &self.pextents);
+        let view = placement::ClusterView {
+            max_recover_cmds_per_chunk: cfg.max_recover_cmds_per_chunk,
+            ..placement::ClusterView::derive(&self.topology, &self.chunks, &self.pextents)
+        };
         for pext in self.pextents.values() {
             let owner = self.access.owners.get(&pext.pid).copied();
             if let Some(cand) = placement::propose_migrate(&view.for_pid(pext, owner))
@@ -418,10 +421,10 @@ pub(crate) mod tests {
     fn migrate_lists_flow_passive_to_active_to_command() {
         let c = cfg(Variant::default());
         let mut m = incident_a_meta();
-        let queued = m.regenerate_waiting_migrate_list();
+        let queued = m.regenerate_waiting_migrate_list(&c);
         assert_eq!(queued.len(), 2, "both pids share brick-2 twice: {queued:?}");
         assert!(
-            m.regenerate_waiting_migrate_list().is_empty(),
+            m.regenerate_waiting_migrate_list(&c).is_empty(),
             "no duplicates"
         );
         assert!(m.do_scan(&c).is_empty(), "nothing active yet");

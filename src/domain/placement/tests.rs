@@ -86,7 +86,7 @@ fn the_scan_after_the_move_queues_3134_only() {
     let mut m = incident_a_meta();
     m.topology = Cluster::incident_a_faithful().topo;
     assert!(
-        m.regenerate_waiting_migrate_list().is_empty(),
+        m.regenerate_waiting_migrate_list(&c).is_empty(),
         "[4, 2, 5] is safe"
     );
     // The 3133 command as logged (made by a scan we cannot reproduce, see specs §8).
@@ -99,7 +99,7 @@ fn the_scan_after_the_move_queues_3134_only() {
     m.add_recover_cmd_unlock(&c, cand);
     m.update_topo_obj(&c, 5, 0);
     assert_eq!(m.owner_of(3133), Some(5));
-    let queued = m.regenerate_waiting_migrate_list();
+    let queued = m.regenerate_waiting_migrate_list(&c);
     assert_eq!(
         queued,
         vec![MetaEvent::MigrateQueued(MigrateCandidate {
