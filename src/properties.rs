@@ -6,6 +6,7 @@
 
 use crate::actors::Msg;
 use crate::actors::model::{SystemView, ZbsModel, ZbsState};
+use crate::domain::placement;
 use crate::domain::recover_cmd::RecoverCmd;
 use crate::domain::{Cid, Pid};
 use stateright::Expectation;
@@ -71,6 +72,21 @@ pub const PROPERTIES: &[PropertyDef] = &[
          of the commands in pid_cmds_, and no chunk exceeds max_recover_cmds_per_chunk"
     ),
     property!(
+        safe_final_location,
+        Always,
+        None,
+        "in every quiescent state (no topology update or chunk loss can come, no command queued \
+         or running, no migrate waiting, a scan would generate nothing) every pid has \
+         expected_replica_num replicas on a topology-safe location, localized at low load"
+    ),
+    property!(
+        migrate_never_lowers_safety,
+        Always,
+        None,
+        "no migrate MakeMigrateCmd() queues makes its pid's location less topology-safe, \
+         except the brief's low-load localization step and moves off a removing chunk"
+    ),
+    property!(
         owner_awaits_delivery,
         Sometimes,
         Some("no_leaked_owner"),
@@ -93,6 +109,18 @@ pub const PROPERTIES: &[PropertyDef] = &[
         Sometimes,
         Some("location_never_empty"),
         "a REPLACE REPLICA landed: some pextent's epoch advanced"
+    ),
+    property!(
+        quiescent_reached,
+        Sometimes,
+        Some("safe_final_location"),
+        "a quiescent state is reached (so safe_final_location is checked somewhere)"
+    ),
+    property!(
+        migrate_queued,
+        Sometimes,
+        Some("migrate_never_lowers_safety"),
+        "MakeMigrateCmd() queued a migrate"
     ),
     property!(
         delivered_then_revoked,
@@ -250,4 +278,72 @@ pub fn delivered_then_revoked(v: &SystemView) -> bool {
         .iter()
         .flat_map(|s| s.running.values())
         .any(|c| tracked.get(&c.pid) != Some(c))
+}
+
+/// Nothing can change the placement any more and nothing is in progress: topology and load
+/// are final (the operator is done), no app IO can come, no command is queued, handed over or
+/// running, no migrate waits, nothing but lease releases is in flight, and a scan would
+/// generate nothing — even once every cached lease has gone idle and been released (only a
+/// stranded owner, cached by nobody, stays and keeps constraining the scan).
+pub fn is_quiescent(v: &SystemView) -> bool {
+    let meta = &v.meta.meta;
+    let rm = &meta.recover;
+    if !v.operator.is_done(v.cfg)
+        || (v.client.io_left > 0 && !v.cfg.io_pids.is_empty())
+        || !rm.pid_cmds.is_empty()
+        || !rm.passive_waiting_migrate.is_empty()
+        || !rm.active_waiting_migrate.is_empty()
+        || meta
+            .access
+            .waiting_recover_cmds
+            .values()
+            .any(|q| !q.is_empty())
+        || v.sessions.iter().any(|s| !s.running.is_empty())
+        || v.live_in_flight()
+            .any(|f| !matches!(f.msg, Msg::ReleaseOwner(_)))
+    {
+        return false;
+    }
+    let view = meta.cluster_view(v.cfg.meta.max_recover_cmds_per_chunk);
+    let lasting_owner = |pid: Pid| {
+        meta.owner_of(pid).filter(|&o| {
+            !v.session(o).is_some_and(|s| s.lease_cache.contains(&pid))
+                && !release_on_its_way(v, pid, o)
+        })
+    };
+    meta.pextents.values().all(|p| {
+        let input = view.for_pid(p, lasting_owner(p.pid));
+        placement::propose_migrate(&input).is_none()
+            && (!input.needs_recover()
+                || placement::recover_src_dst(p, &meta.topology, &meta.chunks).is_none())
+    })
+}
+
+/// *Safe final location* (brief §6), checked in quiescent states.
+pub fn safe_final_location(v: &SystemView) -> bool {
+    if !is_quiescent(v) {
+        return true;
+    }
+    let view = v
+        .meta
+        .meta
+        .cluster_view(v.cfg.meta.max_recover_cmds_per_chunk);
+    placement::is_quiescent_safe(&view)
+}
+
+/// Companion of [`safe_final_location`].
+pub fn quiescent_reached(v: &SystemView) -> bool {
+    is_quiescent(v)
+}
+
+/// *Migrate never lowers topology safety*: read from the ghost observation
+/// `RecoverManager::safety_lowering_migrate`, set when `MakeMigrateCmd()` queued such a migrate.
+pub fn migrate_never_lowers_safety(v: &SystemView) -> bool {
+    v.meta.meta.recover.safety_lowering_migrate.is_none()
+}
+
+/// Companion of [`migrate_never_lowers_safety`].
+pub fn migrate_queued(v: &SystemView) -> bool {
+    let rm = &v.meta.meta.recover;
+    !rm.passive_waiting_migrate.is_empty() || !rm.active_waiting_migrate.is_empty()
 }

@@ -1,7 +1,9 @@
 //! Builds the stateright `ActorModel` from a scenario, and gives properties and renderers a
 //! plain view ([`SystemView`]) of one model state.
 
+use super::client::ClientState;
 use super::meta::MetaNode;
+use super::operator::OperatorState;
 use super::{ActorState, Msg, ZbsActor};
 use crate::domain::meta::{Meta, MetaConfig};
 use crate::domain::session::ChunkSession;
@@ -120,6 +122,8 @@ pub struct InFlight<'a> {
 pub struct SystemView<'a> {
     pub cfg: &'a ModelCfg,
     pub meta: &'a MetaNode,
+    pub operator: &'a OperatorState,
+    pub client: &'a ClientState,
     /// Chunk sessions, in `cfg.chunk_cids` order.
     pub sessions: Vec<&'a ChunkSession>,
     pub in_flight: Vec<InFlight<'a>>,
@@ -128,17 +132,22 @@ pub struct SystemView<'a> {
 impl<'a> SystemView<'a> {
     pub fn of(cfg: &'a ModelCfg, state: &'a ZbsState) -> SystemView<'a> {
         let mut meta = None;
+        let mut operator = None;
+        let mut client = None;
         let mut sessions = Vec::with_capacity(cfg.chunk_cids.len());
         for actor in &state.actor_states {
             match &**actor {
                 ActorState::Meta(m) => meta = Some(m),
                 ActorState::Chunk(s) => sessions.push(s),
-                ActorState::Operator(_) | ActorState::Client(_) => {}
+                ActorState::Operator(o) => operator = Some(o),
+                ActorState::Client(c) => client = Some(c),
             }
         }
         SystemView {
             cfg,
             meta: meta.expect("actor 0 is meta"),
+            operator: operator.expect("one operator actor"),
+            client: client.expect("one client actor"),
             sessions,
             in_flight: state
                 .network

@@ -17,6 +17,18 @@ fn used(sent: &[bool]) -> usize {
     sent.iter().filter(|&&s| s).count()
 }
 
+impl OperatorState {
+    /// No topology update or chunk failure can happen any more: budgets spent or every
+    /// listed event done.
+    pub fn is_done(&self, cfg: &ModelCfg) -> bool {
+        let spent = |sent: &[bool], budget: u8| {
+            used(sent) >= usize::from(budget) || sent.iter().all(|&s| s)
+        };
+        spent(&self.topo_sent, cfg.budgets.topo_updates)
+            && spent(&self.failures_sent, cfg.budgets.chunk_failures)
+    }
+}
+
 /// Arms one timer per not-yet-used event while the budget lasts, cancels them after.
 fn arm(sent: &[bool], budget: u8, timer: fn(u8) -> Timer, o: &mut Out<ZbsActor>) {
     let open = used(sent) < usize::from(budget);

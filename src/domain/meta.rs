@@ -95,6 +95,7 @@ impl Meta {
     /// current; `pid_cmds_` and the reservations are released only for the command meta
     /// still tracks.
     pub fn replace_replica(&mut self, cfg: &MetaConfig, cmd: &RecoverCmd) -> Vec<MetaEvent> {
+        let tracked = self.recover.pid_cmds.get(&cmd.pid) == Some(cmd);
         let Some(pext) = self.pextents.get_mut(&cmd.pid) else {
             return Vec::new();
         };
@@ -103,9 +104,22 @@ impl Meta {
         } else {
             pext.epoch
         };
-        let result = pext
-            .replace_replica(cmd.replace, cmd.dst, epoch)
-            .map(|()| pext.location.clone());
+        let size = pext.size;
+        let result = if cfg.variant.replace_requires_tracked_cmd && !tracked {
+            Err(super::pextent::ReplaceRefusal::UnknownCmd)
+        } else {
+            pext.replace_replica(cmd.replace, cmd.dst, epoch)
+                .map(|()| pext.location.clone())
+        };
+        if result.is_ok() {
+            // The replica's space moves from the replaced chunk to dst.
+            if let Some(dst) = self.chunks.chunks.get_mut(&cmd.dst) {
+                dst.used += size;
+            }
+            if let Some(replaced) = self.chunks.chunks.get_mut(&cmd.replace) {
+                replaced.used = replaced.used.saturating_sub(size);
+            }
+        }
         let events = vec![MetaEvent::ReplaceReplica {
             pid: cmd.pid,
             src: if cmd.is_migrate() { cmd.replace } else { 0 },
@@ -113,7 +127,7 @@ impl Meta {
             epoch: cmd.epoch,
             result,
         }];
-        if self.recover.pid_cmds.get(&cmd.pid) == Some(cmd) {
+        if tracked {
             self.finish_cmd(cfg, cmd);
         }
         events
@@ -155,6 +169,18 @@ impl Meta {
         })
     }
 
+    /// What the placement policy sees of this meta: topology, chunk table, pextent table, the
+    /// derived load level, and the command slots per chunk.
+    pub fn cluster_view(
+        &self,
+        max_recover_cmds_per_chunk: usize,
+    ) -> super::placement::ClusterView<'_> {
+        super::placement::ClusterView {
+            max_recover_cmds_per_chunk,
+            ..super::placement::ClusterView::derive(&self.topology, &self.chunks, &self.pextents)
+        }
+    }
+
     pub fn owner_of(&self, pid: Pid) -> Option<Cid> {
         self.access.owners.get(&pid).copied()
     }
@@ -194,7 +220,20 @@ mod tests {
             matches!(&events[0], MetaEvent::ReplaceReplica { result: Ok(loc), .. } if loc == &vec![4, 2, 1])
         );
         assert!(m.recover.pid_cmds.is_empty());
-        assert_eq!(m.chunks, clean);
+        for (cid, e) in &m.chunks.chunks {
+            let before = &clean.chunks[cid];
+            assert_eq!((e.reserved, e.rx_pids.len(), e.tx_pids.len()), (0, 0, 0));
+            let moved = match cid {
+                1 => 1,
+                5 => -1,
+                _ => 0,
+            };
+            assert_eq!(
+                i64::from(e.used),
+                i64::from(before.used) + moved,
+                "chunk {cid}"
+            );
+        }
         assert!(m.reservations_balance(128));
         // The same REPLACE REPLICA again quotes a stale epoch.
         let again = m.replace_replica(&c, &cmd);

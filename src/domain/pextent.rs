@@ -30,7 +30,11 @@ pub struct PExtent {
 /// Why `REPLACE REPLICA` was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReplaceRefusal {
-    StaleEpoch { current: u64 },
+    StaleEpoch {
+        current: u64,
+    },
+    /// The command is not (any more) in `pid_cmds_` (`replace_requires_tracked_cmd`).
+    UnknownCmd,
     SrcNotInLocation,
     DstAlreadyInLocation,
 }

@@ -24,6 +24,10 @@ pub struct RecoverManager {
     pub pid_cmds: OrdMap<Pid, RecoverCmd>,
     /// Number of commands ever accepted; the next command's `id`.
     pub cmds_issued: u32,
+    /// Model-only observation (a ghost variable, not ZBS state): the first migrate
+    /// `MakeMigrateCmd()` queued that would lower its pid's topology safety beyond the brief's
+    /// exceptions (`placement::migrate_never_lowers_safety`).
+    pub safety_lowering_migrate: Option<MigrateCandidate>,
 }
 
 impl RecoverManager {
@@ -63,16 +67,22 @@ impl Meta {
     /// `RecoverManager::ReGenerateWaitingMigrateList()` (the migrate scan): ask placement for
     /// each pid without a command and queue what it proposes via `MakeMigrateCmd()`.
     pub fn regenerate_waiting_migrate_list(&mut self, cfg: &MetaConfig) -> Vec<MetaEvent> {
+        let view = self.cluster_view(cfg.max_recover_cmds_per_chunk);
+        let proposals: Vec<(MigrateCandidate, bool)> = self
+            .pextents
+            .values()
+            .filter_map(|pext| {
+                let input = view.for_pid(pext, self.owner_of(pext.pid));
+                let cand = placement::propose_migrate(&input)?;
+                Some((cand, placement::migrate_never_lowers_safety(&input, &cand)))
+            })
+            .collect();
         let mut events = Vec::new();
-        let view = placement::ClusterView {
-            max_recover_cmds_per_chunk: cfg.max_recover_cmds_per_chunk,
-            ..placement::ClusterView::derive(&self.topology, &self.chunks, &self.pextents)
-        };
-        for pext in self.pextents.values() {
-            let owner = self.access.owners.get(&pext.pid).copied();
-            if let Some(cand) = placement::propose_migrate(&view.for_pid(pext, owner))
-                && self.recover.make_migrate_cmd(cand)
-            {
+        for (cand, keeps_safety) in proposals {
+            if self.recover.make_migrate_cmd(cand) {
+                if !keeps_safety {
+                    self.recover.safety_lowering_migrate.get_or_insert(cand);
+                }
                 events.push(MetaEvent::MigrateQueued(cand));
             }
         }

@@ -32,6 +32,7 @@ pub struct Variant {
     pub revoke_releases_owner: bool,
     pub app_io_recaches_owner: bool,
     pub release_uses_rewritten_src: bool,
+    pub replace_requires_tracked_cmd: bool,
     pub check_pid_has_cmd: bool,
     pub check_src_dst_hold: bool,
     pub replace_checks_epoch: bool,
@@ -75,6 +76,13 @@ pub const SWITCHES: &[Switch] = &[
          EnqueueRecoverCmd()'s src rewrite, not on the chunk step 4 reserved"
     ),
     switch!(
+        replace_requires_tracked_cmd,
+        SwitchKind::OpenQuestion,
+        false,
+        "Meta::ReplaceReplica() refuses a REPLACE REPLICA whose command is no longer in \
+         pid_cmds_ (revoked after delivery); off: only the epoch is checked (specs A7)"
+    ),
+    switch!(
         check_pid_has_cmd,
         SwitchKind::SeededBug,
         true,
@@ -107,6 +115,7 @@ impl Default for Variant {
             revoke_releases_owner: false,
             app_io_recaches_owner: false,
             release_uses_rewritten_src: false,
+            replace_requires_tracked_cmd: false,
             check_pid_has_cmd: false,
             check_src_dst_hold: false,
             replace_checks_epoch: false,
