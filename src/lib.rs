@@ -12,6 +12,7 @@
 //! - [`trace`]: counterexamples rendered like a ZBS meta log.
 //! - [`cli`]: the `zbs-mc` commands; `main.rs` only maps their results to exit codes.
 pub mod actors;
+pub mod bench;
 pub mod cli;
 pub mod domain;
 pub mod engine;

@@ -6,7 +6,7 @@ mod common;
 use common::{check, load, variant, verdict};
 use stateright::Expectation;
 use zbs_mc::actors::model::{SystemView, ZbsModel, ZbsState};
-use zbs_mc::engine::{self, Options, Verdict};
+use zbs_mc::engine::{self, Verdict};
 use zbs_mc::properties;
 use zbs_mc::trace;
 
@@ -97,7 +97,7 @@ fn the_delivered_then_revoked_path_is_explored_and_does_not_leak() {
             "revoked_after_delivery_does_not_leak",
             revoked_after_delivery_does_not_leak,
         );
-        let outcome = engine::explore(&model, &Options::default());
+        let outcome = engine::explore(&model, &common::exhaustive());
         assert_eq!(
             verdict(&outcome, "delivered_then_revoked"),
             Verdict::Holds,

@@ -70,3 +70,25 @@ fn each_seeded_bug_is_caught_by_the_property_that_guards_it() {
         );
     }
 }
+
+#[test]
+fn one_and_two_threads_find_the_same_states_verdicts_and_trace_lengths() {
+    let s = load("recover-and-migrate.toml");
+    let m = zbs_mc::actors::model::build(s.model_cfg(&s.variant));
+    let run = |threads| {
+        let o = zbs_mc::engine::explore(
+            &m,
+            &zbs_mc::engine::Options {
+                threads,
+                ..common::exhaustive()
+            },
+        );
+        let summary: Vec<_> = o
+            .properties
+            .iter()
+            .map(|p| (p.name, p.verdict, p.trace.as_ref().map(|t| t.steps.len())))
+            .collect();
+        (o.unique_states, summary)
+    };
+    assert_eq!(run(1), run(2));
+}

@@ -2,7 +2,7 @@
 
 use super::{Format, exit};
 use crate::actors::model;
-use crate::engine::{self, Options, Verdict};
+use crate::engine::{self, Options, Progress, Verdict};
 use crate::scenario::{ExpectedVerdict, Scenario};
 use crate::trace;
 use serde_json::json;
@@ -17,9 +17,9 @@ pub struct CheckArgs {
     /// `zbs-mc variants`).
     #[arg(long = "variant", value_name = "NAME=OPTION")]
     pub variants: Vec<String>,
-    /// Worker threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -32,6 +32,15 @@ pub struct CheckArgs {
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
+    /// Stop when resident memory reaches this many MiB.
+    #[arg(long, value_name = "MIB")]
+    pub max_memory: Option<u64>,
+    /// Stop as soon as every property is decided (faster; the state count is then partial).
+    #[arg(long)]
+    pub stop_when_decided: bool,
+    /// No progress line on stderr (it is shown only on a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
@@ -57,17 +66,29 @@ pub fn run(args: &CheckArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     }
-    if args.threads == 0 {
+    if args.threads == Some(0) {
         eprintln!("error: --threads must be at least 1");
         return exit::BAD_INPUT;
     }
+    if args.timeout.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
+        eprintln!("error: --timeout must be a positive number of seconds");
+        return exit::BAD_INPUT;
+    }
     let model = model::build(scenario.model_cfg(&variant));
+    let defaults = Options::default();
     let opts = Options {
-        threads: args.threads,
+        threads: args.threads.unwrap_or(defaults.threads),
         max_states: args.max_states,
         max_depth: args.max_depth,
         timeout: args.timeout.map(std::time::Duration::from_secs_f64),
-        ..Options::default()
+        max_memory_bytes: args.max_memory.map(|mib| mib << 20),
+        progress: if args.quiet {
+            Progress::Quiet
+        } else {
+            Progress::Auto
+        },
+        stop_when_decided: args.stop_when_decided,
+        ..defaults
     };
     let outcome = engine::explore(&model, &opts);
     let expected = scenario.expected_for(&variant);
@@ -136,6 +157,9 @@ pub fn run(args: &CheckArgs) -> i32 {
                 outcome.seconds,
                 match outcome.stopped_by {
                     None => " (complete)".to_string(),
+                    Some(engine::StopReason::Decided) =>
+                        " (stopped early: every property decided; not every state was explored)"
+                            .to_string(),
                     Some(s) => format!(" (stopped: {s:?} limit; not every state was explored)"),
                 }
             );

@@ -1,6 +1,7 @@
 //! The `zbs-mc` command line. Each subcommand is a module with an `Args` struct and a `run`
 //! that returns the process exit code; `main.rs` only parses and exits.
 
+pub mod bench;
 pub mod check;
 pub mod list;
 
@@ -35,7 +36,8 @@ pub mod exit {
         zbs-mc check models/incident-a-lease-leak.toml --variant revoke_releases_owner=on\n  \
         zbs-mc check models/incident-a-lease-leak.toml --format json\n  \
         zbs-mc properties\n  \
-        zbs-mc variants"
+        zbs-mc variants\n  \
+        zbs-mc bench"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -50,6 +52,9 @@ pub enum Command {
     Properties(list::ListArgs),
     /// List the variant switches (fixes, open questions, seeded bugs) and their defaults.
     Variants(list::ListArgs),
+    /// Benchmark the engine: `bench` runs the standard set (lease toy and ZBS models, ours
+    /// and stateright's BFS side by side); `bench toy N P K M` or `bench incident-a` one run.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -73,5 +78,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check(args) => check::run(&args),
         Command::Properties(args) => list::properties(&args),
         Command::Variants(args) => list::variants(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }

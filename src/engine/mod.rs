@@ -1,191 +1,220 @@
-//! Interim exploration engine: single-threaded breadth-first search with parent links, so every
-//! counterexample is a shortest path. (To be replaced by the full engine: parallel,
-//! symmetry, liveness, limits — same API.)
+//! Our own exploration engine over stateright's [`Model`] trait.
+//!
+//! Why not stateright's checkers: their BFS discovery paths are not the shortest, BFS ignores
+//! symmetry, `eventually` is unsound on cyclic graphs and has no fairness, `timeout()` is
+//! ignored with one thread, and `Path` has no serde. See `specs/engine.md`.
+//!
+//! Entry points: [`explore`], [`explore_symmetric`] (safety: `Always` / `Sometimes`, plus
+//! `Eventually` via the liveness checker), [`check_liveness`] and friends (leads-to / eventually
+//! under weak fairness, lasso counterexamples), [`simulate`] (seeded random walks).
+
+mod bfs;
+pub mod fingerprint;
+mod limits;
+pub mod liveness;
+mod progress;
+pub mod simulate;
+pub mod symmetry;
+pub mod trace;
+pub mod visited;
 
 use stateright::{Expectation, Model};
-use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
-use std::hash::{BuildHasher, Hash};
-use std::time::{Duration, Instant};
+use std::hash::Hash;
+use std::time::Duration;
 
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    pub threads: usize,
-    pub symmetry: bool,
-    pub max_states: Option<u64>,
-    pub max_depth: Option<u32>,
-    pub timeout: Option<Duration>,
-    pub max_memory_bytes: Option<u64>,
+pub use limits::{current_rss_bytes, peak_rss_bytes};
+pub use liveness::{
+    FairClass, FairModel, Lasso, Liveness, LivenessKind, LivenessOutcome, LivenessResult,
+    check_liveness, check_liveness_symmetric, check_liveness_unfair,
+};
+pub use simulate::{SimOutcome, SimResult, replay_run, run_seed, simulate};
+pub use symmetry::SymmetricModel;
+pub use trace::Trace;
+
+/// Whether to print progress lines on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Progress {
+    /// Every ~1 s, only when stderr is a terminal.
+    #[default]
+    Auto,
+    /// Never.
+    Quiet,
+    /// Every ~1 s, even when stderr is not a terminal (logs, CI).
+    Always,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Exploration options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Worker threads (≥ 1). Results do not depend on it.
+    pub threads: usize,
+    /// Use [`SymmetricModel::canonical`] (only honoured by the `_symmetric` entry points).
+    pub symmetry: bool,
+    /// Stop once this many distinct states are stored (checked between batches, so the final
+    /// count may exceed it by at most one batch of successors).
+    pub max_states: Option<u64>,
+    /// Do not expand states at this depth (initial states have depth 0).
+    pub max_depth: Option<u32>,
+    /// Wall-clock budget.
+    pub timeout: Option<Duration>,
+    /// Stop when the process's resident set (VmRSS) exceeds this.
+    pub max_memory_bytes: Option<u64>,
+    /// Progress reporting.
+    pub progress: Progress,
+    /// Stop as soon as every `Always`/`Sometimes` property is decided (stateright does the
+    /// same). Set to `false` to always count the whole state space.
+    pub stop_when_decided: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            symmetry: false,
+            max_states: None,
+            max_depth: None,
+            timeout: None,
+            max_memory_bytes: None,
+            progress: Progress::Auto,
+            stop_when_decided: true,
+        }
+    }
+}
+
+/// Outcome of checking one property.
+///
+/// `Always` / `Eventually`: `Holds` = proved on the whole (reduced) state space, `Violated` =
+/// counterexample in `trace`, `Unknown` = exploration stopped early without a counterexample.
+/// `Sometimes`: `Holds` = an example was found (in `trace`), `Violated` = exhaustively none,
+/// `Unknown` = stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     Holds,
     Violated,
     Unknown,
 }
 
-#[derive(Clone, Debug)]
-pub struct Trace<S, A> {
-    pub init: S,
-    pub steps: Vec<(A, S)>,
-}
-
-pub struct PropertyResult<M: Model> {
-    pub name: &'static str,
-    pub expectation: Expectation,
-    pub verdict: Verdict,
-    pub trace: Option<Trace<M::State, M::Action>>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why exploration stopped before covering the whole state space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StopReason {
     MaxStates,
     MaxDepth,
     Timeout,
     MaxMemory,
+    /// Every property was decided and [`Options::stop_when_decided`] was set.
+    Decided,
 }
 
+/// Result for one of `model.properties()`.
+pub struct PropertyResult<M: Model> {
+    pub name: &'static str,
+    pub expectation: Expectation,
+    pub verdict: Verdict,
+    /// Counterexample (`Always`), example (`Sometimes`): a real path from an initial state.
+    /// For `Eventually`, the lasso's prefix followed by one turn of its cycle.
+    pub trace: Option<Trace<M::State, M::Action>>,
+    /// For `Eventually` violations: the full lasso.
+    pub lasso: Option<Lasso<M::State, M::Action>>,
+}
+
+impl<M: Model> Clone for PropertyResult<M>
+where
+    M::State: Clone,
+    M::Action: Clone,
+{
+    fn clone(&self) -> Self {
+        PropertyResult {
+            name: self.name,
+            expectation: self.expectation.clone(),
+            verdict: self.verdict,
+            trace: self.trace.clone(),
+            lasso: self.lasso.clone(),
+        }
+    }
+}
+
+impl<M: Model> Debug for PropertyResult<M>
+where
+    M::State: Debug,
+    M::Action: Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PropertyResult")
+            .field("name", &self.name)
+            .field("expectation", &self.expectation)
+            .field("verdict", &self.verdict)
+            .field("trace", &self.trace)
+            .field("lasso", &self.lasso)
+            .finish()
+    }
+}
+
+/// What an exploration found.
 pub struct Outcome<M: Model> {
+    /// Distinct states stored (orbits when symmetry is on).
     pub unique_states: u64,
+    /// Deepest BFS level reached (initial states are depth 0).
     pub max_depth: u32,
     pub seconds: f64,
+    /// Process peak resident set (VmHWM) at the end; 0 where unavailable.
     pub peak_rss_bytes: u64,
+    /// The whole reachable (reduced) state space was explored.
     pub complete: bool,
     pub stopped_by: Option<StopReason>,
+    /// One entry per `model.properties()`, same order.
     pub properties: Vec<PropertyResult<M>>,
 }
 
-type Fp = u64;
-
-fn fingerprint<S: Hash>(s: &S) -> Fp {
-    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-        .hash_one(s)
+impl<M: Model> Outcome<M> {
+    /// Looks a property result up by name.
+    pub fn property(&self, name: &str) -> Option<&PropertyResult<M>> {
+        self.properties.iter().find(|p| p.name == name)
+    }
 }
 
+impl<M: Model> Debug for Outcome<M>
+where
+    M::State: Debug,
+    M::Action: Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcome")
+            .field("unique_states", &self.unique_states)
+            .field("max_depth", &self.max_depth)
+            .field("seconds", &self.seconds)
+            .field("peak_rss_bytes", &self.peak_rss_bytes)
+            .field("complete", &self.complete)
+            .field("stopped_by", &self.stopped_by)
+            .field("properties", &self.properties)
+            .finish()
+    }
+}
+
+/// Explores `model` breadth-first without symmetry reduction (`opts.symmetry` is ignored: use
+/// [`explore_symmetric`]) and checks `model.properties()`.
 pub fn explore<M>(model: &M, opts: &Options) -> Outcome<M>
 where
-    M: Model,
-    M::State: Clone + Debug + Hash,
-    M::Action: Clone + Debug,
+    M: Model + Sync,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
 {
-    let start = Instant::now();
-    let props = model.properties();
-    let mut found: Vec<Option<Fp>> = vec![None; props.len()];
-    let mut parent: HashMap<Fp, Option<Fp>> = HashMap::new();
-    let mut queue: VecDeque<(M::State, u32)> = VecDeque::new();
-    for s in model.init_states() {
-        let fp = fingerprint(&s);
-        if parent.insert(fp, None).is_none() {
-            queue.push_back((s, 0));
-        }
-    }
-    let mut max_depth = 0;
-    let mut stopped_by = None;
-    let mut actions = Vec::new();
-    while let Some((state, depth)) = queue.pop_front() {
-        max_depth = max_depth.max(depth);
-        let fp = fingerprint(&state);
-        for (i, p) in props.iter().enumerate() {
-            if found[i].is_none() {
-                let holds = (p.condition)(model, &state);
-                let hit = match p.expectation {
-                    Expectation::Always => !holds,
-                    Expectation::Sometimes => holds,
-                    Expectation::Eventually => false,
-                };
-                if hit {
-                    found[i] = Some(fp);
-                }
-            }
-        }
-        if let Some(limit) = opts.max_states
-            && parent.len() as u64 >= limit
-        {
-            stopped_by = Some(StopReason::MaxStates);
-            break;
-        }
-        if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
-            stopped_by = Some(StopReason::Timeout);
-            break;
-        }
-        if opts.max_depth.is_some_and(|d| depth >= d) {
-            stopped_by = Some(StopReason::MaxDepth);
-            continue;
-        }
-        actions.clear();
-        model.actions(&state, &mut actions);
-        for a in actions.drain(..) {
-            if let Some(next) = model.next_state(&state, a) {
-                if !model.within_boundary(&next) {
-                    continue;
-                }
-                let nfp = fingerprint(&next);
-                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(nfp) {
-                    e.insert(Some(fp));
-                    queue.push_back((next, depth + 1));
-                }
-            }
-        }
-    }
-    let complete = stopped_by.is_none();
-    let properties = props
-        .iter()
-        .zip(found)
-        .map(|(p, hit)| {
-            let verdict = match (&p.expectation, hit, complete) {
-                (Expectation::Always, Some(_), _) => Verdict::Violated,
-                (Expectation::Sometimes, Some(_), _) => Verdict::Holds,
-                (Expectation::Always, None, true) => Verdict::Holds,
-                (Expectation::Sometimes, None, true) => Verdict::Violated,
-                _ => Verdict::Unknown,
-            };
-            PropertyResult {
-                name: p.name,
-                expectation: p.expectation.clone(),
-                verdict,
-                trace: hit.map(|fp| rebuild(model, &parent, fp)),
-            }
-        })
-        .collect();
-    Outcome {
-        unique_states: parent.len() as u64,
-        max_depth,
-        seconds: start.elapsed().as_secs_f64(),
-        peak_rss_bytes: 0,
-        complete,
-        stopped_by,
-        properties,
-    }
+    bfs::run(model, &symmetry::Identity, opts)
 }
 
-/// Replays from an initial state along the parent chain to the state with fingerprint `target`.
-fn rebuild<M>(model: &M, parent: &HashMap<Fp, Option<Fp>>, target: Fp) -> Trace<M::State, M::Action>
+/// Like [`explore`], but with `opts.symmetry` every state is replaced by
+/// [`SymmetricModel::canonical`] before it is stored. Properties must be symmetric.
+pub fn explore_symmetric<M>(model: &M, opts: &Options) -> Outcome<M>
 where
-    M: Model,
-    M::State: Clone + Hash,
-    M::Action: Clone,
+    M: SymmetricModel + Sync,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
 {
-    let mut chain = vec![target];
-    while let Some(Some(p)) = parent.get(chain.last().unwrap()) {
-        chain.push(*p);
+    if opts.symmetry {
+        bfs::run(model, &symmetry::Canonical, opts)
+    } else {
+        bfs::run(model, &symmetry::Identity, opts)
     }
-    chain.reverse();
-    let init = model
-        .init_states()
-        .into_iter()
-        .find(|s| fingerprint(s) == chain[0])
-        .expect("the chain starts at an initial state");
-    let mut steps: Vec<(M::Action, M::State)> = Vec::new();
-    let mut current = init.clone();
-    for &want in &chain[1..] {
-        let (a, s) = model
-            .next_steps(&current)
-            .into_iter()
-            .find(|(_, s)| fingerprint(s) == want)
-            .expect("a recorded successor is reproducible");
-        steps.push((a, s.clone()));
-        current = s;
-    }
-    Trace { init, steps }
 }

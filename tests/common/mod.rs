@@ -26,9 +26,18 @@ pub fn variant(s: &Scenario, overrides: &[&str]) -> Variant {
     v
 }
 
+/// Exhaustive exploration (never stopping early), quiet.
+pub fn exhaustive() -> Options {
+    Options {
+        stop_when_decided: false,
+        progress: engine::Progress::Quiet,
+        ..Options::default()
+    }
+}
+
 pub fn check(s: &Scenario, v: &Variant) -> (ZbsModel, Outcome<ZbsModel>) {
     let m = model::build(s.model_cfg(v));
-    let outcome = engine::explore(&m, &Options::default());
+    let outcome = engine::explore(&m, &exhaustive());
     (m, outcome)
 }
 

@@ -1,0 +1,448 @@
+//! `zbs-mc bench`: times our engine and stateright's BFS on identical work.
+//!
+//! A single configuration (`bench toy N P K M …`) is explored once in-process and printed as
+//! text or JSON. With no model argument the standard set runs, each configuration in a fresh
+//! child process (this executable re-run with `bench <config> --format json`), so every row's
+//! peak RSS is that configuration's own and not the high-water mark of earlier rows.
+//!
+//! Wiring: the binary must route a top-level subcommand named [`SUBCOMMAND`] to [`run`]:
+//! ```ignore
+//! #[derive(clap::Subcommand)]
+//! enum Cmd { Bench(zbs_mc::bench::BenchArgs), /* … */ }
+//! // …
+//! Cmd::Bench(args) => std::process::exit(zbs_mc::bench::run(&args, &extra_models)?),
+//! ```
+
+pub mod toy;
+
+use crate::engine::{self, Options, Progress, SymmetricModel};
+use anyhow::{Context, bail};
+use stateright::{Checker, Model};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::time::Instant;
+use toy::Toy;
+
+/// Name of the subcommand the standard set re-executes for each configuration.
+pub const SUBCOMMAND: &str = "bench";
+
+/// Which engine explores.
+#[derive(
+    clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// `zbs_mc::engine::explore` / `explore_symmetric`.
+    Ours,
+    /// `model.checker().threads(t).spawn_bfs().join()`.
+    Stateright,
+}
+
+/// Output format.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Arguments of `zbs-mc bench`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// `toy`, or the name of an extra benchmark model. Omit to run the standard set.
+    pub model: Option<String>,
+    /// Toy parameters: N P K M (chunks, pids, topology budget, generations per pid).
+    pub params: Vec<u32>,
+    /// Toy with the fix on (the default).
+    #[arg(long, conflicts_with = "buggy")]
+    pub fixed: bool,
+    /// Toy with the fix off (NoLeakedOwner is violated).
+    #[arg(long)]
+    pub buggy: bool,
+    /// Symmetry reduction (pid × chunk permutations; our engine only).
+    #[arg(long)]
+    pub symmetry: bool,
+    /// Worker threads (default: all available).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Engine::Ours)]
+    pub engine: Engine,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// A property violation found by a benchmark run.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Violation {
+    pub property: String,
+    pub steps: usize,
+    pub actions: Vec<String>,
+}
+
+/// One measured run.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct BenchRow {
+    pub name: String,
+    pub engine: Engine,
+    pub threads: usize,
+    pub states: u64,
+    pub seconds: f64,
+    pub peak_rss_bytes: u64,
+    pub complete: bool,
+    pub violations: Vec<Violation>,
+}
+
+/// An extra model for the standard set, e.g. the ZBS model. `run` is called in the child
+/// process, so `name` must be a valid `bench <name>` argument in the same binary (pass the same
+/// `extra` list to [`run`] there). [`run_ours`] and [`run_stateright`] build rows.
+pub struct BenchModel {
+    pub name: String,
+    pub run: Box<dyn Fn(Engine, usize) -> BenchRow + Send + Sync>,
+}
+
+/// Explores `model` once with our engine (no symmetry).
+pub fn run_ours<M>(name: &str, model: &M, threads: usize) -> BenchRow
+where
+    M: Model + Sync,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
+{
+    let out = engine::explore(model, &bench_options(threads, false));
+    row_from_outcome(name, threads, &out)
+}
+
+/// Explores `model` once with our engine and symmetry reduction.
+pub fn run_ours_symmetric<M>(name: &str, model: &M, threads: usize) -> BenchRow
+where
+    M: SymmetricModel + Sync,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
+{
+    let out = engine::explore_symmetric(model, &bench_options(threads, true));
+    row_from_outcome(name, threads, &out)
+}
+
+/// Explores `model` once with stateright's BFS checker.
+pub fn run_stateright<M>(name: &str, model: M, threads: usize) -> BenchRow
+where
+    M: Model + Send + Sync + 'static,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync + 'static,
+    M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
+{
+    let props = model.properties();
+    let start = Instant::now();
+    let checker = model.checker().threads(threads).spawn_bfs().join();
+    let seconds = start.elapsed().as_secs_f64();
+    let discoveries = checker.discoveries();
+    let violations = props
+        .iter()
+        .filter(|p| p.expectation.discovery_is_failure())
+        .filter_map(|p| {
+            discoveries.get(p.name).map(|path| {
+                let actions = path.clone().into_actions();
+                Violation {
+                    property: p.name.to_string(),
+                    steps: actions.len(),
+                    actions: actions.iter().map(|a| format!("{a:?}")).collect(),
+                }
+            })
+        })
+        .collect();
+    BenchRow {
+        name: name.to_string(),
+        engine: Engine::Stateright,
+        threads,
+        states: checker.unique_state_count() as u64,
+        seconds,
+        peak_rss_bytes: engine::peak_rss_bytes(),
+        complete: checker.is_done() && discoveries.is_empty(),
+        violations,
+    }
+}
+
+fn bench_options(threads: usize, symmetry: bool) -> Options {
+    Options {
+        threads,
+        symmetry,
+        progress: Progress::Auto,
+        ..Options::default()
+    }
+}
+
+fn row_from_outcome<M: Model>(name: &str, threads: usize, out: &engine::Outcome<M>) -> BenchRow
+where
+    M::Action: Debug,
+{
+    let violations = out
+        .properties
+        .iter()
+        .filter(|p| p.verdict == engine::Verdict::Violated && p.trace.is_some())
+        .filter(|p| p.expectation.discovery_is_failure())
+        .map(|p| {
+            let t = p.trace.as_ref().unwrap();
+            Violation {
+                property: p.name.to_string(),
+                steps: t.len(),
+                actions: t.actions().map(|a| format!("{a:?}")).collect(),
+            }
+        })
+        .collect();
+    BenchRow {
+        name: name.to_string(),
+        engine: Engine::Ours,
+        threads,
+        states: out.unique_states,
+        seconds: out.seconds,
+        peak_rss_bytes: out.peak_rss_bytes,
+        complete: out.complete,
+        violations,
+    }
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// A toy configuration of the standard set.
+#[derive(Clone, Copy, Debug)]
+struct ToyConfig {
+    n: u32,
+    p: u32,
+    k: u32,
+    m: u32,
+    fixed: bool,
+    symmetry: bool,
+}
+
+impl ToyConfig {
+    fn label(&self) -> String {
+        format!(
+            "toy {} {} {} {}{}{}",
+            self.n,
+            self.p,
+            self.k,
+            self.m,
+            if self.fixed { "" } else { " --buggy" },
+            if self.symmetry { " --symmetry" } else { "" }
+        )
+    }
+    fn args(&self) -> Vec<String> {
+        let mut v: Vec<String> = ["toy".to_string()]
+            .into_iter()
+            .chain([self.n, self.p, self.k, self.m].map(|x| x.to_string()))
+            .collect();
+        v.push(if self.fixed { "--fixed" } else { "--buggy" }.into());
+        if self.symmetry {
+            v.push("--symmetry".into());
+        }
+        v
+    }
+}
+
+const STANDARD: &[ToyConfig] = &[
+    ToyConfig {
+        n: 4,
+        p: 4,
+        k: 1,
+        m: 1,
+        fixed: true,
+        symmetry: false,
+    },
+    ToyConfig {
+        n: 3,
+        p: 4,
+        k: 1,
+        m: 2,
+        fixed: true,
+        symmetry: false,
+    },
+    ToyConfig {
+        n: 3,
+        p: 4,
+        k: 8,
+        m: 2,
+        fixed: true,
+        symmetry: false,
+    },
+    ToyConfig {
+        n: 3,
+        p: 4,
+        k: 8,
+        m: 2,
+        fixed: false,
+        symmetry: false,
+    },
+    ToyConfig {
+        n: 3,
+        p: 4,
+        k: 10,
+        m: 2,
+        fixed: true,
+        symmetry: true,
+    },
+];
+
+/// Runs `zbs-mc bench …`; returns the process exit code.
+pub fn run(args: &BenchArgs, extra: &[BenchModel]) -> anyhow::Result<i32> {
+    let threads = args.threads.unwrap_or_else(default_threads).max(1);
+    let Some(model) = &args.model else {
+        return run_standard_set(args, threads, extra);
+    };
+    let row = if model == "toy" {
+        let [n, p, k, m] = args.params[..] else {
+            bail!("usage: bench toy N P K M [--fixed|--buggy] [--symmetry]");
+        };
+        let toy = Toy::new(n, p, k, m, !args.buggy).map_err(anyhow::Error::msg)?;
+        let cfg = ToyConfig {
+            n,
+            p,
+            k,
+            m,
+            fixed: !args.buggy,
+            symmetry: args.symmetry,
+        };
+        let name = cfg.label();
+        match (args.engine, args.symmetry) {
+            (Engine::Ours, false) => run_ours(&name, &toy, threads),
+            (Engine::Ours, true) => run_ours_symmetric(&name, &toy, threads),
+            (Engine::Stateright, false) => run_stateright(&name, toy, threads),
+            (Engine::Stateright, true) => bail!("stateright's BFS ignores symmetry"),
+        }
+    } else if let Some(b) = extra.iter().find(|b| &b.name == model) {
+        (b.run)(args.engine, threads)
+    } else {
+        bail!("unknown bench model {model:?} (expected `toy` or one of the extra models)");
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string(&row)?),
+        Format::Text => {
+            print_header();
+            print_row(&row);
+        }
+    }
+    Ok(0)
+}
+
+fn run_child(config_args: &[String], engine: Engine, threads: usize) -> anyhow::Result<BenchRow> {
+    let exe = std::env::current_exe().context("locating the current executable")?;
+    let out = std::process::Command::new(exe)
+        .arg(SUBCOMMAND)
+        .args(config_args)
+        .args([
+            "--engine",
+            if engine == Engine::Ours {
+                "ours"
+            } else {
+                "stateright"
+            },
+        ])
+        .args(["--threads", &threads.to_string(), "--format", "json"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running benchmark child")?;
+    if !out.status.success() {
+        bail!("benchmark child {config_args:?} failed: {}", out.status);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("parsing child output {line:?}"))
+}
+
+fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> anyhow::Result<i32> {
+    let mut jobs: Vec<(String, Vec<String>, Vec<Engine>)> = STANDARD
+        .iter()
+        .map(|c| {
+            let engines = if c.symmetry {
+                vec![Engine::Ours]
+            } else {
+                vec![Engine::Ours, Engine::Stateright]
+            };
+            (c.label(), c.args(), engines)
+        })
+        .collect();
+    for b in extra {
+        jobs.push((
+            b.name.clone(),
+            vec![b.name.clone()],
+            vec![Engine::Ours, Engine::Stateright],
+        ));
+    }
+    let mut rows = Vec::new();
+    let mut failed = false;
+    if args.format == Format::Text {
+        print_header();
+    }
+    for (label, cargs, engines) in &jobs {
+        for &e in engines {
+            match run_child(cargs, e, threads) {
+                Ok(row) => {
+                    if args.format == Format::Text {
+                        print_row(&row);
+                    }
+                    rows.push(row);
+                }
+                Err(err) => {
+                    failed = true;
+                    eprintln!("{label} ({e:?}): {err:#}");
+                }
+            }
+        }
+    }
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string(&rows)?);
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+fn print_header() {
+    println!(
+        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>11} {:>9} {:>8}  violations",
+        "model", "engine", "thr", "states", "seconds", "states/s", "peak MiB", "B/state"
+    );
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn print_row(r: &BenchRow) {
+    let rate = r.states as f64 / r.seconds.max(1e-9);
+    let violations = if r.violations.is_empty() {
+        "-".to_string()
+    } else {
+        r.violations
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} in {} steps: {}",
+                    v.property,
+                    v.steps,
+                    v.actions.join("; ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    println!(
+        "{:<28} {:<10} {:>3} {:>12} {:>9.2} {:>11} {:>9.0} {:>8.1}  {}",
+        r.name,
+        format!("{:?}", r.engine).to_lowercase(),
+        r.threads,
+        group(r.states),
+        r.seconds,
+        group(rate as u64),
+        r.peak_rss_bytes as f64 / (1u64 << 20) as f64,
+        r.peak_rss_bytes as f64 / r.states.max(1) as f64,
+        violations
+    );
+}

@@ -1,0 +1,45 @@
+//! `zbs-mc bench`: the engine benchmark (lease-owner toy of `shared/bench/lease-toy.md`, and
+//! the ZBS model itself) for our engine and stateright's BFS, side by side.
+
+use crate::actors::model;
+use crate::bench::{self, BenchArgs, BenchModel, Engine};
+use crate::scenario::Scenario;
+use std::path::Path;
+
+/// The ZBS model files the standard set measures, by bench name.
+const ZBS_MODELS: &[(&str, &str)] = &[
+    ("incident-a", "models/incident-a-lease-leak.toml"),
+    ("bench-five-chunks", "models/bench-five-chunks.toml"),
+];
+
+/// The ZBS models as benchmark entries; each loads its model file (relative to the working
+/// directory, as the README's commands run) in the child process that measures it.
+fn zbs_models() -> Vec<BenchModel> {
+    ZBS_MODELS
+        .iter()
+        .map(|&(name, path)| BenchModel {
+            name: name.to_string(),
+            run: Box::new(move |engine, threads| {
+                let scenario = Scenario::load(Path::new(path)).unwrap_or_else(|e| {
+                    eprintln!("error: {e} (run zbs-mc bench from the repository root)");
+                    std::process::exit(super::exit::BAD_INPUT)
+                });
+                let m = model::build(scenario.model_cfg(&scenario.variant));
+                match engine {
+                    Engine::Ours => bench::run_ours(name, &m, threads),
+                    Engine::Stateright => bench::run_stateright(name, m, threads),
+                }
+            }),
+        })
+        .collect()
+}
+
+pub fn run(args: &BenchArgs) -> i32 {
+    match bench::run(args, &zbs_models()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            super::exit::BAD_INPUT
+        }
+    }
+}

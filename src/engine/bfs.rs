@@ -1,0 +1,436 @@
+//! Level-synchronous, deterministic, parallel breadth-first search.
+//!
+//! Each BFS level is processed in batches of up to `SUB * SUBS` parent states, in two phases:
+//!
+//! * **expand** (parallel over fixed-size sub-chunks of the batch): generate successors,
+//!   canonicalise, fingerprint, and route each into bucket `[sub-chunk][shard of fingerprint]`;
+//! * **insert** (parallel over the [`SHARDS`] visited-set shards): the owner of shard `s` drains
+//!   buckets `[0][s], [1][s], …` in order, inserts into its shard, checks properties on new
+//!   states and appends them to the shard's part of the next level.
+//!
+//! Every shard therefore sees successors in exactly the order a sequential BFS would generate
+//! them, whatever the thread count: the first parent of a state (and so every trace), the
+//! order of the next level, the states counted and the first violation found are all identical
+//! for 1 and N threads, and no lock is ever contended. Because properties are checked when a
+//! state is first inserted, and all states of depth ≤ d are inserted before any of depth d+1,
+//! the recorded parent chain of a violating state is a shortest path.
+
+use super::fingerprint::{Fingerprint, fingerprint};
+use super::limits::{Limits, peak_rss_bytes};
+use super::liveness;
+use super::progress::Reporter;
+use super::symmetry::Canon;
+use super::trace::replay;
+use super::visited::{ROOT, SHARDS, Visited, shard_of};
+use super::{Options, Outcome, PropertyResult, StopReason, Verdict};
+use stateright::{Expectation, Model, Property};
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// Parents per sub-chunk (the unit of work of the expand phase).
+const SUB: usize = 1024;
+/// Sub-chunks per batch.
+const SUBS: usize = 32;
+/// Frontier states are kept in blocks of this many: growing a level never copies it (no
+/// doubling slack, no transient 2× peak), and processed blocks are freed at once.
+const BLOCK: usize = 4096;
+/// How many inserts ahead to prefetch visited-set slots.
+const PREFETCH: usize = 16;
+
+/// A generated successor waiting to be inserted.
+struct Succ<S> {
+    state: S,
+    fp: Fingerprint,
+    /// Position in sequential generation order within the batch: parent index (high 32
+    /// bits), then action ordinal. Keeps the first discovery deterministic and locates the
+    /// parent's fingerprint.
+    order: u64,
+}
+
+/// One BFS level: blocks of `(state, fingerprint)` in a deterministic order.
+struct Level<S> {
+    blocks: Vec<Vec<(S, Fingerprint)>>,
+    /// Global index of each block's first item.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl<S> Level<S> {
+    fn new(blocks: Vec<Vec<(S, Fingerprint)>>) -> Self {
+        let mut starts = Vec::with_capacity(blocks.len());
+        let mut len = 0;
+        for b in &blocks {
+            starts.push(len);
+            len += b.len();
+        }
+        Level {
+            blocks,
+            starts,
+            len,
+        }
+    }
+
+    /// Calls `f(global index, item)` for items `lo..hi`.
+    fn for_each_in(&self, lo: usize, hi: usize, mut f: impl FnMut(usize, &(S, Fingerprint))) {
+        let mut b = self.starts.partition_point(|&s| s <= lo) - 1;
+        let mut i = lo;
+        while i < hi {
+            let block = &self.blocks[b];
+            let off = i - self.starts[b];
+            let take = (block.len() - off).min(hi - i);
+            for (k, item) in block[off..off + take].iter().enumerate() {
+                f(i + k, item);
+            }
+            i += take;
+            b += 1;
+        }
+    }
+
+    /// Frees every block that ends at or before `idx`.
+    fn release_before(&mut self, idx: usize) {
+        for (b, block) in self.blocks.iter_mut().enumerate() {
+            if self.starts[b] + block.len() <= idx {
+                *block = Vec::new();
+            } else if self.starts[b] >= idx {
+                break;
+            }
+        }
+    }
+}
+
+/// Runs `f` on `threads` threads (the caller's included) and waits for all of them.
+pub(crate) fn par<F: Fn() + Sync>(threads: usize, f: F) {
+    if threads <= 1 {
+        f();
+        return;
+    }
+    std::thread::scope(|sc| {
+        for _ in 1..threads {
+            sc.spawn(&f);
+        }
+        f();
+    });
+}
+
+/// First discovery per property: `(order, fingerprint)`.
+type Found = Vec<Option<(u64, Fingerprint)>>;
+
+fn check_props<M: Model>(
+    model: &M,
+    props: &[Property<M>],
+    decided: &[bool],
+    state: &M::State,
+    order: u64,
+    fp: Fingerprint,
+    found: &mut Found,
+) {
+    for (i, p) in props.iter().enumerate() {
+        if decided[i] {
+            continue;
+        }
+        let hit = match p.expectation {
+            Expectation::Always => !(p.condition)(model, state),
+            Expectation::Sometimes => (p.condition)(model, state),
+            Expectation::Eventually => false,
+        };
+        if hit && found[i].is_none_or(|(o, _)| order < o) {
+            found[i] = Some((order, fp));
+        }
+    }
+}
+
+pub(crate) fn run<M, C>(model: &M, canon: &C, opts: &Options) -> Outcome<M>
+where
+    M: Model + Sync,
+    C: Canon<M>,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
+{
+    let threads = opts.threads.max(1);
+    let props = model.properties();
+    let n_safety = props
+        .iter()
+        .filter(|p| p.expectation != Expectation::Eventually)
+        .count();
+    let mut limits = Limits::new(opts);
+    let mut reporter = Reporter::new(opts.progress);
+    let visited = Visited::new();
+
+    // `decided[i]`: a discovery for property i is final (found in an earlier batch).
+    let mut decided = vec![false; props.len()];
+    let mut found: Found = vec![None; props.len()];
+    let all_decided = |decided: &[bool]| {
+        n_safety > 0
+            && props
+                .iter()
+                .zip(decided)
+                .all(|(p, d)| *d || p.expectation == Expectation::Eventually)
+    };
+
+    let mut init_level = Vec::new();
+    for (i, s) in model.init_states().into_iter().enumerate() {
+        if !model.within_boundary(&s) {
+            continue;
+        }
+        let c = canon.canon(model, s);
+        let fp = fingerprint(&c);
+        if visited.insert(fp, ROOT) {
+            check_props(model, &props, &decided, &c, i as u64, fp, &mut found);
+            init_level.push((c, fp));
+        }
+    }
+    for (d, f) in decided.iter_mut().zip(&found) {
+        *d = f.is_some();
+    }
+    let mut frontier = Level::new(vec![init_level]);
+    let mut unique = frontier.len as u64;
+    let mut depth = 0u32;
+    let mut stopped: Option<StopReason> = None;
+
+    let buckets: Vec<Mutex<Vec<Succ<M::State>>>> =
+        (0..SUBS * SHARDS).map(|_| Mutex::new(Vec::new())).collect();
+    let batch_parents: Vec<AtomicU64> = (0..SUB * SUBS).map(|_| AtomicU64::new(0)).collect();
+    #[allow(clippy::type_complexity)]
+    let next_parts: Vec<Mutex<Vec<Vec<(M::State, Fingerprint)>>>> =
+        (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
+
+    'levels: while frontier.len > 0 {
+        if opts.stop_when_decided && all_decided(&decided) {
+            stopped = Some(StopReason::Decided);
+            break;
+        }
+        if opts.max_depth.is_some_and(|m| depth >= m) {
+            if has_unseen_successor(model, canon, &visited, &frontier) {
+                stopped = Some(StopReason::MaxDepth);
+            }
+            break;
+        }
+        let mut start = 0;
+        while start < frontier.len {
+            let end = (start + SUB * SUBS).min(frontier.len);
+            let n_subs = (end - start).div_ceil(SUB);
+            let level = &frontier;
+
+            // Phase 1: expand.
+            let next_sub = AtomicUsize::new(0);
+            par(threads, || {
+                let mut actions = Vec::new();
+                loop {
+                    let j = next_sub.fetch_add(1, Ordering::Relaxed);
+                    if j >= n_subs {
+                        break;
+                    }
+                    let mut out: Vec<_> = (0..SHARDS)
+                        .map(|s| buckets[j * SHARDS + s].lock().unwrap())
+                        .collect();
+                    let lo = start + j * SUB;
+                    let hi = (lo + SUB).min(end);
+                    level.for_each_in(lo, hi, |g, (state, parent_fp)| {
+                        let k = g - start;
+                        batch_parents[k].store(*parent_fp, Ordering::Relaxed);
+                        let base = (k as u64) << 32;
+                        model.actions(state, &mut actions);
+                        for (a, action) in actions.drain(..).enumerate() {
+                            let Some(next) = model.next_state(state, action) else {
+                                continue;
+                            };
+                            if !model.within_boundary(&next) {
+                                continue;
+                            }
+                            let c = canon.canon(model, next);
+                            let fp = fingerprint(&c);
+                            out[shard_of(fp)].push(Succ {
+                                state: c,
+                                fp,
+                                order: base | (a as u64).min(u32::MAX as u64),
+                            });
+                        }
+                    });
+                }
+            });
+
+            // Phase 2: insert, shard by shard.
+            let next_shard = AtomicUsize::new(0);
+            let added = AtomicU64::new(0);
+            let batch_found: Mutex<Found> = Mutex::new(vec![None; props.len()]);
+            par(threads, || {
+                let mut local: Found = vec![None; props.len()];
+                let mut count = 0u64;
+                loop {
+                    let s = next_shard.fetch_add(1, Ordering::Relaxed);
+                    if s >= SHARDS {
+                        break;
+                    }
+                    let mut shard = visited.shard(s);
+                    let mut next = next_parts[s].lock().unwrap();
+                    for j in 0..n_subs {
+                        let mut bucket = buckets[j * SHARDS + s].lock().unwrap();
+                        for k in 0..PREFETCH.min(bucket.len()) {
+                            shard.prefetch(bucket[k].fp);
+                        }
+                        for k in 0..bucket.len() {
+                            if let Some(ahead) = bucket.get(k + PREFETCH) {
+                                shard.prefetch(ahead.fp);
+                            }
+                            let succ = &bucket[k];
+                            let parent = || {
+                                batch_parents[(succ.order >> 32) as usize].load(Ordering::Relaxed)
+                            };
+                            if shard.insert_with(succ.fp, parent) {
+                                count += 1;
+                                check_props(
+                                    model,
+                                    &props,
+                                    &decided,
+                                    &succ.state,
+                                    succ.order,
+                                    succ.fp,
+                                    &mut local,
+                                );
+                                if next.last().is_none_or(|b| b.len() == BLOCK) {
+                                    next.push(Vec::with_capacity(BLOCK));
+                                }
+                                next.last_mut().unwrap().push((succ.state.clone(), succ.fp));
+                            }
+                        }
+                        bucket.clear();
+                    }
+                }
+                added.fetch_add(count, Ordering::Relaxed);
+                let mut bf = batch_found.lock().unwrap();
+                for (b, l) in bf.iter_mut().zip(local) {
+                    if let Some((o, fp)) = l
+                        && b.is_none_or(|(bo, _)| o < bo)
+                    {
+                        *b = Some((o, fp));
+                    }
+                }
+            });
+            for (i, f) in batch_found.into_inner().unwrap().into_iter().enumerate() {
+                if !decided[i] && f.is_some() {
+                    found[i] = f;
+                    decided[i] = true;
+                }
+            }
+            unique += added.into_inner();
+            frontier.release_before(end);
+            start = end;
+
+            let queued = (frontier.len - start) as u64;
+            reporter.tick("explore", unique, depth + 1, queued);
+            if let Some(r) = limits.check(unique) {
+                stopped = Some(r);
+                break 'levels;
+            }
+            if opts.stop_when_decided && all_decided(&decided) {
+                stopped = Some(StopReason::Decided);
+                break 'levels;
+            }
+        }
+
+        // Next level: the shards' parts in shard order (deterministic).
+        let mut blocks = Vec::new();
+        for p in &next_parts {
+            blocks.append(&mut p.lock().unwrap());
+        }
+        frontier = Level::new(blocks);
+        if frontier.len > 0 {
+            depth += 1;
+        }
+    }
+    drop(frontier);
+    drop(buckets);
+    drop(next_parts);
+
+    let complete = stopped.is_none();
+    let live_ok = matches!(stopped, None | Some(StopReason::Decided));
+    let mut results = Vec::with_capacity(props.len());
+    let eventually: Vec<usize> = (0..props.len())
+        .filter(|&i| props[i].expectation == Expectation::Eventually)
+        .collect();
+    let mut live = if live_ok && !eventually.is_empty() {
+        let lprops: Vec<_> = eventually
+            .iter()
+            .map(|&i| liveness::Liveness::eventually(props[i].name, props[i].condition))
+            .collect();
+        let out = liveness::check_with(model, canon, &|_| None, &lprops, opts);
+        out.results.into_iter().map(Some).collect()
+    } else {
+        (0..eventually.len()).map(|_| None).collect::<Vec<_>>()
+    }
+    .into_iter();
+
+    for (i, p) in props.iter().enumerate() {
+        let trace = found[i].map(|(_, fp)| replay(model, canon, &visited.chain_to(fp)));
+        let (verdict, trace, lasso) = match p.expectation {
+            Expectation::Always => match trace {
+                Some(t) => (Verdict::Violated, Some(t), None),
+                None if complete => (Verdict::Holds, None, None),
+                None => (Verdict::Unknown, None, None),
+            },
+            Expectation::Sometimes => match trace {
+                Some(t) => (Verdict::Holds, Some(t), None),
+                None if complete => (Verdict::Violated, None, None),
+                None => (Verdict::Unknown, None, None),
+            },
+            Expectation::Eventually => match live.next().flatten() {
+                Some(r) => {
+                    let trace = r.lasso.as_ref().map(|l| l.unrolled());
+                    (r.verdict, trace, r.lasso)
+                }
+                None => (Verdict::Unknown, None, None),
+            },
+        };
+        results.push(PropertyResult {
+            name: p.name,
+            expectation: p.expectation.clone(),
+            verdict,
+            trace,
+            lasso,
+        });
+    }
+
+    Outcome {
+        unique_states: unique,
+        max_depth: depth,
+        seconds: limits.elapsed(),
+        peak_rss_bytes: peak_rss_bytes(),
+        complete,
+        stopped_by: stopped,
+        properties: results,
+    }
+}
+
+/// Whether some state of `frontier` has a successor not in `visited` (used at the depth
+/// bound: if not, the bound cut nothing and the exploration is still complete).
+fn has_unseen_successor<M, C>(
+    model: &M,
+    canon: &C,
+    visited: &Visited,
+    frontier: &Level<M::State>,
+) -> bool
+where
+    M: Model,
+    C: Canon<M>,
+    M::State: Hash,
+{
+    let mut actions = Vec::new();
+    let mut unseen = false;
+    frontier.for_each_in(0, frontier.len, |_, (state, _)| {
+        if unseen {
+            return;
+        }
+        model.actions(state, &mut actions);
+        for action in actions.drain(..) {
+            if let Some(next) = model.next_state(state, action)
+                && model.within_boundary(&next)
+                && !visited.contains(fingerprint(&canon.canon(model, next)))
+            {
+                unseen = true;
+            }
+        }
+    });
+    unseen
+}

@@ -1,0 +1,154 @@
+//! Real, replayable traces and their reconstruction from fingerprint chains.
+//!
+//! The visited set keeps only fingerprints of (canonical) states. A trace is rebuilt by
+//! replaying the model from its initial states: at each step we take the first action (in the
+//! model's deterministic action order) whose successor, once canonicalised, has the next
+//! fingerprint of the chain. With symmetry on, the replayed states are real states (not
+//! representatives): if the real state `r` is in the orbit of the stored representative `c`,
+//! i.e. `r = π·c`, then every successor `c → c'` has a counterpart `r → π·c'`, whose canonical
+//! form is that of `c'`, so the search at each step always succeeds.
+
+use super::fingerprint::{Fingerprint, fingerprint};
+use super::symmetry::Canon;
+use stateright::Model;
+use std::hash::Hash;
+
+/// A path from an initial state: `init`, then `(action, resulting state)` per step.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Trace<S, A> {
+    pub init: S,
+    pub steps: Vec<(A, S)>,
+}
+
+impl<S, A> Trace<S, A> {
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether it has no steps.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The last state.
+    pub fn last(&self) -> &S {
+        self.steps.last().map(|(_, s)| s).unwrap_or(&self.init)
+    }
+
+    /// The actions in order.
+    pub fn actions(&self) -> impl Iterator<Item = &A> {
+        self.steps.iter().map(|(a, _)| a)
+    }
+
+    /// Converts to stateright's `Path` (e.g. for its Explorer or reports); `None` if the trace
+    /// is not a path of `model`.
+    pub fn to_path<M>(&self, model: &M) -> Option<stateright::Path<S, A>>
+    where
+        M: Model<State = S, Action = A>,
+        S: Clone + PartialEq,
+        A: PartialEq,
+    {
+        stateright::Path::from_actions(model, self.init.clone(), self.actions())
+    }
+
+    /// Checks that every step is a transition of `model` (actions enabled, same successor).
+    pub fn is_valid_for<M>(&self, model: &M) -> bool
+    where
+        M: Model<State = S, Action = A>,
+        S: PartialEq,
+        A: PartialEq + Clone,
+    {
+        if !model.init_states().contains(&self.init) {
+            return false;
+        }
+        let mut cur = &self.init;
+        let mut actions = Vec::new();
+        for (a, s) in &self.steps {
+            actions.clear();
+            model.actions(cur, &mut actions);
+            if !actions.contains(a) || model.next_state(cur, a.clone()).as_ref() != Some(s) {
+                return false;
+            }
+            cur = s;
+        }
+        true
+    }
+}
+
+/// Fingerprint of a state as the engine stores it.
+#[inline]
+pub(crate) fn stored_fp<M: Model, C: Canon<M>>(model: &M, canon: &C, s: M::State) -> Fingerprint
+where
+    M::State: Hash,
+{
+    fingerprint(&canon.canon(model, s))
+}
+
+/// One real step from `cur` to a successor whose stored fingerprint is `target`, optionally
+/// restricted to actions accepted by `accept`.
+pub(crate) fn step_to<M, C>(
+    model: &M,
+    canon: &C,
+    cur: &M::State,
+    target: Fingerprint,
+    accept: &dyn Fn(&M::Action) -> bool,
+) -> Option<(M::Action, M::State)>
+where
+    M: Model,
+    C: Canon<M>,
+    M::State: Clone + Hash,
+    M::Action: Clone,
+{
+    let mut actions = Vec::new();
+    model.actions(cur, &mut actions);
+    for a in actions {
+        if !accept(&a) {
+            continue;
+        }
+        if let Some(next) = model.next_state(cur, a.clone())
+            && model.within_boundary(&next)
+            && stored_fp(model, canon, next.clone()) == target
+        {
+            return Some((a, next));
+        }
+    }
+    None
+}
+
+/// The first initial state whose stored fingerprint is `fp`.
+pub(crate) fn init_with<M, C>(model: &M, canon: &C, fp: Fingerprint) -> Option<M::State>
+where
+    M: Model,
+    C: Canon<M>,
+    M::State: Clone + Hash,
+{
+    model
+        .init_states()
+        .into_iter()
+        .find(|s| stored_fp(model, canon, s.clone()) == fp)
+}
+
+/// Replays a fingerprint chain (starting at an initial state) into a real trace.
+pub(crate) fn replay<M, C>(
+    model: &M,
+    canon: &C,
+    chain: &[Fingerprint],
+) -> Trace<M::State, M::Action>
+where
+    M: Model,
+    C: Canon<M>,
+    M::State: Clone + Hash,
+    M::Action: Clone,
+{
+    let init = init_with(model, canon, chain[0]).expect("trace replay: no matching initial state");
+    let mut steps = Vec::with_capacity(chain.len() - 1);
+    let mut cur = init.clone();
+    for &fp in &chain[1..] {
+        let (a, next) = step_to(model, canon, &cur, fp, &|_| true)
+            .expect("trace replay: no successor matches (nondeterministic model or bad symmetry?)");
+        cur = next.clone();
+        steps.push((a, next));
+    }
+    Trace { init, steps }
+}

@@ -1,0 +1,87 @@
+//! The benchmark plumbing: CLI arguments, rows, and agreement between the two engines.
+
+use clap::Parser;
+use zbs_mc::bench::toy::Toy;
+use zbs_mc::bench::{BenchArgs, Engine, Format, run, run_ours, run_ours_symmetric, run_stateright};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: BenchArgs,
+}
+
+#[test]
+fn parses_the_documented_command_line() {
+    let cli = Cli::try_parse_from([
+        "bench",
+        "toy",
+        "3",
+        "4",
+        "8",
+        "2",
+        "--buggy",
+        "--symmetry",
+        "--threads",
+        "2",
+        "--engine",
+        "stateright",
+        "--format",
+        "json",
+    ])
+    .unwrap();
+    let a = cli.args;
+    assert_eq!(a.model.as_deref(), Some("toy"));
+    assert_eq!(a.params, vec![3, 4, 8, 2]);
+    assert!(a.buggy && a.symmetry && !a.fixed);
+    assert_eq!(a.threads, Some(2));
+    assert_eq!(a.engine, Engine::Stateright);
+    assert_eq!(a.format, Format::Json);
+    assert!(
+        Cli::try_parse_from(["bench", "toy", "1", "1", "1", "1", "--fixed", "--buggy"]).is_err()
+    );
+    let none = Cli::try_parse_from(["bench"]).unwrap().args;
+    assert!(none.model.is_none() && none.params.is_empty());
+}
+
+#[test]
+fn engines_agree_on_the_toy() {
+    let toy = Toy::new(3, 3, 1, 1, true).unwrap();
+    let ours = run_ours("t", &toy, 2);
+    let theirs = run_stateright("t", toy.clone(), 2);
+    assert_eq!(ours.states, Toy::reference_count(3, 3, 1, 1));
+    assert_eq!(theirs.states, ours.states);
+    assert!(ours.violations.is_empty() && theirs.violations.is_empty());
+    assert!(ours.complete);
+    let sym = run_ours_symmetric("t", &toy, 2);
+    assert!(sym.states < ours.states);
+
+    let buggy = Toy::new(3, 3, 1, 1, false).unwrap();
+    let row = run_ours("b", &buggy, 1);
+    assert_eq!(row.violations.len(), 1);
+    assert_eq!(row.violations[0].steps, 2);
+    let json = serde_json::to_value(&row).unwrap();
+    for key in ["states", "seconds", "peak_rss_bytes", "violations"] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+}
+
+#[test]
+fn single_config_run_and_bad_arguments() {
+    let parse = |v: &[&str]| Cli::try_parse_from(v).unwrap().args;
+    assert_eq!(
+        run(
+            &parse(&["bench", "toy", "2", "2", "1", "1", "--format", "json"]),
+            &[]
+        )
+        .unwrap(),
+        0
+    );
+    assert!(run(&parse(&["bench", "toy", "2", "2", "1"]), &[]).is_err());
+    assert!(run(&parse(&["bench", "toy", "9", "2", "1", "1"]), &[]).is_err());
+    assert!(run(&parse(&["bench", "nosuchmodel"]), &[]).is_err());
+    let extra = [zbs_mc::bench::BenchModel {
+        name: "tiny".into(),
+        run: Box::new(|_, t| run_ours("tiny", &Toy::new(1, 1, 0, 0, true).unwrap(), t)),
+    }];
+    assert_eq!(run(&parse(&["bench", "tiny"]), &extra).unwrap(), 0);
+}

@@ -1,0 +1,78 @@
+//! stateright's `ActorModel` works with our engine, with the same state count as stateright.
+
+use stateright::actor::{Actor, ActorModel, Id, Network, Out};
+use stateright::{Checker, Expectation, Model};
+use std::borrow::Cow;
+use zbs_mc::engine::{Options, Progress, Verdict, explore};
+
+/// Two actors bounce a counter until it reaches `max`.
+#[derive(Clone)]
+struct Pinger {
+    peer: Id,
+    max: u8,
+}
+
+impl Actor for Pinger {
+    type Msg = u8;
+    type State = u8;
+    type Timer = ();
+    type Random = ();
+    type Storage = ();
+
+    fn on_start(&self, id: Id, _: &Option<()>, o: &mut Out<Self>) -> u8 {
+        if usize::from(id) == 0 {
+            o.send(self.peer, 1);
+        }
+        0
+    }
+
+    fn on_msg(&self, _: Id, state: &mut Cow<u8>, src: Id, msg: u8, o: &mut Out<Self>) {
+        *state.to_mut() = msg;
+        if msg < self.max {
+            o.send(src, msg + 1);
+        }
+    }
+}
+
+fn model(max: u8) -> ActorModel<Pinger, (), ()> {
+    ActorModel::new((), ())
+        .actor(Pinger {
+            peer: Id::from(1),
+            max,
+        })
+        .actor(Pinger {
+            peer: Id::from(0),
+            max,
+        })
+        .init_network(Network::new_unordered_nonduplicating([]))
+        .property(Expectation::Always, "BelowMax", |m, s| {
+            s.actor_states.iter().all(|a| **a < m.actors[0].max)
+        })
+        .property(Expectation::Sometimes, "ReachesThree", |_, s| {
+            s.actor_states.iter().any(|a| **a == 3)
+        })
+}
+
+#[test]
+fn actor_model_counts_and_traces() {
+    let out = explore(
+        &model(5),
+        &Options {
+            threads: 2,
+            progress: Progress::Quiet,
+            stop_when_decided: false,
+            ..Options::default()
+        },
+    );
+    let sr = model(5).checker().spawn_bfs().join();
+    assert!(out.complete);
+    assert_eq!(out.unique_states, sr.unique_state_count() as u64);
+    let below = out.property("BelowMax").unwrap();
+    assert_eq!(below.verdict, Verdict::Violated);
+    let t = below.trace.as_ref().unwrap();
+    assert_eq!(t.len(), 5, "five deliveries take the counter to 5");
+    assert!(t.is_valid_for(&model(5)));
+    let three = out.property("ReachesThree").unwrap();
+    assert_eq!(three.verdict, Verdict::Holds);
+    assert_eq!(three.trace.as_ref().unwrap().len(), 3);
+}
