@@ -9,6 +9,7 @@
 //! - [`properties`]: named invariants and their `sometimes` companions.
 //! - [`scenario`]: model files → validated configuration.
 //! - [`engine`]: exploration (shortest counterexamples).
+//! - [`verdicts`]: one full check (safety, then liveness under fairness) → verdicts.
 //! - [`trace`]: counterexamples rendered like a ZBS meta log.
 //! - [`cli`]: the `zbs-mc` commands; `main.rs` only maps their results to exit codes.
 pub mod actors;
@@ -19,3 +20,4 @@ pub mod engine;
 pub mod properties;
 pub mod scenario;
 pub mod trace;
+pub mod verdicts;

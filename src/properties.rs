@@ -130,6 +130,72 @@ pub const PROPERTIES: &[PropertyDef] = &[
     ),
 ];
 
+/// One named liveness property, checked under the model's weak fairness
+/// (`FairModel for ZbsModel`): `p ⤳ q`, or `◇q` from the initial states when `p` is `None`.
+pub struct LivenessDef {
+    pub name: &'static str,
+    pub doc: &'static str,
+    /// Only meaningful when scans never run out: with a scan budget, running out of scans
+    /// would itself "violate" it. Such a property is skipped for bounded models.
+    pub needs_unbounded_scans: bool,
+    pub property: fn() -> crate::engine::Liveness<ZbsModel>,
+}
+
+impl LivenessDef {
+    /// Why this property is not checked on a model with these budgets, if it is not.
+    pub fn skip_reason(&self, budgets: &crate::actors::model::Budgets) -> Option<&'static str> {
+        let bounded = budgets.scans.is_some() || budgets.migrate_scans.is_some();
+        (self.needs_unbounded_scans && bounded)
+            .then_some("needs budgets.scans and budgets.migrate_scans = \"unbounded\"")
+    }
+}
+
+macro_rules! leads_to {
+    ($name:ident, $p:ident, $q:ident, $unbounded:expr, $doc:expr) => {
+        LivenessDef {
+            name: stringify!($name),
+            doc: $doc,
+            needs_unbounded_scans: $unbounded,
+            property: || {
+                crate::engine::Liveness::leads_to(
+                    stringify!($name),
+                    |model, state| $p(&SystemView::of(&model.cfg, state)),
+                    |model, state| $q(&SystemView::of(&model.cfg, state)),
+                )
+            },
+        }
+    };
+}
+
+/// Every liveness property.
+pub const LIVENESS: &[LivenessDef] = &[
+    leads_to!(
+        owner_eventually_released,
+        some_owner,
+        no_owner,
+        false,
+        "once IO stops (its budget is finite), every lease owner on meta is eventually released: \
+         whenever some pid has an owner, a state with no owner at all follows"
+    ),
+    leads_to!(
+        converges_to_safe_location,
+        topology_final,
+        all_safe_and_idle,
+        true,
+        "once topology stops changing (the operator is done) every pid eventually sits on its \
+         safe final location with nothing in progress — no migrate ping-pong (checked only with \
+         unbounded scans)"
+    ),
+];
+
+/// Names of every property, safety and liveness, as model files and `--format json` use them.
+pub fn all_names() -> impl Iterator<Item = &'static str> {
+    PROPERTIES
+        .iter()
+        .map(|p| p.name)
+        .chain(LIVENESS.iter().map(|l| l.name))
+}
+
 pub fn find(name: &str) -> Option<&'static PropertyDef> {
     PROPERTIES.iter().find(|p| p.name == name)
 }
@@ -346,4 +412,27 @@ pub fn migrate_never_lowers_safety(v: &SystemView) -> bool {
 pub fn migrate_queued(v: &SystemView) -> bool {
     let rm = &v.meta.meta.recover;
     !rm.passive_waiting_migrate.is_empty() || !rm.active_waiting_migrate.is_empty()
+}
+
+fn some_owner(v: &SystemView) -> bool {
+    !v.meta.meta.access.owners.is_empty()
+}
+
+fn no_owner(v: &SystemView) -> bool {
+    v.meta.meta.access.owners.is_empty()
+}
+
+fn topology_final(v: &SystemView) -> bool {
+    v.operator.is_done(v.cfg)
+}
+
+/// Every pid on its safe final location and nothing in progress that could move it.
+fn all_safe_and_idle(v: &SystemView) -> bool {
+    let meta = &v.meta.meta;
+    let rm = &meta.recover;
+    rm.pid_cmds.is_empty()
+        && rm.passive_waiting_migrate.is_empty()
+        && rm.active_waiting_migrate.is_empty()
+        && v.sessions.iter().all(|s| s.running.is_empty())
+        && placement::is_quiescent_safe(&meta.cluster_view(v.cfg.meta.max_recover_cmds_per_chunk))
 }

@@ -246,11 +246,29 @@ fn default_size() -> u32 {
     1
 }
 
+/// A run count (0..=255), or `"unbounded"`.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct RawRuns(Spanned<toml::Value>);
+
+impl RawRuns {
+    fn get(&self, field: &str) -> Result<Option<u8>, Invalid> {
+        match self.0.get_ref() {
+            toml::Value::Integer(n) if (0..=255).contains(n) => Ok(Some(*n as u8)),
+            toml::Value::String(w) if w == "unbounded" => Ok(None),
+            _ => bad(
+                self.0.span(),
+                format!("{field}: a number of runs (0..=255) or \"unbounded\""),
+            ),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBudgets {
-    scans: u8,
-    migrate_scans: u8,
+    scans: RawRuns,
+    migrate_scans: RawRuns,
     #[serde(default)]
     topo_updates: u8,
     #[serde(default)]
@@ -481,7 +499,7 @@ impl RawModel {
             let canonical = canonical_label(label.get_ref()).map_err(|m| (label.span(), m))?;
             let mut table = BTreeMap::new();
             for (prop, verdict) in verdicts {
-                if crate::properties::find(prop.get_ref()).is_none() {
+                if !crate::properties::all_names().any(|n| n == prop.get_ref()) {
                     return bad(
                         prop.span(),
                         format!(
@@ -517,8 +535,8 @@ impl RawModel {
                 chunk_cids: cids,
                 initial_cache,
                 budgets: Budgets {
-                    scans: self.budgets.scans,
-                    migrate_scans: self.budgets.migrate_scans,
+                    scans: self.budgets.scans.get("budgets.scans")?,
+                    migrate_scans: self.budgets.migrate_scans.get("budgets.migrate_scans")?,
                     topo_updates: self.budgets.topo_updates,
                     app_io: self.budgets.app_io,
                     chunk_failures: self.budgets.chunk_failures,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{check, load, model_path};
+use common::{check_all, load, model_path};
 use zbs_mc::domain::variant::Variant;
 
 fn model_files() -> Vec<String> {
@@ -34,10 +34,16 @@ fn every_expected_verdict_of_every_model_file_is_found() {
                     v.apply(part).unwrap();
                 }
             }
-            let (_, outcome) = check(&s, &v);
-            assert!(outcome.complete, "{file} [{label}] did not finish");
+            let run = check_all(&s, &v);
+            assert!(run.safety.complete, "{file} [{label}] did not finish");
             for (name, want) in verdicts {
-                let got = outcome.properties.iter().find(|p| p.name == name).unwrap();
+                let got = run
+                    .finding(name)
+                    .unwrap_or_else(|| panic!("{file} [{label}]: {name} was not checked"));
+                assert!(
+                    got.skipped.is_none(),
+                    "{file} [{label}]: {name} is skipped here"
+                );
                 assert_eq!(
                     format!("{:?}", got.verdict).to_lowercase(),
                     format!("{want:?}").to_lowercase(),

@@ -91,6 +91,11 @@ pub(super) fn on_timeout(
                 o.send(cfg.meta_id(), Msg::ReleaseOwner(*pid));
                 vec![line(format!("libmeta releases idle lease of pid: {pid}"))]
             } else {
+                // In use by a running command: not idle yet. Renewing the timer (and nothing
+                // else) makes this no step at all, and keeps the release possible later.
+                if session.lease_cache.contains(pid) {
+                    o.set_timer(Timer::IdleRelease(*pid), secs(3600));
+                }
                 Vec::new()
             }
         }

@@ -15,12 +15,28 @@ pub(super) fn secs(s: u64) -> Range<Duration> {
     Duration::from_secs(s)..Duration::from_secs(s + 1)
 }
 
-/// The meta leader's state: the domain tables plus what is left of its scan budgets.
+/// The meta leader's state: the domain tables plus what is left of its scan budgets
+/// (`None`: unbounded).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MetaNode {
     pub meta: Meta,
-    pub scans_left: u8,
-    pub migrate_scans_left: u8,
+    pub scans_left: Option<u8>,
+    pub migrate_scans_left: Option<u8>,
+}
+
+/// Uses one run of a budget; whether another run may follow.
+fn spend(left: &mut Option<u8>) -> bool {
+    match left {
+        None => true,
+        Some(n) => {
+            *n -= 1;
+            *n > 0
+        }
+    }
+}
+
+fn has_runs(left: Option<u8>) -> bool {
+    left.is_none_or(|n| n > 0)
 }
 
 pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> MetaNode {
@@ -29,10 +45,10 @@ pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> MetaNode {
         scans_left: cfg.budgets.scans,
         migrate_scans_left: cfg.budgets.migrate_scans,
     };
-    if node.scans_left > 0 {
+    if has_runs(node.scans_left) {
         o.set_timer(Timer::Scan, secs(60));
     }
-    if node.migrate_scans_left > 0 {
+    if has_runs(node.migrate_scans_left) {
         o.set_timer(Timer::MigrateScan, secs(3600));
     }
     arm_heartbeats(&node.meta, o);
@@ -63,16 +79,14 @@ pub(super) fn on_timeout(
     let log = match timer {
         // RecoverManager::DoScan()
         Timer::Scan => {
-            node.scans_left -= 1;
-            if node.scans_left > 0 {
+            if spend(&mut node.scans_left) {
                 o.set_timer(Timer::Scan, secs(60));
             }
             lines(node.meta.do_scan(meta_cfg))
         }
         // RecoverManager::ReGenerateWaitingMigrateList() → MakeMigrateCmd()
         Timer::MigrateScan => {
-            node.migrate_scans_left -= 1;
-            if node.migrate_scans_left > 0 {
+            if spend(&mut node.migrate_scans_left) {
                 o.set_timer(Timer::MigrateScan, secs(3600));
             }
             lines(node.meta.regenerate_waiting_migrate_list(meta_cfg))
@@ -81,6 +95,12 @@ pub(super) fn on_timeout(
         // The session's heartbeat arrives: its reply carries the queued commands.
         Timer::Heartbeat(cid) => {
             let cmds = node.meta.access.take_waiting_recover_cmds(*cid);
+            if cmds.is_empty() {
+                // The queue was emptied (revoked) since the timer was armed: an empty reply
+                // changes nothing on the chunk, so there is nothing to send.
+                rearm(node, o);
+                return Vec::new();
+            }
             let log = cmds
                 .iter()
                 .map(|c| LogLine::Meta(crate::domain::events::MetaEvent::RecoverSent(*c)))

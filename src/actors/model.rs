@@ -17,10 +17,11 @@ use std::sync::Arc;
 /// How much nondeterministic work the model may do: what keeps exploration finite.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Budgets {
-    /// `DoScan()` runs.
-    pub scans: u8,
-    /// `ReGenerateWaitingMigrateList()` runs.
-    pub migrate_scans: u8,
+    /// `DoScan()` runs; `None`: unbounded (a scan that changes nothing is then no step at all,
+    /// so exploration stays finite as long as the policy converges).
+    pub scans: Option<u8>,
+    /// `ReGenerateWaitingMigrateList()` runs; `None`: unbounded, as for `scans`.
+    pub migrate_scans: Option<u8>,
     /// `[UPDATE TOPO OBJ]` requests, chosen among the model file's `topology_updates`.
     pub topo_updates: u8,
     /// App IO requests, on any of the IO pids.
@@ -201,5 +202,38 @@ impl<'a> SystemView<'a> {
             .iter()
             .filter(move |f| f.src == id)
             .map(|f| f.msg)
+    }
+}
+
+/// Weak fairness of the ZBS model: what must eventually happen if it stays possible.
+///
+/// Periodic meta work (scans, the list swap, heartbeat replies), command execution on chunks,
+/// idle lease release and message delivery are fair: real meta and chunks keep doing them.
+/// Topology updates, chunk failures and app IO are not: they may never happen. Classes are
+/// coarse (one per kind of step, not one per pid or chunk), which is what keeps them sound
+/// under symmetry; see specs/engine.md.
+impl crate::engine::FairModel for ZbsModel {
+    fn fairness(&self, action: &Self::Action) -> Option<crate::engine::FairClass> {
+        use super::Timer;
+        use crate::engine::FairClass;
+        use stateright::actor::ActorModelAction;
+        let class = match action {
+            ActorModelAction::Deliver { dst, .. } if *dst == self.cfg.meta_id() => 0,
+            ActorModelAction::Deliver { .. } => 1,
+            ActorModelAction::Timeout(_, timer) => match timer {
+                Timer::Scan => 2,
+                Timer::MigrateScan => 3,
+                Timer::SwapMigrate => 4,
+                Timer::Heartbeat(_) => 5,
+                Timer::Execute(_) => 6,
+                Timer::IdleRelease(_) => 7,
+                Timer::TopoUpdate(_) | Timer::ChunkFailure(_) | Timer::AppIo(_) => return None,
+            },
+            ActorModelAction::Drop(_)
+            | ActorModelAction::Crash(_)
+            | ActorModelAction::Recover(_)
+            | ActorModelAction::SelectRandom { .. } => return None,
+        };
+        Some(FairClass(class))
     }
 }

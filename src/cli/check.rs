@@ -5,6 +5,7 @@ use crate::actors::model;
 use crate::engine::{self, Options, Progress, Verdict};
 use crate::scenario::{ExpectedVerdict, Scenario};
 use crate::trace;
+use crate::verdicts;
 use serde_json::json;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -41,6 +42,9 @@ pub struct CheckArgs {
     /// No progress line on stderr (it is shown only on a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
+    /// Skip the liveness properties (they need the whole state graph in memory).
+    #[arg(long)]
+    pub no_liveness: bool,
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
@@ -90,37 +94,25 @@ pub fn run(args: &CheckArgs) -> i32 {
         stop_when_decided: args.stop_when_decided,
         ..defaults
     };
-    let outcome = engine::explore(&model, &opts);
+    let run = verdicts::run(&model, &opts, !args.no_liveness);
+    let (outcome, reported, liveness_seconds) = (&run.safety, &run.verdicts, run.liveness_seconds);
     let expected = scenario.expected_for(&variant);
     let expected_of = |name: &str| expected.and_then(|e| e.get(name)).copied();
-
-    let any_violated = outcome
-        .properties
-        .iter()
-        .any(|p| p.verdict == Verdict::Violated);
-    let any_unknown = outcome
-        .properties
-        .iter()
-        .any(|p| p.verdict == Verdict::Unknown);
 
     let mut out = String::new();
     match args.format {
         Format::Json => {
-            let properties: Vec<_> = outcome
-                .properties
+            let properties: Vec<_> = reported
                 .iter()
                 .map(|p| {
-                    let steps = p
-                        .trace
-                        .as_ref()
-                        .filter(|_| p.verdict == Verdict::Violated)
-                        .map(|t| trace::describe(&model, t));
                     json!({
                         "name": p.name,
-                        "kind": format!("{:?}", p.expectation).to_lowercase(),
-                        "verdict": verdict_word(p.verdict),
+                        "kind": p.kind,
+                        "verdict": if p.skipped.is_some() { "skipped" } else { verdict_word(p.verdict) },
+                        "skipped_because": p.skipped,
                         "expected": expected_of(p.name),
-                        "trace": steps,
+                        "trace": p.trace.as_ref().map(|t| trace::describe(&model, t)),
+                        "cycle_start": p.cycle_start,
                     })
                 })
                 .collect();
@@ -131,6 +123,8 @@ pub fn run(args: &CheckArgs) -> i32 {
                 "states": outcome.unique_states,
                 "max_depth": outcome.max_depth,
                 "seconds": outcome.seconds,
+                "liveness_seconds": liveness_seconds,
+                "peak_rss_bytes": engine::peak_rss_bytes(),
                 "complete": outcome.complete,
                 "stopped_by": outcome.stopped_by.map(|s| format!("{s:?}")),
                 "properties": properties,
@@ -151,10 +145,11 @@ pub fn run(args: &CheckArgs) -> i32 {
             let _ = writeln!(out, "variant:  {variant}");
             let _ = writeln!(
                 out,
-                "explored: {} states, depth {}, {:.2} s{}",
+                "explored: {} states, depth {}, {:.2} s{}{}",
                 outcome.unique_states,
                 outcome.max_depth,
                 outcome.seconds,
+                liveness_seconds.map_or(String::new(), |s| format!(" + {s:.2} s liveness")),
                 match outcome.stopped_by {
                     None => " (complete)".to_string(),
                     Some(engine::StopReason::Decided) =>
@@ -164,33 +159,39 @@ pub fn run(args: &CheckArgs) -> i32 {
                 }
             );
             let _ = writeln!(out);
-            for p in &outcome.properties {
-                let word = match (p.verdict, p.expectation.clone()) {
-                    (Verdict::Holds, stateright::Expectation::Sometimes) => "HOLDS (reached)",
-                    (Verdict::Violated, stateright::Expectation::Sometimes) => {
-                        "VIOLATED (never reached)"
-                    }
+            for p in reported {
+                let word = match (p.verdict, p.kind) {
+                    _ if p.skipped.is_some() => "SKIPPED",
+                    (Verdict::Holds, "sometimes") => "HOLDS (reached)",
+                    (Verdict::Violated, "sometimes") => "VIOLATED (never reached)",
                     (Verdict::Holds, _) => "HOLDS",
                     (Verdict::Violated, _) => "VIOLATED",
                     (Verdict::Unknown, _) => "UNKNOWN",
                 };
+                let kind = if p.kind == "liveness" {
+                    " (liveness)"
+                } else {
+                    ""
+                };
                 let note = match expected_of(p.name) {
+                    _ if p.skipped.is_some() => format!(" ({})", p.skipped.unwrap_or_default()),
                     Some(e) if verdict_word(p.verdict) != expected_word(e) => {
                         format!("   ≠ model file expects {}", expected_word(e))
                     }
                     _ => String::new(),
                 };
-                let _ = writeln!(out, "  {:<32} {word}{note}", p.name);
+                let _ = writeln!(out, "  {:<32} {word}{kind}{note}", p.name);
             }
-            for p in &outcome.properties {
-                if p.verdict != Verdict::Violated {
-                    continue;
-                }
+            for p in reported {
                 let Some(t) = &p.trace else { continue };
                 let steps = trace::describe(&model, t);
+                let what = match p.cycle_start {
+                    None => "shortest",
+                    Some(_) => "prefix then a fair cycle, or a dead end",
+                };
                 let _ = writeln!(
                     out,
-                    "\ncounterexample for {} ({} steps, shortest):",
+                    "\ncounterexample for {} ({} steps, {what}):",
                     p.name,
                     steps.len()
                 );
@@ -199,14 +200,34 @@ pub fn run(args: &CheckArgs) -> i32 {
                     "{}",
                     trace::text::render(&trace::initial_summary(&model, t), &steps)
                 );
-                let _ = writeln!(out, "    ✗ {} is violated here", p.name);
+                match p.cycle_start {
+                    None => {
+                        let _ = writeln!(out, "    ✗ {} is violated here", p.name);
+                    }
+                    Some(start) if start == steps.len() => {
+                        let _ = writeln!(
+                            out,
+                            "    ✗ nothing more can happen here, and {} never came true",
+                            p.name
+                        );
+                    }
+                    Some(start) => {
+                        let _ = writeln!(
+                            out,
+                            "    ✗ steps {}–{} repeat forever (fairly), and {} never comes true",
+                            start + 1,
+                            steps.len(),
+                            p.name
+                        );
+                    }
+                }
             }
         }
     }
     super::emit(&out);
-    if any_violated {
+    if run.any_violated() {
         exit::VIOLATED
-    } else if any_unknown {
+    } else if run.any_undecided() {
         exit::UNDECIDED
     } else {
         exit::HOLDS

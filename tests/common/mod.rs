@@ -41,6 +41,12 @@ pub fn check(s: &Scenario, v: &Variant) -> (ZbsModel, Outcome<ZbsModel>) {
     (m, outcome)
 }
 
+/// Safety and liveness verdicts, as `zbs-mc check` computes them.
+pub fn check_all(s: &Scenario, v: &Variant) -> zbs_mc::verdicts::Run {
+    let m = model::build(s.model_cfg(v));
+    zbs_mc::verdicts::run(&m, &exhaustive(), true)
+}
+
 pub fn verdict(o: &Outcome<ZbsModel>, name: &str) -> Verdict {
     o.properties
         .iter()
