@@ -31,8 +31,19 @@ pub struct Run {
 }
 
 impl Run {
+    /// An invariant or a liveness property is violated. A `sometimes` companion that is never
+    /// reached is a warning (the invariant it guards may hold vacuously), not a violation.
     pub fn any_violated(&self) -> bool {
-        self.verdicts.iter().any(|f| f.verdict == Verdict::Violated)
+        self.verdicts
+            .iter()
+            .any(|f| f.verdict == Verdict::Violated && f.kind != "sometimes")
+    }
+
+    /// The `sometimes` companions never reached.
+    pub fn unreached(&self) -> impl Iterator<Item = &Finding> {
+        self.verdicts
+            .iter()
+            .filter(|f| f.verdict == Verdict::Violated && f.kind == "sometimes")
     }
 
     /// Some property that was to be checked is undecided (a limit stopped exploration).

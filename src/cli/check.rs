@@ -163,7 +163,7 @@ pub fn run(args: &CheckArgs) -> i32 {
                 let word = match (p.verdict, p.kind) {
                     _ if p.skipped.is_some() => "SKIPPED",
                     (Verdict::Holds, "sometimes") => "HOLDS (reached)",
-                    (Verdict::Violated, "sometimes") => "VIOLATED (never reached)",
+                    (Verdict::Violated, "sometimes") => "NOT REACHED (warning)",
                     (Verdict::Holds, _) => "HOLDS",
                     (Verdict::Violated, _) => "VIOLATED",
                     (Verdict::Unknown, _) => "UNKNOWN",
@@ -181,6 +181,16 @@ pub fn run(args: &CheckArgs) -> i32 {
                     _ => String::new(),
                 };
                 let _ = writeln!(out, "  {:<32} {word}{kind}{note}", p.name);
+            }
+            for f in run.unreached() {
+                let guards = crate::properties::find(f.name)
+                    .and_then(|d| d.companion_of)
+                    .unwrap_or("its invariant");
+                let _ = writeln!(
+                    out,
+                    "  warning: {} was never reached, so {guards} may hold vacuously in this model",
+                    f.name
+                );
             }
             for p in reported {
                 let Some(t) = &p.trace else { continue };

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod check;
 pub mod list;
+pub mod placement;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -30,7 +31,9 @@ pub mod exit {
         properties ZBS engineers care about, and prints the shortest counterexample in the \
         wording of the meta log.\n\n\
         Exit codes: 0 every property holds; 1 a property is violated; 2 bad input or usage; \
-        3 undecided (a limit stopped exploration first).",
+        3 undecided (a limit stopped exploration first). A `sometimes` companion that is never \
+        reached is printed as a warning (the invariant it guards may hold vacuously) and does \
+        not change the exit code.",
     after_help = "Examples:\n  \
         zbs-mc check models/incident-a-lease-leak.toml\n  \
         zbs-mc check models/incident-a-lease-leak.toml --variant revoke_releases_owner=on\n  \
@@ -52,6 +55,9 @@ pub enum Command {
     Properties(list::ListArgs),
     /// List the variant switches (fixes, open questions, seeded bugs) and their defaults.
     Variants(list::ListArgs),
+    /// Explain what the placement policy wants for each pid, before and after each of the
+    /// model file's topology updates.
+    Placement(placement::PlacementArgs),
     /// Benchmark the engine: `bench` runs the standard set (lease toy and ZBS models, ours
     /// and stateright's BFS side by side); `bench toy N P K M` or `bench incident-a` one run.
     Bench(crate::bench::BenchArgs),
@@ -79,5 +85,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Properties(args) => list::properties(&args),
         Command::Variants(args) => list::variants(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Placement(args) => placement::run(&args),
     }
 }
