@@ -32,6 +32,8 @@ pub struct CheckArgs {
     /// Stop after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
+    #[command(flatten)]
+    pub output: super::trace::TraceOutput,
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
@@ -177,6 +179,14 @@ pub fn run(args: &CheckArgs) -> i32 {
                 );
                 let _ = writeln!(out, "    ✗ {} is violated here", p.name);
             }
+        }
+    }
+    match super::trace::after_check(&args.output, &scenario, &variant, &model, &outcome) {
+        Ok(Some(trace)) => out = trace,
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
         }
     }
     super::emit(&out);

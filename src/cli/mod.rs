@@ -2,7 +2,10 @@
 //! that returns the process exit code; `main.rs` only parses and exits.
 
 pub mod check;
+pub mod explore;
 pub mod list;
+pub mod replay;
+pub mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -34,6 +37,10 @@ pub mod exit {
         zbs-mc check models/incident-a-lease-leak.toml\n  \
         zbs-mc check models/incident-a-lease-leak.toml --variant revoke_releases_owner=on\n  \
         zbs-mc check models/incident-a-lease-leak.toml --format json\n  \
+        zbs-mc check models/incident-a-lease-leak.toml --out traces/a.json --report reports/a.html\n  \
+        zbs-mc replay traces/a.json --variant revoke_releases_owner=on\n  \
+        zbs-mc trace models/incident-a-lease-leak.toml --format mermaid\n  \
+        zbs-mc explore --from traces/a.json\n  \
         zbs-mc properties\n  \
         zbs-mc variants"
 )]
@@ -50,6 +57,12 @@ pub enum Command {
     Properties(list::ListArgs),
     /// List the variant switches (fixes, open questions, seeded bugs) and their defaults.
     Variants(list::ListArgs),
+    /// Render one trace of a model (or re-render a saved JSON trace) in any trace format.
+    Trace(trace::TraceArgs),
+    /// Re-execute a saved JSON trace: does the violation still happen (under a fix)?
+    Replay(replay::ReplayArgs),
+    /// Serve the web explorer (domain tables, successors, sequence diagram) on loopback.
+    Explore(explore::ExploreArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -73,5 +86,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check(args) => check::run(&args),
         Command::Properties(args) => list::properties(&args),
         Command::Variants(args) => list::variants(&args),
+        Command::Trace(args) => trace::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Explore(args) => explore::run(&args),
     }
 }
