@@ -169,3 +169,24 @@ fn bad_trace_input_exits_2() {
     let out = zbs_mc(&["explore"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_shipped_incident_a_trace_still_replays() {
+    // reports/incident-a.json is what the README tells reviewers to replay. If the model
+    // changed so that it no longer reproduces, regenerate it (reports/README.md).
+    let shipped = model_path("../reports/incident-a.json");
+    let out = zbs_mc(&["replay", shipped.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "reports/incident-a.json no longer reproduces; regenerate it (reports/README.md):\n{}",
+        stdout(&out)
+    );
+    let out = zbs_mc(&[
+        "replay",
+        shipped.to_str().unwrap(),
+        "--variant",
+        "revoke_releases_owner=on",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
