@@ -323,3 +323,45 @@ fn replay_reproduces_under_the_bug_and_not_under_the_fix() {
     bad.variant.insert("no_such_switch".into(), "on".into());
     assert!(model_for(&bad, None, &[]).is_err());
 }
+
+#[test]
+fn the_explorer_api_walks_fingerprint_paths_from_a_saved_trace() {
+    use zbs_mc::cli::explore::{ExploreArgs, build};
+    let dir = std::env::temp_dir().join(format!("zbs-mc-explorer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.json");
+    std::fs::write(&path, with_cx(|cx| cx.render(TraceFormat::Json))).unwrap();
+    let args = ExploreArgs {
+        model: None,
+        from: Some(path),
+        port: 0,
+        bind: std::net::Ipv4Addr::LOCALHOST.into(),
+        variants: Vec::new(),
+    };
+    let e = build(&args).unwrap();
+    assert_eq!(e.start.len(), 5, "opens at the trace's last state");
+    let last = e.state_json(&e.start).unwrap();
+    assert_eq!(last["depth"], 5);
+    assert_eq!(last["violated"], serde_json::json!(["no_leaked_owner"]));
+    assert!(
+        last["tables"]
+            .as_str()
+            .unwrap()
+            .contains("<td>owner 5</td>")
+    );
+    let init = e.state_json(&[]).unwrap();
+    assert_eq!(init["violated"], serde_json::json!([]));
+    let names: Vec<&str> = init["successors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"timer: ReGenerateWaitingMigrateList"),
+        "{names:?}"
+    );
+    // A fingerprint that is not a successor is an error, not a guess.
+    assert!(e.state_json(&[e.start[1]]).is_err());
+    assert!(e.page().contains(&format!("{:016x}", e.start[4])));
+}
