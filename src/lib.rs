@@ -11,13 +11,16 @@
 //! - [`engine`]: exploration (shortest counterexamples).
 //! - [`verdicts`]: one full check (safety, then liveness under fairness) → verdicts.
 //! - [`trace`]: counterexamples rendered like a ZBS meta log.
+//! - [`report`]: the self-contained HTML report; [`explorer`]: the web explorer.
 //! - [`cli`]: the `zbs-mc` commands; `main.rs` only maps their results to exit codes.
 pub mod actors;
 pub mod bench;
 pub mod cli;
 pub mod domain;
 pub mod engine;
+pub mod explorer;
 pub mod properties;
+pub mod report;
 pub mod scenario;
 pub mod trace;
 pub mod verdicts;

@@ -45,6 +45,8 @@ pub struct CheckArgs {
     /// Skip the liveness properties (they need the whole state graph in memory).
     #[arg(long)]
     pub no_liveness: bool,
+    #[command(flatten)]
+    pub output: super::trace::TraceOutput,
 }
 
 fn verdict_word(v: Verdict) -> &'static str {
@@ -232,6 +234,22 @@ pub fn run(args: &CheckArgs) -> i32 {
                     }
                 }
             }
+        }
+    }
+    match super::trace::after_check(&args.output, &scenario, &variant, &model, &outcome) {
+        Ok(Some(trace)) => out = trace,
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    }
+    match super::trace::after_check(&args.output, &scenario, &variant, &model, outcome) {
+        Ok(Some(trace)) => out = trace,
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
         }
     }
     super::emit(&out);

@@ -3,8 +3,11 @@
 
 pub mod bench;
 pub mod check;
+pub mod explore;
 pub mod list;
 pub mod placement;
+pub mod replay;
+pub mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -38,6 +41,10 @@ pub mod exit {
         zbs-mc check models/incident-a-lease-leak.toml\n  \
         zbs-mc check models/incident-a-lease-leak.toml --variant revoke_releases_owner=on\n  \
         zbs-mc check models/incident-a-lease-leak.toml --format json\n  \
+        zbs-mc check models/incident-a-lease-leak.toml --out traces/a.json --report reports/a.html\n  \
+        zbs-mc replay traces/a.json --variant revoke_releases_owner=on\n  \
+        zbs-mc trace models/incident-a-lease-leak.toml --format mermaid\n  \
+        zbs-mc explore --from traces/a.json\n  \
         zbs-mc properties\n  \
         zbs-mc variants\n  \
         zbs-mc bench"
@@ -61,6 +68,12 @@ pub enum Command {
     /// Benchmark the engine: `bench` runs the standard set (lease toy and ZBS models, ours
     /// and stateright's BFS side by side); `bench toy N P K M` or `bench incident-a` one run.
     Bench(crate::bench::BenchArgs),
+    /// Render one trace of a model (or re-render a saved JSON trace) in any trace format.
+    Trace(trace::TraceArgs),
+    /// Re-execute a saved JSON trace: does the violation still happen (under a fix)?
+    Replay(replay::ReplayArgs),
+    /// Serve the web explorer (domain tables, successors, sequence diagram) on loopback.
+    Explore(explore::ExploreArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -86,5 +99,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Variants(args) => list::variants(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Placement(args) => placement::run(&args),
+        Command::Trace(args) => trace::run(&args),
+        Command::Replay(args) => replay::run(&args),
+        Command::Explore(args) => explore::run(&args),
     }
 }

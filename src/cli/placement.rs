@@ -97,15 +97,24 @@ fn render_text(name: &str, stages: &[serde_json::Value]) -> String {
             "\n{}: load {}, {}",
             st["stage"].as_str().unwrap_or_default(),
             st["load"].as_str().unwrap_or_default(),
-            if st["stretched"] == true { "stretched" } else { "not stretched" }
+            if st["stretched"] == true {
+                "stretched"
+            } else {
+                "not stretched"
+            }
         );
         let _ = writeln!(s, "  topology: {}", st["topology"]);
         for p in st["pids"].as_array().into_iter().flatten() {
             let _ = writeln!(
                 s,
                 "  pid {}: location {} prefer local {} owner {} — topology-safe {}, localized {}, safe final {}",
-                p["pid"], p["location"], p["preferred_cid"], p["owner"],
-                p["topology_safe"], p["localized"], p["safe_final_location"]
+                p["pid"],
+                p["location"],
+                p["preferred_cid"],
+                p["owner"],
+                p["topology_safe"],
+                p["localized"],
+                p["safe_final_location"]
             );
             let _ = writeln!(s, "      best locations: {}", p["best_locations"]);
             match p["proposed_migrate"].as_object() {
@@ -113,7 +122,9 @@ fn render_text(name: &str, stages: &[serde_json::Value]) -> String {
                     let _ = writeln!(
                         s,
                         "      scan proposes: src {} dst {} replace {} ({} → {})",
-                        m["src"], m["dst"], m["replace"],
+                        m["src"],
+                        m["dst"],
+                        m["replace"],
                         m["zbs_function"].as_str().unwrap_or_default(),
                         m["reason"].as_str().unwrap_or_default()
                     );

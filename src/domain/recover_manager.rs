@@ -252,13 +252,18 @@ impl Meta {
     /// (never handed to the owner's session, so nobody caches the lease).
     pub fn revoke_recover_cmds(&mut self, cfg: &MetaConfig, cid: Cid) -> Vec<MetaEvent> {
         let mut events = Vec::new();
-        let hits = |c: &MigrateCandidate| c.src == cid || c.dst == cid;
+        let with_replace = cfg.variant.revoke_includes_replace;
+        let hits = |src: Cid, dst: Cid, replace: Cid| {
+            src == cid || dst == cid || (with_replace && replace == cid)
+        };
         for list in [
             &mut self.recover.passive_waiting_migrate,
             &mut self.recover.active_waiting_migrate,
         ] {
-            let (dropped, kept): (Vector<_>, Vector<_>) =
-                list.iter().copied().partition(|c| hits(c));
+            let (dropped, kept): (Vector<_>, Vector<_>) = list
+                .iter()
+                .copied()
+                .partition(|c| hits(c.src, c.dst, c.replace));
             *list = kept;
             events.extend(
                 dropped
@@ -270,7 +275,7 @@ impl Meta {
             .recover
             .pid_cmds
             .values()
-            .filter(|c| c.src == cid || c.dst == cid)
+            .filter(|c| hits(c.src, c.dst, c.replace))
             .copied()
             .collect();
         for cmd in revoked {

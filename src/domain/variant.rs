@@ -33,6 +33,7 @@ pub struct Variant {
     pub app_io_recaches_owner: bool,
     pub release_uses_rewritten_src: bool,
     pub replace_requires_tracked_cmd: bool,
+    pub revoke_includes_replace: bool,
     pub check_pid_has_cmd: bool,
     pub check_src_dst_hold: bool,
     pub replace_checks_epoch: bool,
@@ -83,6 +84,13 @@ pub const SWITCHES: &[Switch] = &[
          pid_cmds_ (revoked after delivery); off: only the epoch is checked (specs A7)"
     ),
     switch!(
+        revoke_includes_replace,
+        SwitchKind::OpenQuestion,
+        false,
+        "RecoverManager::RevokeRecoverCmds(cid) also takes commands whose replaced replica is on \
+         cid; off: only src or dst, as the notes say (specs A8)"
+    ),
+    switch!(
         check_pid_has_cmd,
         SwitchKind::SeededBug,
         true,
@@ -116,6 +124,7 @@ impl Default for Variant {
             app_io_recaches_owner: false,
             release_uses_rewritten_src: false,
             replace_requires_tracked_cmd: false,
+            revoke_includes_replace: false,
             check_pid_has_cmd: false,
             check_src_dst_hold: false,
             replace_checks_epoch: false,

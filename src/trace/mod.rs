@@ -5,14 +5,26 @@
 //! previous state (the same code the checker ran), so the log lines cannot drift from the
 //! model. Renderers (`text`, JSON via serde) only format steps.
 
+pub mod counterexample;
+pub mod dot;
+pub mod html;
+pub mod itf;
+pub mod json;
+pub mod mermaid;
+pub mod replay;
+pub mod sequence;
+pub mod svg;
+pub mod test_plan;
 pub mod text;
+
+pub use counterexample::{Counterexample, TraceFormat};
 
 use crate::actors::model::{SystemView, ZbsModel, ZbsState};
 use crate::actors::{Msg, Timer, ZbsActor};
 use crate::domain::recover_cmd::{MigrateCandidate, RecoverCmd};
 use crate::domain::{Cid, Pid};
 use crate::engine::Trace;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stateright::actor::{ActorModelAction, Out};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -35,7 +47,7 @@ pub struct Step {
 }
 
 /// The parts of a state a meta engineer looks at.
-#[derive(Clone, Debug, Serialize, PartialEq, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
 pub struct StateSummary {
     /// pid → lease owner on meta.
     pub owners: BTreeMap<Pid, Cid>,

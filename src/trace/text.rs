@@ -5,7 +5,7 @@ use super::{StateSummary, Step};
 use std::fmt::Write;
 
 /// `name: value` lines for every field of `after` that differs from `before`.
-fn changed(before: &StateSummary, after: &StateSummary) -> Vec<String> {
+pub fn changed(before: &StateSummary, after: &StateSummary) -> Vec<String> {
     let mut out = Vec::new();
     let mut field = |name: &str, b: String, a: String| {
         if a != b {
@@ -94,5 +94,32 @@ pub fn render(initial: &StateSummary, steps: &[Step]) -> String {
         }
         before = &step.state;
     }
+    s
+}
+
+/// The whole text rendering of one counterexample, as `--trace-format text` writes it.
+pub fn render_counterexample(cx: &super::Counterexample) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "model:    {} ({})\nvariant:  {}\n\n{} for {} ({} steps):",
+        cx.source.name,
+        cx.source.file,
+        cx.variant,
+        if cx.verdict_word() == "reached" {
+            "example"
+        } else {
+            "counterexample"
+        },
+        cx.property.name,
+        cx.steps.len()
+    );
+    s.push_str(&render(&cx.initial, &cx.steps));
+    let _ = writeln!(
+        s,
+        "    ✗ {} is {} here",
+        cx.property.name,
+        cx.verdict_word()
+    );
     s
 }

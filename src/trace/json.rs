@@ -1,0 +1,254 @@
+//! The replayable JSON trace (`--trace-format json`; schema in `specs/traces.md`).
+//!
+//! Besides what an engineer reads (actor, action, log lines, state after each step), every
+//! step stores its action in a serialisable form ([`ActionRecord`]: who acted, and the timer
+//! or the message) so that `zbs-mc replay` can find the same action again among the enabled
+//! ones; the document also stores the model file (path, text, hash) and the variant.
+
+use super::counterexample::content_hash;
+use super::{Counterexample, StateSummary, ZbsAction};
+use crate::actors::model::ModelCfg;
+use crate::actors::{Msg, Timer};
+use crate::domain::recover_cmd::RecoverCmd;
+use crate::domain::{Cid, Pid};
+use serde::{Deserialize, Serialize};
+use stateright::actor::ActorModelAction;
+use std::collections::BTreeMap;
+
+/// The schema identifier every saved trace carries.
+pub const SCHEMA: &str = "zbs-mc/trace/v1";
+
+/// A saved trace: the whole JSON document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedTrace {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The model's `name`.
+    pub model: String,
+    /// The model file's path as given to `check`.
+    pub model_file: String,
+    /// `fnv1a64:…` of the model file's text.
+    pub model_hash: String,
+    /// The model file's text, so a replay needs nothing else.
+    pub model_source: String,
+    /// Every variant switch → `on` / `off`.
+    pub variant: BTreeMap<String, String>,
+    /// The property this trace violates (or, for a `sometimes` property, reaches).
+    pub property: String,
+    /// `violated` (an invariant) or `reached` (a `sometimes` property).
+    pub verdict: String,
+    /// The summary of the initial state.
+    pub initial: StateSummary,
+    pub steps: Vec<SavedStep>,
+}
+
+/// One step of a saved trace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedStep {
+    /// 1-based.
+    pub index: usize,
+    /// Who acted: `meta`, `chunk-5`, `operator`, `client`.
+    pub actor: String,
+    /// The action in words, as the text trace shows it.
+    pub action: String,
+    /// The action, precisely enough to find it again.
+    pub event: ActionRecord,
+    /// The log lines the step produced.
+    pub log: Vec<String>,
+    /// The summary of the state after the step.
+    pub state: StateSummary,
+}
+
+/// A model action in serialisable form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActionRecord {
+    /// `actor`'s timer fired.
+    Timer { actor: String, timer: TimerRecord },
+    /// A message from `src` was delivered to `dst`.
+    Deliver {
+        src: String,
+        dst: String,
+        msg: MsgRecord,
+    },
+    /// Any other stateright action (not produced by this model), by its `Debug` text.
+    Other { debug: String },
+}
+
+/// [`Timer`], serialisable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum TimerRecord {
+    Scan,
+    MigrateScan,
+    SwapMigrate,
+    Heartbeat { cid: Cid },
+    Execute { pid: Pid },
+    IdleRelease { pid: Pid },
+    TopoUpdate { index: u8 },
+    AppIo { pid: Pid },
+    ChunkFailure { index: u8 },
+}
+
+/// [`Msg`], serialisable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum MsgRecord {
+    HeartbeatReply { cmds: Vec<CmdRecord> },
+    ReplaceReplica { cmd: CmdRecord },
+    ReleaseOwner { pid: Pid },
+    UpdateTopo { cid: Cid, new_parent: String },
+    AppIo { pid: Pid },
+    GrantLease { pid: Pid },
+    ChunkLost { cid: Cid },
+    Disconnect,
+}
+
+/// [`RecoverCmd`], serialisable (every field: a replay must find the very same command).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CmdRecord {
+    pub id: u32,
+    pub pid: Pid,
+    pub src: Cid,
+    pub dst: Cid,
+    pub replace: Cid,
+    pub owner: Cid,
+    pub epoch: u64,
+    pub owner_allocated: bool,
+    pub reserved_src: Cid,
+    pub reserved_space: u32,
+}
+
+impl From<&RecoverCmd> for CmdRecord {
+    fn from(c: &RecoverCmd) -> CmdRecord {
+        CmdRecord {
+            id: c.id,
+            pid: c.pid,
+            src: c.src,
+            dst: c.dst,
+            replace: c.replace,
+            owner: c.owner,
+            epoch: c.epoch,
+            owner_allocated: c.owner_allocated,
+            reserved_src: c.reserved_src,
+            reserved_space: c.reserved_space,
+        }
+    }
+}
+
+impl From<&Timer> for TimerRecord {
+    fn from(t: &Timer) -> TimerRecord {
+        match *t {
+            Timer::Scan => TimerRecord::Scan,
+            Timer::MigrateScan => TimerRecord::MigrateScan,
+            Timer::SwapMigrate => TimerRecord::SwapMigrate,
+            Timer::Heartbeat(cid) => TimerRecord::Heartbeat { cid },
+            Timer::Execute(pid) => TimerRecord::Execute { pid },
+            Timer::IdleRelease(pid) => TimerRecord::IdleRelease { pid },
+            Timer::TopoUpdate(index) => TimerRecord::TopoUpdate { index },
+            Timer::AppIo(pid) => TimerRecord::AppIo { pid },
+            Timer::ChunkFailure(index) => TimerRecord::ChunkFailure { index },
+        }
+    }
+}
+
+impl MsgRecord {
+    pub fn of(cfg: &ModelCfg, m: &Msg) -> MsgRecord {
+        match m {
+            Msg::HeartbeatReply(cmds) => MsgRecord::HeartbeatReply {
+                cmds: cmds.iter().map(CmdRecord::from).collect(),
+            },
+            Msg::ReplaceReplica(c) => MsgRecord::ReplaceReplica { cmd: c.into() },
+            Msg::ReleaseOwner(pid) => MsgRecord::ReleaseOwner { pid: *pid },
+            Msg::UpdateTopo { cid, new_parent } => MsgRecord::UpdateTopo {
+                cid: *cid,
+                new_parent: cfg
+                    .initial_meta
+                    .topology
+                    .tree
+                    .node(*new_parent)
+                    .name
+                    .clone(),
+            },
+            Msg::AppIo(pid) => MsgRecord::AppIo { pid: *pid },
+            Msg::GrantLease(pid) => MsgRecord::GrantLease { pid: *pid },
+            Msg::ChunkLost(cid) => MsgRecord::ChunkLost { cid: *cid },
+            Msg::Disconnect => MsgRecord::Disconnect,
+        }
+    }
+}
+
+impl ActionRecord {
+    pub fn of(cfg: &ModelCfg, a: &ZbsAction) -> ActionRecord {
+        match a {
+            ActorModelAction::Timeout(id, timer) => ActionRecord::Timer {
+                actor: cfg.actor_name(*id),
+                timer: timer.into(),
+            },
+            ActorModelAction::Deliver { src, dst, msg } => ActionRecord::Deliver {
+                src: cfg.actor_name(*src),
+                dst: cfg.actor_name(*dst),
+                msg: MsgRecord::of(cfg, msg),
+            },
+            other => ActionRecord::Other {
+                debug: format!("{other:?}"),
+            },
+        }
+    }
+}
+
+impl SavedTrace {
+    /// The document for one counterexample.
+    pub fn of(cx: &Counterexample) -> SavedTrace {
+        let cfg = &cx.model.cfg;
+        SavedTrace {
+            schema: SCHEMA.to_string(),
+            model: cx.source.name.clone(),
+            model_file: cx.source.file.clone(),
+            model_hash: content_hash(&cx.source.text),
+            model_source: cx.source.text.clone(),
+            variant: cx
+                .variant
+                .to_map()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            property: cx.property.name.to_string(),
+            verdict: cx.verdict_word().to_string(),
+            initial: cx.initial.clone(),
+            steps: cx
+                .steps
+                .iter()
+                .zip(&cx.trace.steps)
+                .map(|(step, (action, _))| SavedStep {
+                    index: step.index,
+                    actor: step.actor.clone(),
+                    action: step.action.clone(),
+                    event: ActionRecord::of(cfg, action),
+                    log: step.log.clone(),
+                    state: step.state.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Parses a saved trace, checking its schema.
+    pub fn parse(text: &str) -> Result<SavedTrace, String> {
+        let doc: SavedTrace =
+            serde_json::from_str(text).map_err(|e| format!("not a zbs-mc JSON trace: {e}"))?;
+        if doc.schema != SCHEMA {
+            return Err(format!(
+                "trace schema {:?} is not {SCHEMA:?} (written by another zbs-mc version?)",
+                doc.schema
+            ));
+        }
+        Ok(doc)
+    }
+}
+
+/// `--trace-format json`.
+pub fn render(cx: &Counterexample) -> String {
+    let mut s = serde_json::to_string_pretty(&SavedTrace::of(cx)).expect("plain values");
+    s.push('\n');
+    s
+}

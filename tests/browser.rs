@@ -1,0 +1,468 @@
+//! The explorer and the HTML report in headless Chromium, driven through chromedriver's
+//! WebDriver HTTP API: the page loads, clicking steps into a successor, and after the bad
+//! step the owner table shows `owner 5`; a screenshot of each page is saved under the
+//! target directory (`browser-screenshots/`).
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `chromium`, `chromium-driver`). Without them
+//! the tests print why and pass, except under `CI=true`, where `.ci/run` installs them and
+//! their absence is a failure.
+
+mod common;
+
+use common::model_path;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn find_in_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|n| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(n))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Chromium and chromedriver, or `None` (after saying why) when the test must be skipped.
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    let chromium = find_in_path(&["chromium", "chromium-browser", "google-chrome"]);
+    let driver = find_in_path(&["chromedriver"]);
+    match (chromium, driver) {
+        (Some(c), Some(d)) => Some((c, d)),
+        (c, d) => {
+            let why = format!(
+                "headless-browser test skipped: {}{} not found in PATH (Debian: apt-get install chromium chromium-driver)",
+                if c.is_none() { "chromium " } else { "" },
+                if d.is_none() { "chromedriver" } else { "" },
+            );
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{why} — but CI=true, where .ci/run installs them"
+            );
+            eprintln!("{why}");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills a child process we started when the test ends, however it ends.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns the status and the body.
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // chromedriver may keep the connection open: read the headers, then exactly the body.
+    let mut r = BufReader::new(s);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        let n = r.read_line(&mut line).expect("response headers");
+        if n == 0 || line == "\r\n" {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let lower = head.to_ascii_lowercase();
+    let length = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let body = if let Some(n) = length {
+        let mut buf = vec![0; n];
+        r.read_exact(&mut buf).expect("response body");
+        String::from_utf8_lossy(&buf).into_owned()
+    } else if lower.contains("transfer-encoding: chunked") {
+        read_chunked(&mut r)
+    } else {
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).expect("response body");
+        rest
+    };
+    (status, body)
+}
+
+fn read_chunked(r: &mut impl BufRead) -> String {
+    let mut out = Vec::new();
+    loop {
+        let mut size = String::new();
+        r.read_line(&mut size).expect("chunk size");
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        let mut buf = vec![0; n + 2];
+        r.read_exact(&mut buf).expect("chunk");
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A WebDriver session on a chromedriver we started.
+struct Driver {
+    port: u16,
+    session: String,
+    _chromedriver: Reaper,
+    _profile: PathBuf,
+}
+
+impl Driver {
+    fn start(chromium: &Path, chromedriver: &Path, profile: PathBuf) -> Driver {
+        let port = free_port();
+        let child = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let reaper = Reaper(child);
+        let start = Instant::now();
+        loop {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && http(port, "GET", "/status", None)
+                    .1
+                    .contains("\"ready\":true")
+            {
+                break;
+            }
+            assert!(start.elapsed() < WAIT, "chromedriver did not become ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::fs::create_dir_all(&profile).unwrap();
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium.display().to_string(),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1400,1100",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }}});
+        let (status, body) = http(port, "POST", "/session", Some(&caps));
+        assert_eq!(status, 200, "new session: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let session = v["value"]["sessionId"].as_str().unwrap().to_string();
+        Driver {
+            port,
+            session,
+            _chromedriver: reaper,
+            _profile: profile,
+        }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, text) = http(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body.as_ref(),
+        );
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert_eq!(status, 200, "{method} {path}: {text}");
+        v["value"].clone()
+    }
+
+    fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    /// The first element matching, waiting for it to appear.
+    fn find(&self, using: &str, value: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let (status, text) = http(
+                self.port,
+                "POST",
+                &format!("/session/{}/element", self.session),
+                Some(&json!({ "using": using, "value": value })),
+            );
+            if status == 200 {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                return v["value"]["element-6066-11e4-a52e-4f735466cecf"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+            }
+            assert!(start.elapsed() < WAIT, "no element {using} {value:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn css(&self, selector: &str) -> String {
+        self.find("css selector", selector)
+    }
+
+    fn click(&self, element: &str) {
+        self.cmd(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+    }
+
+    fn text(&self, element: &str) -> String {
+        self.cmd("GET", &format!("/element/{element}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Waits until the text of `selector` satisfies `ok`; returns it.
+    fn wait_text(&self, selector: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let (status, text) = http(
+                self.port,
+                "POST",
+                &format!("/session/{}/element", self.session),
+                Some(&json!({ "using": "css selector", "value": selector })),
+            );
+            if status == 200 {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if let Some(id) = v["value"]["element-6066-11e4-a52e-4f735466cecf"].as_str() {
+                    let (s2, t2) = http(
+                        self.port,
+                        "GET",
+                        &format!("/session/{}/element/{id}/text", self.session),
+                        None,
+                    );
+                    if s2 == 200 {
+                        let t: Value = serde_json::from_str(&t2).unwrap();
+                        let t = t["value"].as_str().unwrap_or("").to_string();
+                        if ok(&t) {
+                            return t;
+                        }
+                        if start.elapsed() > WAIT {
+                            panic!("{selector}: text never matched; last: {t}");
+                        }
+                    }
+                }
+            }
+            assert!(start.elapsed() < WAIT, "{selector} never appeared");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn screenshot(&self, name: &str) -> PathBuf {
+        let b64 = self.cmd("GET", "/screenshot", None);
+        let png = base64_decode(b64.as_str().unwrap());
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, &png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = http(
+            self.port,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("browser-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn zbs_mc(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_zbs-mc"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn explorer_steps_from_a_counterexample_into_the_leak() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let dir = workdir("explorer");
+    let trace = dir.join("a.json");
+    let model = model_path("incident-a-lease-leak.toml");
+    let out = zbs_mc(&[
+        "check",
+        model.to_str().unwrap(),
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // The explorer, on loopback, any free port; it prints its address.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zbs-mc"))
+        .args(["explore", "--from", trace.to_str().unwrap(), "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _explorer = Reaper(child);
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "loopback: {url}");
+
+    let d = Driver::start(&chromium, &chromedriver, dir.join("profile"));
+    d.goto(&url);
+    // The page opens at the trace's last state: the leak.
+    d.wait_text("#depth", |t| t == "5");
+    let title = d.cmd("GET", "/title", None);
+    assert!(title.as_str().unwrap().contains("zbs-mc explorer"));
+    assert!(d.text(&d.css("#banner")).contains("no_leaked_owner"));
+
+    // The shortest counterexample: 1 the operator sends the topology update, 2 the migrate
+    // scan, 3 the list swap, 4 DoScan, 5 meta receives the update.
+    // Back to the state after step 3 (before DoScan): pid 3133 has no owner.
+    d.click(&d.css("button.crumb[data-depth=\"3\"]"));
+    d.wait_text("#depth", |t| t == "3");
+    let owners = d.wait_text("table.owners", |t| t.contains("3133"));
+    assert!(owners.contains("3133 no owner"), "{owners}");
+
+    // Click into successors: DoScan creates owner 5; the topology update revokes the command.
+    d.click(&d.find(
+        "xpath",
+        "//button[contains(@class,'succ')][contains(., 'timer: DoScan')]",
+    ));
+    d.wait_text("#depth", |t| t == "4");
+    let owners = d.wait_text("table.owners", |t| t.contains("owner 5"));
+    assert!(owners.contains("3133 owner 5"), "{owners}");
+    d.click(&d.find(
+        "xpath",
+        "//button[contains(@class,'succ')][contains(., 'receives UpdateTopo(chunk-5)')]",
+    ));
+    d.wait_text("#depth", |t| t == "5");
+    let owners = d.wait_text("table.owners", |t| t.contains("owner 5"));
+    assert!(
+        owners.contains("3133 owner 5 no"),
+        "owner 5, not cached: {owners}"
+    );
+    assert!(
+        d.text(&d.css("#banner"))
+            .contains("violated here: no_leaked_owner")
+    );
+    assert!(
+        d.text(&d.css("table.invariants"))
+            .contains("no_leaked_owner VIOLATED")
+    );
+    assert!(d.text(&d.css("#seq")).contains("RevokeRecoverCmds(5)"));
+    d.screenshot("explorer.png");
+}
+
+#[test]
+fn report_steps_through_the_counterexample() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let dir = workdir("report");
+    let html = dir.join("a.html");
+    let model = model_path("incident-a-lease-leak.toml");
+    let out = zbs_mc(&[
+        "check",
+        model.to_str().unwrap(),
+        "--report",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let d = Driver::start(&chromium, &chromedriver, dir.join("profile"));
+    d.goto(&format!("file://{}", html.display()));
+    let title = d.cmd("GET", "/title", None);
+    assert!(title.as_str().unwrap().contains("incident-a-lease-leak"));
+    // Opens at the last step.
+    let shown = d.wait_text(".state.shown h3", |t| !t.is_empty());
+    assert!(shown.contains("after step 5"), "{shown}");
+
+    // Steps: 1 operator sends the update, 2 migrate scan, 3 swap, 4 DoScan, 5 meta revokes.
+    d.click(&d.css("button.step[data-step=\"3\"]"));
+    let owners = d.wait_text(".state.shown table.owners", |t| t.contains("3133"));
+    assert!(owners.contains("3133 no owner"), "{owners}");
+
+    // One click steps into the successor: DoScan made chunk 5 the owner.
+    d.click(&d.css("button.step[data-step=\"4\"]"));
+    let owners = d.wait_text(".state.shown table.owners", |t| t.contains("owner 5"));
+    assert!(owners.contains("3133 owner 5"), "{owners}");
+
+    // The bad step, from the step table: the owner stays, the invariant fails.
+    d.click(&d.css("tr.steprow[data-step=\"5\"]"));
+    let owners = d.wait_text(".state.shown table.owners", |t| t.contains("owner 5"));
+    assert!(owners.contains("3133 owner 5 no"), "{owners}");
+    assert!(
+        d.text(&d.css(".state.shown table.invariants"))
+            .contains("no_leaked_owner VIOLATED")
+    );
+    d.screenshot("report.png");
+}
