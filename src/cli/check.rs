@@ -236,14 +236,6 @@ pub fn run(args: &CheckArgs) -> i32 {
             }
         }
     }
-    match super::trace::after_check(&args.output, &scenario, &variant, &model, &outcome) {
-        Ok(Some(trace)) => out = trace,
-        Ok(None) => {}
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
-    }
     match super::trace::after_check(&args.output, &scenario, &variant, &model, outcome) {
         Ok(Some(trace)) => out = trace,
         Ok(None) => {}
