@@ -232,12 +232,12 @@ fn dot_draws_the_state_graph_with_the_trace_and_violations() {
     });
     assert!(full.starts_with("digraph \"zbs-mc\" {"));
     assert!(
-        full.contains("641 states, whole state space"),
+        full.contains("425 states, whole state space"),
         "{}",
         &full[..300]
     );
     let nodes = full.lines().filter(|l| l.contains("shape = box")).count();
-    assert_eq!(nodes, 641);
+    assert_eq!(nodes, 425);
     let on_trace_edges = full
         .lines()
         .filter(|l| l.contains("->") && l.contains("penwidth"))
@@ -247,7 +247,7 @@ fn dot_draws_the_state_graph_with_the_trace_and_violations() {
     // Above the limit: only the trace's states and their successors.
     assert!(small.contains("neighbourhood of the trace"));
     let small_nodes = small.lines().filter(|l| l.contains("shape = box")).count();
-    assert!(small_nodes > 6 && small_nodes < 641, "{small_nodes}");
+    assert!(small_nodes > 6 && small_nodes < 425, "{small_nodes}");
     assert_eq!(
         small
             .lines()
