@@ -384,11 +384,9 @@ fn explorer_steps_from_a_counterexample_into_the_leak() {
     assert!(title.as_str().unwrap().contains("zbs-mc explorer"));
     assert!(d.text(&d.css("#banner")).contains("no_leaked_owner"));
 
-    // The shortest counterexample: 1 the operator sends the topology update, 2 the migrate
-    // scan, 3 the list swap, 4 DoScan, 5 meta receives the update.
-    // Back to the state after step 3 (before DoScan): pid 3133 has no owner.
-    d.click(&d.css("button.crumb[data-depth=\"3\"]"));
-    d.wait_text("#depth", |t| t == "3");
+    // Back to the state after step 2 (before DoScan): pid 3133 has no owner.
+    d.click(&d.css("button.crumb[data-depth=\"2\"]"));
+    d.wait_text("#depth", |t| t == "2");
     let owners = d.wait_text("table.owners", |t| t.contains("3133"));
     assert!(owners.contains("3133 no owner"), "{owners}");
 
@@ -397,9 +395,14 @@ fn explorer_steps_from_a_counterexample_into_the_leak() {
         "xpath",
         "//button[contains(@class,'succ')][contains(., 'timer: DoScan')]",
     ));
-    d.wait_text("#depth", |t| t == "4");
+    d.wait_text("#depth", |t| t == "3");
     let owners = d.wait_text("table.owners", |t| t.contains("owner 5"));
     assert!(owners.contains("3133 owner 5"), "{owners}");
+    d.click(&d.find(
+        "xpath",
+        "//button[contains(@class,'succ')][contains(., 'topology update')]",
+    ));
+    d.wait_text("#depth", |t| t == "4");
     d.click(&d.find(
         "xpath",
         "//button[contains(@class,'succ')][contains(., 'receives UpdateTopo(chunk-5)')]",
@@ -446,13 +449,12 @@ fn report_steps_through_the_counterexample() {
     let shown = d.wait_text(".state.shown h3", |t| !t.is_empty());
     assert!(shown.contains("after step 5"), "{shown}");
 
-    // Steps: 1 operator sends the update, 2 migrate scan, 3 swap, 4 DoScan, 5 meta revokes.
-    d.click(&d.css("button.step[data-step=\"3\"]"));
+    d.click(&d.css("button.step[data-step=\"2\"]"));
     let owners = d.wait_text(".state.shown table.owners", |t| t.contains("3133"));
     assert!(owners.contains("3133 no owner"), "{owners}");
 
     // One click steps into the successor: DoScan made chunk 5 the owner.
-    d.click(&d.css("button.step[data-step=\"4\"]"));
+    d.click(&d.css("button.step[data-step=\"3\"]"));
     let owners = d.wait_text(".state.shown table.owners", |t| t.contains("owner 5"));
     assert!(owners.contains("3133 owner 5"), "{owners}");
 

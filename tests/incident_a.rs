@@ -18,7 +18,7 @@ fn today_the_owner_leaks_after_add_topo_update_revoke() {
     let (model, outcome) = check(&s, &variant(&s, &[]));
     assert!(outcome.complete);
     assert_eq!(
-        outcome.unique_states, 425,
+        outcome.unique_states, 423,
         "pinned state count of the default variant"
     );
     assert_eq!(verdict(&outcome, "no_leaked_owner"), Verdict::Violated);
@@ -58,7 +58,7 @@ fn with_the_fix_every_property_holds_as_the_model_file_expects() {
     for overrides in [&[][..], &["revoke_releases_owner=on"][..]] {
         let v = variant(&s, overrides);
         let run = common::check_all(&s, &v);
-        assert_eq!(run.safety.unique_states, 425);
+        assert_eq!(run.safety.unique_states, 423);
         let expected = s
             .expected_for(&v)
             .expect("the file states verdicts for both variants");

@@ -232,12 +232,12 @@ fn dot_draws_the_state_graph_with_the_trace_and_violations() {
     });
     assert!(full.starts_with("digraph \"zbs-mc\" {"));
     assert!(
-        full.contains("425 states, whole state space"),
+        full.contains("423 states, whole state space"),
         "{}",
         &full[..300]
     );
     let nodes = full.lines().filter(|l| l.contains("shape = box")).count();
-    assert_eq!(nodes, 425);
+    assert_eq!(nodes, 423);
     let on_trace_edges = full
         .lines()
         .filter(|l| l.contains("->") && l.contains("penwidth"))
@@ -247,7 +247,7 @@ fn dot_draws_the_state_graph_with_the_trace_and_violations() {
     // Above the limit: only the trace's states and their successors.
     assert!(small.contains("neighbourhood of the trace"));
     let small_nodes = small.lines().filter(|l| l.contains("shape = box")).count();
-    assert!(small_nodes > 6 && small_nodes < 425, "{small_nodes}");
+    assert!(small_nodes > 6 && small_nodes < 423, "{small_nodes}");
     assert_eq!(
         small
             .lines()
@@ -269,7 +269,11 @@ fn test_plan_says_which_heartbeat_to_hold_back_and_when() {
     assert!(
         hold < at("4. [operator] send [UPDATE TOPO OBJ]: move chunk-5 to new_parent_id \"topo\"")
     );
-    assert!(at("RecoverManager::RevokeRecoverCmds(5)") < at("KEEP HELD until the assertion"));
+    // The revoke empties session 5's queue: the held heartbeat has nothing left to deliver.
+    assert!(
+        at("RecoverManager::RevokeRecoverCmds(5)")
+            < at("no longer pending: the heartbeat of session chunk-5")
+    );
     assert!(plan.contains("pid 3133: location 328196 [4, 2, 5]"));
     assert!(plan.contains("ASSERT `no_leaked_owner` is violated"));
     assert!(plan.contains("owners {3133: 5, 3134: 5}"));
@@ -342,7 +346,11 @@ fn the_explorer_api_walks_fingerprint_paths_from_a_saved_trace() {
     assert_eq!(e.start.len(), 5, "opens at the trace's last state");
     let last = e.state_json(&e.start).unwrap();
     assert_eq!(last["depth"], 5);
-    assert_eq!(last["violated"], serde_json::json!(["no_leaked_owner"]));
+    // The stranded owner also blocks the migrate off unplaced chunk 5.
+    assert_eq!(
+        last["violated"],
+        serde_json::json!(["no_leaked_owner", "safe_final_location"])
+    );
     assert!(
         last["tables"]
             .as_str()

@@ -55,10 +55,14 @@ pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> MetaNode {
     node
 }
 
-/// A session with queued commands will get them in its next heartbeat reply.
+/// A session with queued commands will get them in its next heartbeat reply; one whose
+/// queue was emptied (revoked) has nothing to wait for, so its timer is cancelled and the
+/// timer is set exactly while the queue is non-empty.
 fn arm_heartbeats(meta: &Meta, o: &mut Out<ZbsActor>) {
     for (&cid, queue) in &meta.access.waiting_recover_cmds {
-        if !queue.is_empty() {
+        if queue.is_empty() {
+            o.cancel_timer(Timer::Heartbeat(cid));
+        } else {
             o.set_timer(Timer::Heartbeat(cid), secs(5));
         }
     }

@@ -100,6 +100,49 @@ impl<S> Level<S> {
     }
 }
 
+/// A successor's position in sequential generation order over the whole level: the global
+/// index of its parent (batch start + the parent's index in the batch), then its action
+/// ordinal (clamped to 8 bits; past 255 actions ties fall back to shard order, still
+/// deterministic).
+fn generation_key(batch_start: usize, order: u64) -> u64 {
+    let parent = batch_start as u64 + (order >> 32);
+    (parent << 8) | (order & 0xffff_ffff).min(0xff)
+}
+
+/// K-way merge of the shards' parts (each already sorted by key) into blocks in key order.
+fn merge_by_key<S>(
+    parts: Vec<(Vec<Vec<(S, Fingerprint)>>, Vec<u64>)>,
+) -> Vec<Vec<(S, Fingerprint)>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut iters: Vec<_> = parts
+        .into_iter()
+        .map(|(blocks, keys)| blocks.into_iter().flatten().zip(keys))
+        .collect();
+    let mut heap = BinaryHeap::with_capacity(iters.len());
+    let mut heads = Vec::with_capacity(iters.len());
+    for (s, it) in iters.iter_mut().enumerate() {
+        let head = it.next();
+        if let Some((_, key)) = &head {
+            heap.push(Reverse((*key, s)));
+        }
+        heads.push(head);
+    }
+    let mut blocks: Vec<Vec<(S, Fingerprint)>> = Vec::new();
+    while let Some(Reverse((_, s))) = heap.pop() {
+        let (item, _) = heads[s].take().expect("a queued shard has a head");
+        if blocks.last().is_none_or(|b| b.len() == BLOCK) {
+            blocks.push(Vec::with_capacity(BLOCK));
+        }
+        blocks.last_mut().expect("just pushed").push(item);
+        heads[s] = iters[s].next();
+        if let Some((_, key)) = &heads[s] {
+            heap.push(Reverse((*key, s)));
+        }
+    }
+    blocks
+}
+
 /// Runs `f` on `threads` threads (the caller's included) and waits for all of them.
 pub(crate) fn par<F: Fn() + Sync>(threads: usize, f: F) {
     if threads <= 1 {
@@ -195,6 +238,10 @@ where
     #[allow(clippy::type_complexity)]
     let next_parts: Vec<Mutex<Vec<Vec<(M::State, Fingerprint)>>>> =
         (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
+    // Beside each shard's part, the sequential generation key of every state in it
+    // (global parent index, then action ordinal): merging the parts by key gives the next
+    // level in exactly the order a one-thread BFS would build it.
+    let next_keys: Vec<Mutex<Vec<u64>>> = (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
 
     'levels: while frontier.len > 0 {
         if opts.stop_when_decided && all_decided(&decided) {
@@ -265,6 +312,7 @@ where
                     }
                     let mut shard = visited.shard(s);
                     let mut next = next_parts[s].lock().unwrap();
+                    let mut keys = next_keys[s].lock().unwrap();
                     for j in 0..n_subs {
                         let mut bucket = buckets[j * SHARDS + s].lock().unwrap();
                         for k in 0..PREFETCH.min(bucket.len()) {
@@ -293,6 +341,7 @@ where
                                     next.push(Vec::with_capacity(BLOCK));
                                 }
                                 next.last_mut().unwrap().push((succ.state.clone(), succ.fp));
+                                keys.push(generation_key(start, succ.order));
                             }
                         }
                         bucket.clear();
@@ -330,12 +379,20 @@ where
             }
         }
 
-        // Next level: the shards' parts in shard order (deterministic).
-        let mut blocks = Vec::new();
-        for p in &next_parts {
-            blocks.append(&mut p.lock().unwrap());
-        }
-        frontier = Level::new(blocks);
+        // Next level: the shards' parts merged back into sequential generation order, so that
+        // among equally short paths the one a sequential BFS finds first is the one kept
+        // (for an actor model: lowest actor id and message first, e.g. meta before operator).
+        let parts: Vec<_> = next_parts
+            .iter()
+            .zip(&next_keys)
+            .map(|(p, k)| {
+                (
+                    std::mem::take(&mut *p.lock().unwrap()),
+                    std::mem::take(&mut *k.lock().unwrap()),
+                )
+            })
+            .collect();
+        frontier = Level::new(merge_by_key(parts));
         if frontier.len > 0 {
             depth += 1;
         }
