@@ -109,10 +109,11 @@ fn generation_key(batch_start: usize, order: u64) -> u64 {
     (parent << 8) | (order & 0xffff_ffff).min(0xff)
 }
 
+/// Blocks of frontier states with their fingerprints.
+type Blocks<S> = Vec<Vec<(S, Fingerprint)>>;
+
 /// K-way merge of the shards' parts (each already sorted by key) into blocks in key order.
-fn merge_by_key<S>(
-    parts: Vec<(Vec<Vec<(S, Fingerprint)>>, Vec<u64>)>,
-) -> Vec<Vec<(S, Fingerprint)>> {
+fn merge_by_key<S>(parts: Vec<(Blocks<S>, Vec<u64>)>) -> Blocks<S> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     let mut iters: Vec<_> = parts
@@ -128,7 +129,7 @@ fn merge_by_key<S>(
         }
         heads.push(head);
     }
-    let mut blocks: Vec<Vec<(S, Fingerprint)>> = Vec::new();
+    let mut blocks: Blocks<S> = Vec::new();
     while let Some(Reverse((_, s))) = heap.pop() {
         let (item, _) = heads[s].take().expect("a queued shard has a head");
         if blocks.last().is_none_or(|b| b.len() == BLOCK) {
