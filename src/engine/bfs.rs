@@ -36,6 +36,8 @@ const SUBS: usize = 32;
 /// Frontier states are kept in blocks of this many: growing a level never copies it (no
 /// doubling slack, no transient 2× peak), and processed blocks are freed at once.
 const BLOCK: usize = 4096;
+/// States larger than this inline are taken to own heap data (see the expand phase).
+const HEAVY_STATE_BYTES: usize = 64;
 /// How many inserts ahead to prefetch visited-set slots.
 const PREFETCH: usize = 16;
 
@@ -171,7 +173,9 @@ fn check_props<M: Model>(
     found: &mut Found,
 ) {
     for (i, p) in props.iter().enumerate() {
-        if decided[i] {
+        // Decided in an earlier batch, or already found here at an earlier position (this
+        // state cannot win): skip the (possibly costly) condition.
+        if decided[i] || found[i].is_some_and(|(o, _)| o < order) {
             continue;
         }
         let hit = match p.expectation {
@@ -194,6 +198,7 @@ where
 {
     let threads = opts.threads.max(1);
     let props = model.properties();
+    let heavy = std::mem::size_of::<M::State>() > HEAVY_STATE_BYTES;
     let n_safety = props
         .iter()
         .filter(|p| p.expectation != Expectation::Eventually)
@@ -273,6 +278,14 @@ where
                     let mut out: Vec<_> = (0..SHARDS)
                         .map(|s| buckets[j * SHARDS + s].lock().unwrap())
                         .collect();
+                    // Heavy states (owning heap data: an ActorModel's vectors, maps, persistent
+                    // collections) are deduplicated before buffering — against earlier batches
+                    // and within this sub-chunk — since a batch's buffered duplicates would
+                    // otherwise dominate memory. Compact states (the toy: an integer) skip
+                    // both checks, which would cost more than the buffering they save.
+                    let seen = heavy.then(|| visited.read_all());
+                    let mut local: std::collections::HashSet<Fingerprint> =
+                        std::collections::HashSet::new();
                     let lo = start + j * SUB;
                     let hi = (lo + SUB).min(end);
                     level.for_each_in(lo, hi, |g, (state, parent_fp)| {
@@ -289,6 +302,13 @@ where
                             }
                             let c = canon.canon(model, next);
                             let fp = fingerprint(&c);
+                            // Seen in an earlier batch or level: never buffer it (for models
+                            // with heavy states, buffering every duplicate dominated memory).
+                            if let Some(seen) = &seen
+                                && (seen[shard_of(fp)].parent(fp).is_some() || !local.insert(fp))
+                            {
+                                continue;
+                            }
                             out[shard_of(fp)].push(Succ {
                                 state: c,
                                 fp,

@@ -8,7 +8,7 @@
 //! resize is 1/64th of the table instead of the whole table.
 
 use super::fingerprint::Fingerprint;
-use std::sync::Mutex;
+use std::sync::RwLock;
 
 /// log2 of the number of shards.
 pub const SHARD_BITS: u32 = 6;
@@ -215,10 +215,11 @@ impl Shard {
     }
 }
 
-/// The sharded visited set. Shards are behind (uncontended) mutexes: during a BFS batch every
-/// shard is touched by exactly one worker.
+/// The sharded visited set. Shards are behind read-write locks: during a BFS batch's insert
+/// phase every shard is written by exactly one worker; during the expand phase all workers
+/// only read (to drop successors seen in earlier batches before buffering them).
 pub struct Visited {
-    shards: Vec<Mutex<Shard>>,
+    shards: Vec<RwLock<Shard>>,
 }
 
 impl Default for Visited {
@@ -231,13 +232,18 @@ impl Visited {
     /// An empty set.
     pub fn new() -> Self {
         Visited {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::new(1024))).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::new(1024))).collect(),
         }
     }
 
-    /// Locks shard `i`.
-    pub fn shard(&self, i: usize) -> std::sync::MutexGuard<'_, Shard> {
-        self.shards[i].lock().unwrap()
+    /// Locks shard `i` for writing.
+    pub fn shard(&self, i: usize) -> std::sync::RwLockWriteGuard<'_, Shard> {
+        self.shards[i].write().unwrap()
+    }
+
+    /// Read access to every shard at once (the expand phase: nobody writes meanwhile).
+    pub fn read_all(&self) -> Vec<std::sync::RwLockReadGuard<'_, Shard>> {
+        self.shards.iter().map(|s| s.read().unwrap()).collect()
     }
 
     /// Inserts (single-threaded convenience); `true` if new.
@@ -275,7 +281,7 @@ impl Visited {
     pub fn len(&self) -> u64 {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap().len() as u64)
+            .map(|s| s.read().unwrap().len() as u64)
             .sum()
     }
 
@@ -288,7 +294,7 @@ impl Visited {
     pub fn bytes(&self) -> u64 {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap().bytes() as u64)
+            .map(|s| s.read().unwrap().bytes() as u64)
             .sum()
     }
 }
