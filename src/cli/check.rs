@@ -45,6 +45,19 @@ pub struct CheckArgs {
     /// Skip the liveness properties (they need the whole state graph in memory).
     #[arg(long)]
     pub no_liveness: bool,
+    /// Instead of exhausting the state space, take RUNS seeded random walks (for models too
+    /// big to exhaust); violations are reported with a run seed for --replay-seed.
+    #[arg(long, value_name = "RUNS", conflicts_with = "replay_seed")]
+    pub simulate: Option<u64>,
+    /// Seed of a simulation (the same seed gives the same runs).
+    #[arg(long, default_value_t = 0, requires = "simulate")]
+    pub seed: u64,
+    /// Longest random walk, in steps.
+    #[arg(long, default_value_t = 500, value_name = "STEPS")]
+    pub walk_depth: u32,
+    /// Walk the simulation run with this run seed again and print it.
+    #[arg(long, value_name = "RUN_SEED")]
+    pub replay_seed: Option<u64>,
     #[command(flatten)]
     pub output: super::trace::TraceOutput,
 }
@@ -81,6 +94,17 @@ pub fn run(args: &CheckArgs) -> i32 {
         return exit::BAD_INPUT;
     }
     let model = model::build(scenario.model_cfg(&variant));
+    if let Some(runs) = args.simulate {
+        let req = super::simulate::SimRequest {
+            runs,
+            seed: args.seed,
+            max_depth: args.walk_depth,
+        };
+        return super::simulate::run(&model, &req, args.format);
+    }
+    if let Some(seed) = args.replay_seed {
+        return super::simulate::replay(&model, seed, args.walk_depth);
+    }
     let defaults = Options::default();
     let opts = Options {
         threads: args.threads.unwrap_or(defaults.threads),

@@ -7,6 +7,7 @@ pub mod explore;
 pub mod list;
 pub mod placement;
 pub mod replay;
+pub mod simulate;
 pub mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
