@@ -336,14 +336,16 @@ where
                     let mut keys = next_keys[s].lock().unwrap();
                     for j in 0..n_subs {
                         let mut bucket = buckets[j * SHARDS + s].lock().unwrap();
-                        for k in 0..PREFETCH.min(bucket.len()) {
-                            shard.prefetch(bucket[k].fp);
+                        // Successors are moved, not cloned, into the next level (a clone of
+                        // a heavy state allocates); their fingerprints drive the prefetch.
+                        let fps: Vec<Fingerprint> = bucket.iter().map(|b| b.fp).collect();
+                        for &fp in fps.iter().take(PREFETCH) {
+                            shard.prefetch(fp);
                         }
-                        for k in 0..bucket.len() {
-                            if let Some(ahead) = bucket.get(k + PREFETCH) {
-                                shard.prefetch(ahead.fp);
+                        for (k, succ) in bucket.drain(..).enumerate() {
+                            if let Some(&ahead) = fps.get(k + PREFETCH) {
+                                shard.prefetch(ahead);
                             }
-                            let succ = &bucket[k];
                             let parent = || {
                                 batch_parents[(succ.order >> 32) as usize].load(Ordering::Relaxed)
                             };
@@ -361,11 +363,10 @@ where
                                 if next.last().is_none_or(|b| b.len() == BLOCK) {
                                     next.push(Vec::with_capacity(BLOCK));
                                 }
-                                next.last_mut().unwrap().push((succ.state.clone(), succ.fp));
                                 keys.push(generation_key(start, succ.order));
+                                next.last_mut().unwrap().push((succ.state, succ.fp));
                             }
                         }
-                        bucket.clear();
                     }
                 }
                 added.fetch_add(count, Ordering::Relaxed);
