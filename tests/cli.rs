@@ -138,22 +138,26 @@ fn properties_and_variants_are_listed() {
 fn a_simulation_finding_replays_from_its_run_seed() {
     let model = model_path("recover-and-migrate.toml");
     let model = model.to_str().unwrap();
-    let out = zbs_mc(&[
-        "check",
-        model,
-        "--simulate",
-        "300",
-        "--seed",
-        "7",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "the chunk-loss leak is found by random walks"
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let simulate = || {
+        let args = [
+            "check",
+            model,
+            "--simulate",
+            "300",
+            "--seed",
+            "7",
+            "--format",
+            "json",
+        ];
+        let out = zbs_mc(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "the chunk-loss leak is found by random walks"
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let doc = simulate();
     let leak = doc["properties"]
         .as_array()
         .unwrap()
@@ -164,20 +168,9 @@ fn a_simulation_finding_replays_from_its_run_seed() {
     let seed = leak["run_seed"].as_u64().unwrap().to_string();
     let steps = leak["trace"].as_array().unwrap().len();
     // The same seed gives the same runs (everything but the time taken).
-    let again = zbs_mc(&[
-        "check",
-        model,
-        "--simulate",
-        "300",
-        "--seed",
-        "7",
-        "--format",
-        "json",
-    ]);
-    let mut again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    let mut first = doc.clone();
-    again["simulation"]["seconds"] = 0.into();
+    let (mut first, mut again) = (doc.clone(), simulate());
     first["simulation"]["seconds"] = 0.into();
+    again["simulation"]["seconds"] = 0.into();
     assert!(again == first, "same seed, different runs");
     // The run seed replays the walk up to the same violation.
     let replay = zbs_mc(&["check", model, "--replay-seed", &seed]);

@@ -15,7 +15,10 @@ pub struct MigrateCandidate {
 /// session's `waiting_recover_cmds`, then runs on the owner's chunk.
 ///
 /// Log line: `add recover cmd for pid: 3133 src: 5 dst: 1 replace: 5 owner: 5`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Serialisable with every field, so a saved trace's replay finds the very same command.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct RecoverCmd {
     /// Which command this is: two commands for one pid with equal fields are still two
     /// (ZBS tells them apart by their start time, `start_ms`).

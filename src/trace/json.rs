@@ -94,46 +94,14 @@ pub enum TimerRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum MsgRecord {
-    HeartbeatReply { cmds: Vec<CmdRecord> },
-    ReplaceReplica { cmd: CmdRecord },
+    HeartbeatReply { cmds: Vec<RecoverCmd> },
+    ReplaceReplica { cmd: RecoverCmd },
     ReleaseOwner { pid: Pid },
     UpdateTopo { cid: Cid, new_parent: String },
     AppIo { pid: Pid },
     GrantLease { pid: Pid },
     ChunkLost { cid: Cid },
     Disconnect,
-}
-
-/// [`RecoverCmd`], serialisable (every field: a replay must find the very same command).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CmdRecord {
-    pub id: u32,
-    pub pid: Pid,
-    pub src: Cid,
-    pub dst: Cid,
-    pub replace: Cid,
-    pub owner: Cid,
-    pub epoch: u64,
-    pub owner_allocated: bool,
-    pub reserved_src: Cid,
-    pub reserved_space: u32,
-}
-
-impl From<&RecoverCmd> for CmdRecord {
-    fn from(c: &RecoverCmd) -> CmdRecord {
-        CmdRecord {
-            id: c.id,
-            pid: c.pid,
-            src: c.src,
-            dst: c.dst,
-            replace: c.replace,
-            owner: c.owner,
-            epoch: c.epoch,
-            owner_allocated: c.owner_allocated,
-            reserved_src: c.reserved_src,
-            reserved_space: c.reserved_space,
-        }
-    }
 }
 
 impl From<&Timer> for TimerRecord {
@@ -155,10 +123,8 @@ impl From<&Timer> for TimerRecord {
 impl MsgRecord {
     pub fn of(cfg: &ModelCfg, m: &Msg) -> MsgRecord {
         match m {
-            Msg::HeartbeatReply(cmds) => MsgRecord::HeartbeatReply {
-                cmds: cmds.iter().map(CmdRecord::from).collect(),
-            },
-            Msg::ReplaceReplica(c) => MsgRecord::ReplaceReplica { cmd: c.into() },
+            Msg::HeartbeatReply(cmds) => MsgRecord::HeartbeatReply { cmds: cmds.clone() },
+            Msg::ReplaceReplica(c) => MsgRecord::ReplaceReplica { cmd: *c },
             Msg::ReleaseOwner(pid) => MsgRecord::ReleaseOwner { pid: *pid },
             Msg::UpdateTopo { cid, new_parent } => MsgRecord::UpdateTopo {
                 cid: *cid,
