@@ -17,6 +17,7 @@ pub mod client;
 pub mod meta;
 pub mod model;
 pub mod operator;
+pub mod symmetry;
 
 use crate::domain::events::MetaEvent;
 use crate::domain::recover_cmd::RecoverCmd;

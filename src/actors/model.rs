@@ -47,6 +47,8 @@ pub struct ModelCfg {
     pub io_pids: Vec<Pid>,
     /// Chunks the operator may lose.
     pub chunk_failures: Vec<Cid>,
+    /// Classes of interchangeable pids (filled by [`build`]; see `symmetry.rs`).
+    pub pid_classes: Vec<Vec<Pid>>,
 }
 
 impl ModelCfg {
@@ -93,7 +95,8 @@ pub type ZbsState = ActorModelState<ZbsActor, ()>;
 
 /// Builds the actor model: meta, one actor per chunk, the operator, the client, and every
 /// property of [`properties::PROPERTIES`].
-pub fn build(cfg: ModelCfg) -> ZbsModel {
+pub fn build(mut cfg: ModelCfg) -> ZbsModel {
+    cfg.pid_classes = super::symmetry::pid_classes(&cfg);
     let cfg = Arc::new(cfg);
     let mut model = ActorModel::new(cfg.clone(), ())
         .actor(ZbsActor::Meta(cfg.clone()))

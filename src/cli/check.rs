@@ -42,6 +42,10 @@ pub struct CheckArgs {
     /// No progress line on stderr (it is shown only on a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
+    /// Symmetry reduction: explore one state per orbit of interchangeable pids (pids whose
+    /// model-file configuration is identical); counterexamples are still real paths.
+    #[arg(long)]
+    pub symmetry: bool,
     /// Skip the liveness properties (they need the whole state graph in memory).
     #[arg(long)]
     pub no_liveness: bool,
@@ -118,6 +122,7 @@ pub fn run(args: &CheckArgs) -> i32 {
             Progress::Auto
         },
         stop_when_decided: args.stop_when_decided,
+        symmetry: args.symmetry,
         ..defaults
     };
     let run = verdicts::run(&model, &opts, !args.no_liveness);
