@@ -109,9 +109,8 @@ pub fn run(args: &CheckArgs) -> i32 {
     if let Some(seed) = args.replay_seed {
         return super::simulate::replay(&model, seed, args.walk_depth);
     }
-    let defaults = Options::default();
     let opts = Options {
-        threads: args.threads.unwrap_or(defaults.threads),
+        threads: args.threads.unwrap_or(Options::default().threads),
         max_states: args.max_states,
         max_depth: args.max_depth,
         timeout: args.timeout.map(std::time::Duration::from_secs_f64),
@@ -123,7 +122,6 @@ pub fn run(args: &CheckArgs) -> i32 {
         },
         stop_when_decided: args.stop_when_decided,
         symmetry: args.symmetry,
-        ..defaults
     };
     let run = verdicts::run(&model, &opts, !args.no_liveness);
     let (outcome, reported, liveness_seconds) = (&run.safety, &run.verdicts, run.liveness_seconds);
