@@ -367,6 +367,11 @@ where
                                 next.last_mut().unwrap().push((succ.state, succ.fp));
                             }
                         }
+                        if heavy {
+                            // 2,048 buckets keeping room for hundreds of large states each
+                            // would hold more memory than the frontier itself.
+                            bucket.shrink_to_fit();
+                        }
                     }
                 }
                 added.fetch_add(count, Ordering::Relaxed);
