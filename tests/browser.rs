@@ -342,21 +342,27 @@ fn zbs_mc(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Checks incident A (exit 1: the leak) writing `flag dir/file`; returns that file's path.
+fn check_incident_a(dir: &Path, flag: &str, file: &str) -> PathBuf {
+    let path = dir.join(file);
+    let model = model_path("incident-a-lease-leak.toml");
+    let out = zbs_mc(&[
+        "check",
+        model.to_str().unwrap(),
+        flag,
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    path
+}
+
 #[test]
 fn explorer_steps_from_a_counterexample_into_the_leak() {
     let Some((chromium, chromedriver)) = browser() else {
         return;
     };
     let dir = workdir("explorer");
-    let trace = dir.join("a.json");
-    let model = model_path("incident-a-lease-leak.toml");
-    let out = zbs_mc(&[
-        "check",
-        model.to_str().unwrap(),
-        "--out",
-        trace.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    let trace = check_incident_a(&dir, "--out", "a.json");
 
     // The explorer, on loopback, any free port; it prints its address.
     let mut child = Command::new(env!("CARGO_BIN_EXE_zbs-mc"))
@@ -431,15 +437,7 @@ fn report_steps_through_the_counterexample() {
         return;
     };
     let dir = workdir("report");
-    let html = dir.join("a.html");
-    let model = model_path("incident-a-lease-leak.toml");
-    let out = zbs_mc(&[
-        "check",
-        model.to_str().unwrap(),
-        "--report",
-        html.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    let html = check_incident_a(&dir, "--report", "a.html");
 
     let d = Driver::start(&chromium, &chromedriver, dir.join("profile"));
     d.goto(&format!("file://{}", html.display()));

@@ -10,7 +10,10 @@ use std::path::Path;
 const ZBS_MODELS: &[(&str, &str)] = &[
     ("incident-a", "models/incident-a-lease-leak.toml"),
     ("bench-five-chunks", "models/bench-five-chunks.toml"),
-    ("bench-five-chunks-large", "models/bench/five-chunks-large.toml"),
+    (
+        "bench-five-chunks-large",
+        "models/bench/five-chunks-large.toml",
+    ),
 ];
 
 /// The ZBS models as benchmark entries; each loads its model file (relative to the working
