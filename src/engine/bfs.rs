@@ -33,6 +33,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 const SUB: usize = 1024;
 /// Sub-chunks per batch.
 const SUBS: usize = 32;
+/// Sub-chunks per batch for heavy states (see `HEAVY_STATE_BYTES`).
+const HEAVY_SUBS: usize = 4;
+/// Parents per sub-chunk for heavy states.
+const HEAVY_SUB: usize = 512;
 /// Frontier states are kept in blocks of this many: growing a level never copies it (no
 /// doubling slack, no transient 2× peak), and processed blocks are freed at once.
 const BLOCK: usize = 4096;
@@ -262,8 +266,15 @@ where
         }
         let mut start = 0;
         while start < frontier.len {
-            let end = (start + SUB * SUBS).min(frontier.len);
-            let n_subs = (end - start).div_ceil(SUB);
+            // Heavy states: smaller batches, so that the successors buffered between the two
+            // phases stay a small fraction of the frontier.
+            let (sub, subs) = if heavy {
+                (HEAVY_SUB, HEAVY_SUBS)
+            } else {
+                (SUB, SUBS)
+            };
+            let end = (start + sub * subs).min(frontier.len);
+            let n_subs = (end - start).div_ceil(sub);
             let level = &frontier;
 
             // Phase 1: expand.
@@ -286,8 +297,8 @@ where
                     let seen = heavy.then(|| visited.read_all());
                     let mut local: std::collections::HashSet<Fingerprint> =
                         std::collections::HashSet::new();
-                    let lo = start + j * SUB;
-                    let hi = (lo + SUB).min(end);
+                    let lo = start + j * sub;
+                    let hi = (lo + sub).min(end);
                     level.for_each_in(lo, hi, |g, (state, parent_fp)| {
                         let k = g - start;
                         batch_parents[k].store(*parent_fp, Ordering::Relaxed);
