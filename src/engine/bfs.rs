@@ -13,7 +13,15 @@
 //! order of the next level, the states counted and the first violation found are all identical
 //! for 1 and N threads, and no lock is ever contended. Because properties are checked when a
 //! state is first inserted, and all states of depth ≤ d are inserted before any of depth d+1,
-//! the recorded parent chain of a violating state is a shortest path.
+//! the recorded parent chain of a violating state is a shortest path. The next level is
+//! merged back from the shards into sequential generation order, so ties between equally
+//! short paths resolve exactly as in a one-thread BFS.
+//!
+//! Models whose states own heap data (wider than `HEAVY_STATE_BYTES` inline — an
+//! `ActorModel`) get smaller batches (`HEAVY_SUB * HEAVY_SUBS` parents), successors already
+//! visited or generated twice in one sub-chunk dropped before buffering, and bucket memory
+//! returned after each batch: for them the buffered successors, not the visited set, decide
+//! the peak memory.
 
 use super::fingerprint::{Fingerprint, fingerprint};
 use super::limits::{Limits, peak_rss_bytes};
