@@ -142,6 +142,7 @@ pub fn render(
     source: &ModelSource,
     variant: &Variant,
     outcome: &Outcome<ZbsModel>,
+    liveness: &[&crate::verdicts::Finding],
     expected: Option<&BTreeMap<String, ExpectedVerdict>>,
 ) -> String {
     let mut out = String::new();
@@ -174,6 +175,24 @@ pub fn render(
             out,
             "<tr><td>{link}</td><td>{}</td><td class=\"{class}\">{word}</td><td>{exp}</td></tr>",
             format!("{:?}", p.expectation).to_lowercase()
+        );
+    }
+    // Liveness, under weak fairness (its lasso is printed by `zbs-mc check`).
+    for f in liveness {
+        let (word, class) = match (f.skipped, f.verdict) {
+            (Some(why), _) => (format!("skipped: {why}"), "muted"),
+            (None, Verdict::Holds) => ("holds".to_string(), "holds"),
+            (None, Verdict::Violated) => ("VIOLATED".to_string(), "violated"),
+            (None, Verdict::Unknown) => ("unknown".to_string(), "muted"),
+        };
+        let exp = expected
+            .and_then(|e| e.get(f.name))
+            .map_or("—".to_string(), |e| format!("{e:?}").to_lowercase());
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>liveness</td><td class=\"{class}\">{}</td><td>{exp}</td></tr>",
+            esc(f.name),
+            esc(&word)
         );
     }
     out.push_str("</table>");

@@ -263,7 +263,7 @@ pub fn run(args: &CheckArgs) -> i32 {
             }
         }
     }
-    match super::trace::after_check(&args.output, &scenario, &variant, &model, outcome) {
+    match super::trace::after_check(&args.output, &scenario, &variant, &model, &run) {
         Ok(Some(trace)) => out = trace,
         Ok(None) => {}
         Err(e) => {

@@ -86,15 +86,22 @@ pub fn after_check(
     scenario: &Scenario,
     variant: &Variant,
     model: &ZbsModel,
-    outcome: &Outcome<ZbsModel>,
+    run: &crate::verdicts::Run,
 ) -> Result<Option<String>, String> {
+    let outcome = &run.safety;
     let source = source_of(scenario);
     if let Some(path) = &opts.report {
+        let liveness: Vec<_> = run
+            .verdicts
+            .iter()
+            .filter(|f| f.kind == "liveness")
+            .collect();
         let html = crate::report::render(
             model,
             &source,
             variant,
             outcome,
+            &liveness,
             scenario.expected_for(variant),
         );
         write_file(path, &html)?;
