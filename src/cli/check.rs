@@ -223,27 +223,21 @@ pub fn run(args: &CheckArgs) -> i32 {
             }
             for p in reported {
                 let Some(t) = &p.trace else { continue };
-                let steps = trace::describe(&model, t);
+                let (n, text) = trace::render_text(&model, t);
                 let what = match p.cycle_start {
                     None => "shortest",
                     Some(_) => "prefix then a fair cycle, or a dead end",
                 };
-                let _ = writeln!(
-                    out,
-                    "\ncounterexample for {} ({} steps, {what}):",
-                    p.name,
-                    steps.len()
-                );
                 let _ = write!(
                     out,
-                    "{}",
-                    trace::text::render(&trace::initial_summary(&model, t), &steps)
+                    "\ncounterexample for {} ({n} steps, {what}):\n{text}",
+                    p.name
                 );
                 match p.cycle_start {
                     None => {
                         let _ = writeln!(out, "    ✗ {} is violated here", p.name);
                     }
-                    Some(start) if start == steps.len() => {
+                    Some(start) if start == n => {
                         let _ = writeln!(
                             out,
                             "    ✗ nothing more can happen here, and {} never came true",
@@ -255,7 +249,7 @@ pub fn run(args: &CheckArgs) -> i32 {
                             out,
                             "    ✗ steps {}–{} repeat forever (fairly), and {} never comes true",
                             start + 1,
-                            steps.len(),
+                            n,
                             p.name
                         );
                     }

@@ -72,17 +72,11 @@ pub fn run(model: &ZbsModel, req: &SimRequest, format: Format) -> i32 {
                 let (Some(t), Some(seed)) = (&p.trace, p.seed) else {
                     continue;
                 };
-                let steps = trace::describe(model, t);
-                let _ = writeln!(
-                    out,
-                    "\ncounterexample for {} ({} steps, random run; replay: --replay-seed {seed}):",
-                    p.name,
-                    steps.len()
-                );
+                let (n, text) = trace::render_text(model, t);
                 let _ = write!(
                     out,
-                    "{}",
-                    trace::text::render(&trace::initial_summary(model, t), &steps)
+                    "\ncounterexample for {} ({n} steps, random run; replay: --replay-seed {seed}):\n{text}",
+                    p.name
                 );
             }
         }
@@ -115,12 +109,8 @@ pub fn replay(model: &ZbsModel, seed: u64, max_depth: u32) -> i32 {
         init: t.init.clone(),
         steps: t.steps[..first_bad.map_or(t.steps.len(), |(k, _)| k)].to_vec(),
     };
-    let steps = trace::describe(model, &shown);
-    let mut out = format!("replay of run seed {seed} ({} steps):\n", steps.len());
-    out.push_str(&trace::text::render(
-        &trace::initial_summary(model, &shown),
-        &steps,
-    ));
+    let (n, text) = trace::render_text(model, &shown);
+    let mut out = format!("replay of run seed {seed} ({n} steps):\n{text}");
     match first_bad {
         Some((_, name)) => {
             let _ = writeln!(out, "    ✗ {name} is violated here");

@@ -236,3 +236,13 @@ pub fn describe(model: &ZbsModel, trace: &Trace<ZbsState, ZbsAction>) -> Vec<Ste
 pub fn initial_summary(model: &ZbsModel, trace: &Trace<ZbsState, ZbsAction>) -> StateSummary {
     StateSummary::of(&SystemView::of(&model.cfg, &trace.init))
 }
+
+/// A trace as the text renderer prints it (initial state, then each step): its number of
+/// steps and the text.
+pub fn render_text(model: &ZbsModel, trace: &Trace<ZbsState, ZbsAction>) -> (usize, String) {
+    let steps = describe(model, trace);
+    (
+        steps.len(),
+        text::render(&initial_summary(model, trace), &steps),
+    )
+}
