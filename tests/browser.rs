@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The two tests take turns: two Chromiums at once on a 2-core CI machine only make each
+/// slower, and one at a time keeps their ports and processes apart.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn find_in_path(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     names.iter().find_map(|n| {
@@ -70,21 +74,33 @@ impl Drop for Reaper {
 
 /// One HTTP/1.1 request with `Connection: close`; returns the status and the body.
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(WAIT)).unwrap();
+    try_http(port, method, path, body)
+        .unwrap_or_else(|e| panic!("{method} {path} on port {port}: {e}"))
+}
+
+/// [`http`] that reports a connection or read failure instead of panicking: the readiness
+/// probe needs it, since a chromedriver that is still starting (or that lost its port to
+/// another process) refuses connections.
+fn try_http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(WAIT))?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     // chromedriver may keep the connection open: read the headers, then exactly the body.
     let mut r = BufReader::new(s);
     let mut head = String::new();
     loop {
         let mut line = String::new();
-        let n = r.read_line(&mut line).expect("response headers");
+        let n = r.read_line(&mut line)?;
         if n == 0 || line == "\r\n" {
             break;
         }
@@ -102,16 +118,16 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Stri
         .and_then(|v| v.trim().parse::<usize>().ok());
     let body = if let Some(n) = length {
         let mut buf = vec![0; n];
-        r.read_exact(&mut buf).expect("response body");
+        r.read_exact(&mut buf)?;
         String::from_utf8_lossy(&buf).into_owned()
     } else if lower.contains("transfer-encoding: chunked") {
         read_chunked(&mut r)
     } else {
         let mut rest = String::new();
-        r.read_to_string(&mut rest).expect("response body");
+        r.read_to_string(&mut rest)?;
         rest
     };
-    (status, body)
+    Ok((status, body))
 }
 
 fn read_chunked(r: &mut impl BufRead) -> String {
@@ -140,26 +156,7 @@ struct Driver {
 
 impl Driver {
     fn start(chromium: &Path, chromedriver: &Path, profile: PathBuf) -> Driver {
-        let port = free_port();
-        let child = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        let reaper = Reaper(child);
-        let start = Instant::now();
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && http(port, "GET", "/status", None)
-                    .1
-                    .contains("\"ready\":true")
-            {
-                break;
-            }
-            assert!(start.elapsed() < WAIT, "chromedriver did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let (port, reaper) = ready_chromedriver(chromedriver);
         std::fs::create_dir_all(&profile).unwrap();
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
@@ -292,6 +289,37 @@ impl Driver {
     }
 }
 
+/// A chromedriver answering `/status` with `ready: true`, on a port of its own. The port
+/// comes from binding port 0 and closing it, so another process (the explorer the other
+/// test starts, say) may take it first: then chromedriver exits, and we start it again on a
+/// new port rather than fail.
+fn ready_chromedriver(chromedriver: &Path) -> (u16, Reaper) {
+    let start = Instant::now();
+    'spawn: loop {
+        let port = free_port();
+        let mut reaper = Reaper(
+            Command::new(chromedriver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts"),
+        );
+        loop {
+            assert!(start.elapsed() < WAIT, "chromedriver did not become ready");
+            if let Ok((_, status)) = try_http(port, "GET", "/status", None)
+                && status.contains("\"ready\":true")
+            {
+                return (port, reaper);
+            }
+            if reaper.0.try_wait().ok().flatten().is_some() {
+                continue 'spawn;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = http(
@@ -358,6 +386,7 @@ fn check_incident_a(dir: &Path, flag: &str, file: &str) -> PathBuf {
 
 #[test]
 fn explorer_steps_from_a_counterexample_into_the_leak() {
+    let _one_browser_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let Some((chromium, chromedriver)) = browser() else {
         return;
     };
@@ -433,6 +462,7 @@ fn explorer_steps_from_a_counterexample_into_the_leak() {
 
 #[test]
 fn report_steps_through_the_counterexample() {
+    let _one_browser_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let Some((chromium, chromedriver)) = browser() else {
         return;
     };
