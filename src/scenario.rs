@@ -397,8 +397,8 @@ impl RawModel {
             Ok(seen)
         };
 
-        let mut pextents = im::OrdMap::new();
-        let mut owners = im::OrdMap::new();
+        let mut pextents = std::collections::BTreeMap::new();
+        let mut owners = std::collections::BTreeMap::new();
         let mut initial_cache: BTreeMap<Cid, Vec<Pid>> = BTreeMap::new();
         for p in &self.pids {
             let pid = *p.pid.get_ref();
@@ -516,14 +516,15 @@ impl RawModel {
 
         let cids: Vec<Cid> = chunk_parent.keys().copied().collect();
         let meta = Meta {
-            topology: Topology { tree, chunk_parent },
-            pextents,
-            chunks,
-            recover: RecoverManager::default(),
+            topology: Topology { tree, chunk_parent }.into(),
+            pextents: pextents.into(),
+            chunks: chunks.into(),
+            recover: RecoverManager::default().into(),
             access: AccessManager {
                 owners,
                 ..AccessManager::new(cids.iter().copied())
-            },
+            }
+            .into(),
         };
         Ok(Checked {
             cfg: ModelCfg {

@@ -69,11 +69,7 @@ fn kind_word(e: &stateright::Expectation) -> &'static str {
 /// Explores `model` for its safety properties and, with `liveness`, checks
 /// [`properties::LIVENESS`] under the model's weak fairness.
 pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
-    let safety = if opts.symmetry {
-        engine::explore_symmetric(model, opts)
-    } else {
-        engine::explore(model, opts)
-    };
+    let safety = engine::explore_actors(model, opts);
     let mut verdicts: Vec<Finding> = safety
         .properties
         .iter()
@@ -101,11 +97,7 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
             skipped: l.skip_reason(budgets),
         }));
         let props: Vec<_> = checked.iter().map(|l| (l.property)()).collect();
-        let live = if opts.symmetry {
-            engine::check_liveness_symmetric(model, &props, opts)
-        } else {
-            engine::check_liveness(model, &props, opts)
-        };
+        let live = engine::check_liveness_actors(model, &props, opts);
         liveness_seconds = Some(live.seconds);
         verdicts.extend(live.results.into_iter().map(|r| {
             let (trace, cycle_start) = match r.lasso {

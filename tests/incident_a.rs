@@ -110,7 +110,7 @@ fn the_delivered_then_revoked_path_is_explored_and_does_not_leak() {
             "revoked_after_delivery_does_not_leak",
             revoked_after_delivery_does_not_leak,
         );
-        let outcome = engine::explore(&model, &common::exhaustive());
+        let outcome = engine::explore_actors(&model, &common::exhaustive());
         assert_eq!(
             verdict(&outcome, "delivered_then_revoked"),
             Verdict::Holds,

@@ -34,7 +34,7 @@ fn incident_a(overrides: &[&str]) -> (Scenario, ZbsModel, zbs_mc::domain::varian
 
 fn with_cx<R>(f: impl FnOnce(&Counterexample) -> R) -> R {
     let (s, model, v) = incident_a(&[]);
-    let outcome = zbs_mc::engine::explore(&model, &Default::default());
+    let outcome = zbs_mc::engine::explore_actors(&model, &Default::default());
     let p = outcome
         .properties
         .iter()

@@ -122,7 +122,7 @@ impl Rename<'_> {
             .access
             .waiting_recover_cmds
             .iter()
-            .map(|(&c, q)| (c, q.iter().map(|x| self.cmd(x)).collect::<im::Vector<_>>()))
+            .map(|(&c, q)| (c, q.iter().map(|x| self.cmd(x)).collect::<Vec<_>>()))
             .collect();
         let rm = &mut out.recover;
         let cand = |c: &crate::domain::recover_cmd::MigrateCandidate| {

@@ -160,7 +160,8 @@ where
     }
 }
 
-fn bench_options(threads: usize, symmetry: bool) -> Options {
+/// The options every benchmark run uses.
+pub fn bench_options(threads: usize, symmetry: bool) -> Options {
     Options {
         threads,
         symmetry,
@@ -169,7 +170,8 @@ fn bench_options(threads: usize, symmetry: bool) -> Options {
     }
 }
 
-fn row_from_outcome<M: Model>(name: &str, threads: usize, out: &engine::Outcome<M>) -> BenchRow
+/// A table row from one run of our engine.
+pub fn row_from_outcome<M: Model>(name: &str, threads: usize, out: &engine::Outcome<M>) -> BenchRow
 where
     M::Action: Debug,
 {

@@ -30,7 +30,12 @@ fn zbs_models() -> Vec<BenchModel> {
                 });
                 let m = model::build(scenario.model_cfg(&scenario.variant));
                 match engine {
-                    Engine::Ours => bench::run_ours(name, &m, threads),
+                    // The engine's actor representation, as `zbs-mc check` uses it.
+                    Engine::Ours => bench::row_from_outcome(
+                        name,
+                        threads,
+                        &crate::engine::explore_actors(&m, &bench::bench_options(threads, false)),
+                    ),
                     Engine::Stateright => bench::run_stateright(name, m, threads),
                 }
             }),

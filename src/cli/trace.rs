@@ -198,7 +198,7 @@ fn run_inner(args: &TraceArgs) -> Result<i32, String> {
                 .map_err(|e| format!("--variant {v}: {e}"))?;
         }
         let model = model::build(scenario.model_cfg(&variant));
-        let outcome = engine::explore(&model, &Options::default());
+        let outcome = engine::explore_actors(&model, &Options::default());
         match pick(&outcome, args.property.as_deref())? {
             None => {
                 eprintln!("no trace: no invariant is violated (or the property has no trace)");

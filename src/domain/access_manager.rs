@@ -5,28 +5,28 @@ use super::events::MetaEvent;
 use super::meta::{Meta, MetaConfig};
 use super::recover_cmd::RecoverCmd;
 use super::{Cid, Pid};
-use im::{OrdMap, Vector};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct AccessManager {
     /// The lease owner of each pid that has one: the session (chunk) that is the pid's
     /// single access point.
-    pub owners: OrdMap<Pid, Cid>,
+    pub owners: BTreeMap<Pid, Cid>,
     /// Per session: commands to hand over in its next heartbeat reply.
-    pub waiting_recover_cmds: OrdMap<Cid, Vector<RecoverCmd>>,
+    pub waiting_recover_cmds: BTreeMap<Cid, Vec<RecoverCmd>>,
 }
 
 impl AccessManager {
     /// One (empty) session per chunk.
     pub fn new(cids: impl IntoIterator<Item = Cid>) -> AccessManager {
         AccessManager {
-            owners: OrdMap::new(),
-            waiting_recover_cmds: cids.into_iter().map(|c| (c, Vector::new())).collect(),
+            owners: BTreeMap::new(),
+            waiting_recover_cmds: cids.into_iter().map(|c| (c, Vec::new())).collect(),
         }
     }
 
     /// The heartbeat reply: take everything queued for session `cid`.
-    pub fn take_waiting_recover_cmds(&mut self, cid: Cid) -> Vector<RecoverCmd> {
+    pub fn take_waiting_recover_cmds(&mut self, cid: Cid) -> Vec<RecoverCmd> {
         self.waiting_recover_cmds
             .get_mut(&cid)
             .map(std::mem::take)
@@ -117,7 +117,7 @@ impl Meta {
             .waiting_recover_cmds
             .entry(owner)
             .or_default()
-            .push_back(*cmd);
+            .push(*cmd);
     }
 
     /// App IO on `pid` needs its lease (`AccessManager::GetLease` for a VExtent/Extent lease):

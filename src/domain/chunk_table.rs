@@ -3,7 +3,7 @@
 
 use super::recover_cmd::RecoverCmd;
 use super::{Cid, Pid};
-use im::{OrdMap, OrdSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChunkStatus {
@@ -24,11 +24,11 @@ pub struct ChunkEntry {
     /// Space reserved for commands whose dst is this chunk.
     pub reserved: u32,
     /// Pids this chunk receives as a command's dst.
-    pub rx_pids: OrdSet<Pid>,
+    pub rx_pids: BTreeSet<Pid>,
     /// Pids whose replica on this chunk a command replaces.
-    pub tx_pids: OrdSet<Pid>,
+    pub tx_pids: BTreeSet<Pid>,
     /// Pids this chunk is the read source for.
-    pub recover_src_pids: OrdSet<Pid>,
+    pub recover_src_pids: BTreeSet<Pid>,
 }
 
 impl ChunkEntry {
@@ -38,9 +38,9 @@ impl ChunkEntry {
             capacity,
             used,
             reserved: 0,
-            rx_pids: OrdSet::new(),
-            tx_pids: OrdSet::new(),
-            recover_src_pids: OrdSet::new(),
+            rx_pids: BTreeSet::new(),
+            tx_pids: BTreeSet::new(),
+            recover_src_pids: BTreeSet::new(),
         }
     }
 
@@ -61,7 +61,7 @@ impl ChunkEntry {
 /// All chunk rows, by cid.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct ChunkTable {
-    pub chunks: OrdMap<Cid, ChunkEntry>,
+    pub chunks: BTreeMap<Cid, ChunkEntry>,
 }
 
 impl ChunkTable {

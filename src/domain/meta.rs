@@ -9,19 +9,23 @@ use super::events::MetaEvent;
 use super::pextent::PExtent;
 use super::recover_cmd::RecoverCmd;
 use super::recover_manager::RecoverManager;
+use super::shared::Shared;
 use super::topology::{NodeIx, Topology};
 use super::variant::Variant;
 use super::{Cid, Pid};
-use im::OrdMap;
+use std::collections::BTreeMap;
 
 /// What the meta leader knows: the whole meta-side state of one model state.
+///
+/// Each table is [`Shared`] (copy-on-write): a step copies only the tables it changes, so the
+/// checker's many meta states share the rest.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Meta {
-    pub topology: Topology,
-    pub pextents: OrdMap<Pid, PExtent>,
-    pub chunks: ChunkTable,
-    pub recover: RecoverManager,
-    pub access: AccessManager,
+    pub topology: Shared<Topology>,
+    pub pextents: Shared<BTreeMap<Pid, PExtent>>,
+    pub chunks: Shared<ChunkTable>,
+    pub recover: Shared<RecoverManager>,
+    pub access: Shared<AccessManager>,
 }
 
 /// Static settings every meta operation may consult (never part of a state).

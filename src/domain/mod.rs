@@ -22,6 +22,7 @@ mod proptests;
 pub mod recover_cmd;
 pub mod recover_manager;
 pub mod session;
+pub mod shared;
 pub mod topology;
 pub mod variant;
 

@@ -7,21 +7,21 @@ use super::meta::{Meta, MetaConfig};
 use super::placement;
 use super::recover_cmd::{MigrateCandidate, RecoverCmd};
 use super::{Cid, Pid};
-use im::{OrdMap, OrdSet, Vector};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// RecoverManager's containers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct RecoverManager {
     /// Only `MakeMigrateCmd()` pushes here.
-    pub passive_waiting_migrate: Vector<MigrateCandidate>,
+    pub passive_waiting_migrate: Vec<MigrateCandidate>,
     /// Only `GenerateMigrateCmds()` and `RevokeRecoverCmds()` erase from here.
-    pub active_waiting_migrate: Vector<MigrateCandidate>,
+    pub active_waiting_migrate: Vec<MigrateCandidate>,
     /// Pids needing recover, filled by `AddToWaitingRecoverIfNecessary()`.
-    pub active_waiting_recover: OrdSet<Pid>,
+    pub active_waiting_recover: BTreeSet<Pid>,
     /// Pids needing recover, refilled by every scan's `ReGenerateWaitingRecoverList()`.
-    pub passive_waiting_recover: OrdSet<Pid>,
+    pub passive_waiting_recover: BTreeSet<Pid>,
     /// pid → the one command in progress for it.
-    pub pid_cmds: OrdMap<Pid, RecoverCmd>,
+    pub pid_cmds: BTreeMap<Pid, RecoverCmd>,
     /// Number of commands ever accepted; the next command's `id`.
     pub cmds_issued: u32,
     /// Model-only observation (a ghost variable, not ZBS state): the first migrate
@@ -47,7 +47,7 @@ impl RecoverManager {
         if self.pid_cmds.contains_key(&cand.pid) || self.migrate_waiting(cand.pid) {
             return false;
         }
-        self.passive_waiting_migrate.push_back(cand);
+        self.passive_waiting_migrate.push(cand);
         true
     }
 
@@ -95,10 +95,8 @@ impl Meta {
     pub fn do_scan(&mut self, cfg: &MetaConfig) -> Vec<MetaEvent> {
         let mut events = Vec::new();
         let rm = &mut self.recover;
-        rm.active_waiting_recover = rm
-            .active_waiting_recover
-            .clone()
-            .union(std::mem::take(&mut rm.passive_waiting_recover));
+        let passive = std::mem::take(&mut rm.passive_waiting_recover);
+        rm.active_waiting_recover.extend(passive);
         // GenerateRecoverCmds(): each pid below its expected replicas gets a recover command.
         for pid in std::mem::take(&mut self.recover.active_waiting_recover) {
             let Some(pext) = self.pextents.get(&pid) else {
@@ -256,11 +254,12 @@ impl Meta {
         let hits = |src: Cid, dst: Cid, replace: Cid| {
             src == cid || dst == cid || (with_replace && replace == cid)
         };
+        let rm = &mut *self.recover;
         for list in [
-            &mut self.recover.passive_waiting_migrate,
-            &mut self.recover.active_waiting_migrate,
+            &mut rm.passive_waiting_migrate,
+            &mut rm.active_waiting_migrate,
         ] {
-            let (dropped, kept): (Vector<_>, Vector<_>) = list
+            let (dropped, kept): (Vec<_>, Vec<_>) = list
                 .iter()
                 .copied()
                 .partition(|c| hits(c.src, c.dst, c.replace));
@@ -323,7 +322,7 @@ pub(crate) mod tests {
     /// The incident-A meta: pids 3133 and 3134 at `[4, 2, 5]`, prefer local 4, no owners.
     pub(crate) fn incident_a_meta() -> Meta {
         Meta {
-            topology: topology::tests::incident_a(),
+            topology: topology::tests::incident_a().into(),
             pextents: [3133, 3134]
                 .into_iter()
                 .map(|p| (p, pext(p, &[4, 2, 5], 4)))
@@ -333,9 +332,10 @@ pub(crate) mod tests {
                     .into_iter()
                     .map(|c| (c, ChunkEntry::new(10, 2)))
                     .collect(),
-            },
-            recover: RecoverManager::default(),
-            access: AccessManager::new([1, 2, 4, 5]),
+            }
+            .into(),
+            recover: RecoverManager::default().into(),
+            access: AccessManager::new([1, 2, 4, 5]).into(),
         }
     }
 

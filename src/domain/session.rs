@@ -3,16 +3,16 @@
 
 use super::recover_cmd::RecoverCmd;
 use super::{Cid, Pid};
-use im::{OrdMap, OrdSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One chunk's view of its session.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ChunkSession {
     pub cid: Cid,
     /// Leases this chunk holds (libmeta's cache).
-    pub lease_cache: OrdSet<Pid>,
+    pub lease_cache: BTreeSet<Pid>,
     /// Commands received in a heartbeat reply and not finished yet.
-    pub running: OrdMap<Pid, RecoverCmd>,
+    pub running: BTreeMap<Pid, RecoverCmd>,
     /// The chunk was lost (disconnected): it holds nothing and messages to it are lost.
     pub down: bool,
 }
@@ -21,8 +21,8 @@ impl ChunkSession {
     pub fn new(cid: Cid) -> ChunkSession {
         ChunkSession {
             cid,
-            lease_cache: OrdSet::new(),
-            running: OrdMap::new(),
+            lease_cache: BTreeSet::new(),
+            running: BTreeMap::new(),
             down: false,
         }
     }
@@ -45,7 +45,7 @@ impl ChunkSession {
     /// libmeta releases a lease unused for about an hour; a lease a running command uses is
     /// not idle. Returns whether it was released (and so must be reported to meta).
     pub fn idle_release(&mut self, pid: Pid) -> bool {
-        !self.running.contains_key(&pid) && self.lease_cache.remove(&pid).is_some()
+        !self.running.contains_key(&pid) && self.lease_cache.remove(&pid)
     }
 
     /// The chunk goes down: libmeta's cache and the running commands are gone with it.

@@ -23,11 +23,11 @@
 //! returned after each batch: for them the buffered successors, not the visited set, decide
 //! the peak memory.
 
-use super::fingerprint::{Fingerprint, fingerprint};
+use super::fingerprint::Fingerprint;
 use super::limits::{Limits, peak_rss_bytes};
 use super::liveness;
 use super::progress::Reporter;
-use super::symmetry::Canon;
+use super::repr::Repr;
 use super::trace::replay;
 use super::visited::{ROOT, SHARDS, Visited, shard_of};
 use super::{Options, Outcome, PropertyResult, StopReason, Verdict};
@@ -175,6 +175,18 @@ pub(crate) fn par<F: Fn() + Sync>(threads: usize, f: F) {
 /// First discovery per property: `(order, fingerprint)`.
 type Found = Vec<Option<(u64, Fingerprint)>>;
 
+/// Keeps, per property, the earlier of two discoveries.
+fn merge_found(into: &Mutex<Found>, local: Found) {
+    let mut all = into.lock().unwrap();
+    for (b, l) in all.iter_mut().zip(local) {
+        if let Some((o, fp)) = l
+            && b.is_none_or(|(bo, _)| o < bo)
+        {
+            *b = Some((o, fp));
+        }
+    }
+}
+
 fn check_props<M: Model>(
     model: &M,
     props: &[Property<M>],
@@ -201,16 +213,21 @@ fn check_props<M: Model>(
     }
 }
 
-pub(crate) fn run<M, C>(model: &M, canon: &C, opts: &Options) -> Outcome<M>
+pub(crate) fn run<M, R>(model: &M, repr: &R, opts: &Options) -> Outcome<M>
 where
     M: Model + Sync,
-    C: Canon<M>,
+    R: Repr<M>,
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
     let threads = opts.threads.max(1);
     let props = model.properties();
     let heavy = std::mem::size_of::<M::State>() > HEAVY_STATE_BYTES;
+    // A lossy representation keeps no state to check once a successor is packed: its
+    // properties are checked in the expand phase, on every successor not already known to
+    // be a duplicate (a state generated twice in one batch is checked twice; the first
+    // discovery still wins, since discoveries are ranked by generation order).
+    let check_on_expand = R::LOSSY;
     let n_safety = props
         .iter()
         .filter(|p| p.expectation != Expectation::Eventually)
@@ -235,11 +252,11 @@ where
         if !model.within_boundary(&s) {
             continue;
         }
-        let c = canon.canon(model, s);
-        let fp = fingerprint(&c);
+        let c = repr.canon(model, s);
+        let fp = repr.fingerprint(&c);
         if visited.insert(fp, ROOT) {
             check_props(model, &props, &decided, &c, i as u64, fp, &mut found);
-            init_level.push((c, fp));
+            init_level.push((repr.pack(c, None), fp));
         }
     }
     for (d, f) in decided.iter_mut().zip(&found) {
@@ -250,11 +267,11 @@ where
     let mut depth = 0u32;
     let mut stopped: Option<StopReason> = None;
 
-    let buckets: Vec<Mutex<Vec<Succ<M::State>>>> =
+    let buckets: Vec<Mutex<Vec<Succ<R::Packed>>>> =
         (0..SUBS * SHARDS).map(|_| Mutex::new(Vec::new())).collect();
     let batch_parents: Vec<AtomicU64> = (0..SUB * SUBS).map(|_| AtomicU64::new(0)).collect();
     #[allow(clippy::type_complexity)]
-    let next_parts: Vec<Mutex<Vec<Vec<(M::State, Fingerprint)>>>> =
+    let next_parts: Vec<Mutex<Vec<Vec<(R::Packed, Fingerprint)>>>> =
         (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
     // Beside each shard's part, the sequential generation key of every state in it
     // (global parent index, then action ordinal): merging the parts by key gives the next
@@ -267,7 +284,7 @@ where
             break;
         }
         if opts.max_depth.is_some_and(|m| depth >= m) {
-            if has_unseen_successor(model, canon, &visited, &frontier) {
+            if has_unseen_successor(model, repr, &visited, &frontier) {
                 stopped = Some(StopReason::MaxDepth);
             }
             break;
@@ -287,8 +304,10 @@ where
 
             // Phase 1: expand.
             let next_sub = AtomicUsize::new(0);
+            let batch_found: Mutex<Found> = Mutex::new(vec![None; props.len()]);
             par(threads, || {
                 let mut actions = Vec::new();
+                let mut local_found: Found = vec![None; props.len()];
                 loop {
                     let j = next_sub.fetch_add(1, Ordering::Relaxed);
                     if j >= n_subs {
@@ -307,10 +326,13 @@ where
                         std::collections::HashSet::new();
                     let lo = start + j * sub;
                     let hi = (lo + sub).min(end);
-                    level.for_each_in(lo, hi, |g, (state, parent_fp)| {
+                    level.for_each_in(lo, hi, |g, (packed, parent_fp)| {
                         let k = g - start;
                         batch_parents[k].store(*parent_fp, Ordering::Relaxed);
                         let base = (k as u64) << 32;
+                        let state = repr.unpack(packed);
+                        let state = &*state;
+                        let memo = repr.memo(state);
                         model.actions(state, &mut actions);
                         for (a, action) in actions.drain(..).enumerate() {
                             let Some(next) = model.next_state(state, action) else {
@@ -319,8 +341,8 @@ where
                             if !model.within_boundary(&next) {
                                 continue;
                             }
-                            let c = canon.canon(model, next);
-                            let fp = fingerprint(&c);
+                            let c = repr.canon(model, next);
+                            let fp = repr.child_fingerprint(&memo, state, &c);
                             // Seen in an earlier batch or level: never buffer it (for models
                             // with heavy states, buffering every duplicate dominated memory).
                             if let Some(seen) = &seen
@@ -328,20 +350,32 @@ where
                             {
                                 continue;
                             }
+                            let order = base | (a as u64).min(u32::MAX as u64);
+                            if check_on_expand {
+                                check_props(
+                                    model,
+                                    &props,
+                                    &decided,
+                                    &c,
+                                    order,
+                                    fp,
+                                    &mut local_found,
+                                );
+                            }
                             out[shard_of(fp)].push(Succ {
-                                state: c,
+                                state: repr.pack(c, Some((state, packed))),
                                 fp,
-                                order: base | (a as u64).min(u32::MAX as u64),
+                                order,
                             });
                         }
                     });
                 }
+                merge_found(&batch_found, local_found);
             });
 
             // Phase 2: insert, shard by shard.
             let next_shard = AtomicUsize::new(0);
             let added = AtomicU64::new(0);
-            let batch_found: Mutex<Found> = Mutex::new(vec![None; props.len()]);
             par(threads, || {
                 let mut local: Found = vec![None; props.len()];
                 let mut count = 0u64;
@@ -370,15 +404,17 @@ where
                             };
                             if shard.insert_with(succ.fp, parent) {
                                 count += 1;
-                                check_props(
-                                    model,
-                                    &props,
-                                    &decided,
-                                    &succ.state,
-                                    succ.order,
-                                    succ.fp,
-                                    &mut local,
-                                );
+                                if !check_on_expand {
+                                    check_props(
+                                        model,
+                                        &props,
+                                        &decided,
+                                        &repr.unpack(&succ.state),
+                                        succ.order,
+                                        succ.fp,
+                                        &mut local,
+                                    );
+                                }
                                 if next.last().is_none_or(|b| b.len() == BLOCK) {
                                     next.push(Vec::with_capacity(BLOCK));
                                 }
@@ -394,14 +430,7 @@ where
                     }
                 }
                 added.fetch_add(count, Ordering::Relaxed);
-                let mut bf = batch_found.lock().unwrap();
-                for (b, l) in bf.iter_mut().zip(local) {
-                    if let Some((o, fp)) = l
-                        && b.is_none_or(|(bo, _)| o < bo)
-                    {
-                        *b = Some((o, fp));
-                    }
-                }
+                merge_found(&batch_found, local);
             });
             for (i, f) in batch_found.into_inner().unwrap().into_iter().enumerate() {
                 if !decided[i] && f.is_some() {
@@ -458,7 +487,7 @@ where
             .iter()
             .map(|&i| liveness::Liveness::eventually(props[i].name, props[i].condition))
             .collect();
-        let out = liveness::check_with(model, canon, &|_| None, &lprops, opts);
+        let out = liveness::check_with(model, repr, &|_| None, &lprops, opts);
         out.results.into_iter().map(Some).collect()
     } else {
         (0..eventually.len()).map(|_| None).collect::<Vec<_>>()
@@ -466,7 +495,7 @@ where
     .into_iter();
 
     for (i, p) in props.iter().enumerate() {
-        let trace = found[i].map(|(_, fp)| replay(model, canon, &visited.chain_to(fp)));
+        let trace = found[i].map(|(_, fp)| replay(model, repr, &visited.chain_to(fp)));
         let (verdict, trace, lasso) = match p.expectation {
             Expectation::Always => match trace {
                 Some(t) => (Verdict::Violated, Some(t), None),
@@ -508,28 +537,30 @@ where
 
 /// Whether some state of `frontier` has a successor not in `visited` (used at the depth
 /// bound: if not, the bound cut nothing and the exploration is still complete).
-fn has_unseen_successor<M, C>(
+fn has_unseen_successor<M, R>(
     model: &M,
-    canon: &C,
+    repr: &R,
     visited: &Visited,
-    frontier: &Level<M::State>,
+    frontier: &Level<R::Packed>,
 ) -> bool
 where
     M: Model,
-    C: Canon<M>,
-    M::State: Hash,
+    M::State: Clone,
+    R: Repr<M>,
 {
     let mut actions = Vec::new();
     let mut unseen = false;
-    frontier.for_each_in(0, frontier.len, |_, (state, _)| {
+    frontier.for_each_in(0, frontier.len, |_, (packed, _)| {
         if unseen {
             return;
         }
+        let state = repr.unpack(packed);
+        let state = &*state;
         model.actions(state, &mut actions);
         for action in actions.drain(..) {
             if let Some(next) = model.next_state(state, action)
                 && model.within_boundary(&next)
-                && !visited.contains(fingerprint(&canon.canon(model, next)))
+                && !visited.contains(repr.fingerprint(&repr.canon(model, next)))
             {
                 unseen = true;
             }

@@ -20,10 +20,11 @@
 //! bisimulation that preserves labels, enabledness and classes); the real lasso is recovered
 //! by replaying the quotient cycle until the real state at its start repeats.
 
-use super::fingerprint::{Fingerprint, IdentityBuild, fingerprint};
+use super::fingerprint::{Fingerprint, IdentityBuild};
 use super::limits::Limits;
 use super::progress::Reporter;
-use super::symmetry::{Canon, Canonical, Identity, SymmetricModel};
+use super::repr::{Plain, Repr};
+use super::symmetry::{Canonical, Identity, SymmetricModel};
 use super::trace::{Trace, init_with, step_to};
 use super::{Options, StopReason, Verdict};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -172,7 +173,7 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
-    check_with(model, &Identity, &|a| model.fairness(a), props, opts)
+    check_with(model, &Plain(Identity), &|a| model.fairness(a), props, opts)
 }
 
 /// Checks `props` with no fairness assumption at all.
@@ -186,7 +187,7 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
-    check_with(model, &Identity, &|_| None, props, opts)
+    check_with(model, &Plain(Identity), &|_| None, props, opts)
 }
 
 /// Like [`check_liveness`] on the symmetry quotient when `opts.symmetry`. Requires `p`, `q`
@@ -202,9 +203,15 @@ where
     M::Action: Clone + Debug + Send + Sync,
 {
     if opts.symmetry {
-        check_with(model, &Canonical, &|a| model.fairness(a), props, opts)
+        check_with(
+            model,
+            &Plain(Canonical),
+            &|a| model.fairness(a),
+            props,
+            opts,
+        )
     } else {
-        check_with(model, &Identity, &|a| model.fairness(a), props, opts)
+        check_with(model, &Plain(Identity), &|a| model.fairness(a), props, opts)
     }
 }
 
@@ -266,9 +273,9 @@ fn eval<M: Model>(model: &M, props: &[Liveness<M>], s: &M::State, g: &mut Graph,
     }
 }
 
-fn build<M, C>(
+fn build<M, R>(
     model: &M,
-    canon: &C,
+    repr: &R,
     fair: &dyn Fn(&M::Action) -> Option<FairClass>,
     props: &[Liveness<M>],
     opts: &Options,
@@ -276,7 +283,7 @@ fn build<M, C>(
 ) -> (Graph, Option<StopReason>)
 where
     M: Model,
-    C: Canon<M>,
+    R: Repr<M>,
     M::State: Clone + Hash,
 {
     let mut g = Graph {
@@ -292,14 +299,14 @@ where
         q: vec![Vec::new(); props.len()],
     };
     let mut index: HashMap<Fingerprint, u32, IdentityBuild> = HashMap::default();
-    let mut queue: VecDeque<M::State> = VecDeque::new();
+    let mut queue: VecDeque<R::Packed> = VecDeque::new();
     let mut reporter = Reporter::new(opts.progress);
     for s in model.init_states() {
         if !model.within_boundary(&s) {
             continue;
         }
-        let c = canon.canon(model, s);
-        let fp = fingerprint(&c);
+        let c = repr.canon(model, s);
+        let fp = repr.fingerprint(&c);
         if index.contains_key(&fp) {
             continue;
         }
@@ -309,16 +316,19 @@ where
         g.depth.push(0);
         g.init.push(true);
         eval(model, props, &c, &mut g, true);
-        queue.push_back(c);
+        queue.push_back(repr.pack(c, None));
     }
     let mut actions = Vec::new();
     let mut u = 0usize;
-    while let Some(state) = queue.pop_front() {
+    while let Some(packed) = queue.pop_front() {
+        let state = repr.unpack(&packed);
+        let state = &*state;
+        let memo = repr.memo(state);
         let mut enabled = 0u64;
-        model.actions(&state, &mut actions);
+        model.actions(state, &mut actions);
         for action in actions.drain(..) {
             let cls = class_code(fair(&action));
-            let Some(next) = model.next_state(&state, action) else {
+            let Some(next) = model.next_state(state, action) else {
                 continue;
             };
             if !model.within_boundary(&next) {
@@ -327,8 +337,8 @@ where
             if cls != NO_CLASS {
                 enabled |= 1 << cls;
             }
-            let c = canon.canon(model, next);
-            let fp = fingerprint(&c);
+            let c = repr.canon(model, next);
+            let fp = repr.child_fingerprint(&memo, state, &c);
             let v = match index.get(&fp) {
                 Some(&v) => v,
                 None => {
@@ -339,7 +349,7 @@ where
                     g.depth.push(g.depth[u] + 1);
                     g.init.push(false);
                     eval(model, props, &c, &mut g, false);
-                    queue.push_back(c);
+                    queue.push_back(repr.pack(c, Some((state, &packed))));
                     v
                 }
             };
@@ -547,9 +557,9 @@ fn analyse(g: &Graph, i: usize) -> Option<(Vec<usize>, Steps)> {
 }
 
 /// Maps a graph lasso to a real one by replay (see module docs for symmetry).
-fn realise<M, C>(
+fn realise<M, R>(
     model: &M,
-    canon: &C,
+    repr: &R,
     fair: &dyn Fn(&M::Action) -> Option<FairClass>,
     g: &Graph,
     prefix: &[usize],
@@ -557,18 +567,18 @@ fn realise<M, C>(
 ) -> Lasso<M::State, M::Action>
 where
     M: Model,
-    C: Canon<M>,
+    R: Repr<M>,
     M::State: Clone + Hash + Eq,
     M::Action: Clone,
 {
-    let init = init_with(model, canon, g.fps[prefix[0]]).expect("lasso replay: no initial state");
+    let init = init_with(model, repr, g.fps[prefix[0]]).expect("lasso replay: no initial state");
     let mut pre = Trace {
         init,
         steps: Vec::new(),
     };
     let mut cur = pre.init.clone();
     for &u in &prefix[1..] {
-        let (a, s) = step_to(model, canon, &cur, g.fps[u], &|_| true)
+        let (a, s) = step_to(model, repr, &cur, g.fps[u], &|_| true)
             .expect("lasso replay failed (nondeterministic model or bad symmetry?)");
         cur = s.clone();
         pre.steps.push((a, s));
@@ -585,7 +595,7 @@ where
     for _ in 0..100_000 {
         let mut turn = Vec::with_capacity(cycle.len());
         for &(v, c) in cycle {
-            let (a, s) = step_to(model, canon, &cur, g.fps[v], &|a| class_code(fair(a)) == c)
+            let (a, s) = step_to(model, repr, &cur, g.fps[v], &|a| class_code(fair(a)) == c)
                 .expect("lasso replay failed (fairness classes not symmetric?)");
             cur = s.clone();
             turn.push((a, s));
@@ -606,21 +616,21 @@ where
 }
 
 /// Shared implementation (also used by `explore` for stateright `eventually` properties).
-pub(crate) fn check_with<M, C>(
+pub(crate) fn check_with<M, R>(
     model: &M,
-    canon: &C,
+    repr: &R,
     fair: &(dyn Fn(&M::Action) -> Option<FairClass> + Sync),
     props: &[Liveness<M>],
     opts: &Options,
 ) -> LivenessOutcome<M>
 where
     M: Model + Sync,
-    C: Canon<M>,
+    R: Repr<M>,
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
     let mut limits = Limits::new(opts);
-    let (g, stopped) = build(model, canon, fair, props, opts, &mut limits);
+    let (g, stopped) = build(model, repr, fair, props, opts, &mut limits);
     let results = props
         .iter()
         .enumerate()
@@ -641,7 +651,7 @@ where
                 Some((prefix, cycle)) => LivenessResult {
                     name: pr.name,
                     verdict: Verdict::Violated,
-                    lasso: Some(realise(model, canon, fair, &g, &prefix, &cycle)),
+                    lasso: Some(realise(model, repr, fair, &g, &prefix, &cycle)),
                 },
             }
         })

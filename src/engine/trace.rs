@@ -8,8 +8,8 @@
 //! i.e. `r = π·c`, then every successor `c → c'` has a counterpart `r → π·c'`, whose canonical
 //! form is that of `c'`, so the search at each step always succeeds.
 
-use super::fingerprint::{Fingerprint, fingerprint};
-use super::symmetry::Canon;
+use super::fingerprint::Fingerprint;
+use super::repr::Repr;
 use stateright::Model;
 use std::hash::Hash;
 
@@ -78,25 +78,25 @@ impl<S, A> Trace<S, A> {
 
 /// Fingerprint of a state as the engine stores it.
 #[inline]
-pub(crate) fn stored_fp<M: Model, C: Canon<M>>(model: &M, canon: &C, s: M::State) -> Fingerprint
+pub(crate) fn stored_fp<M: Model, R: Repr<M>>(model: &M, repr: &R, s: M::State) -> Fingerprint
 where
-    M::State: Hash,
+    M::State: Clone,
 {
-    fingerprint(&canon.canon(model, s))
+    repr.fingerprint(&repr.canon(model, s))
 }
 
 /// One real step from `cur` to a successor whose stored fingerprint is `target`, optionally
 /// restricted to actions accepted by `accept`.
-pub(crate) fn step_to<M, C>(
+pub(crate) fn step_to<M, R>(
     model: &M,
-    canon: &C,
+    repr: &R,
     cur: &M::State,
     target: Fingerprint,
     accept: &dyn Fn(&M::Action) -> bool,
 ) -> Option<(M::Action, M::State)>
 where
     M: Model,
-    C: Canon<M>,
+    R: Repr<M>,
     M::State: Clone + Hash,
     M::Action: Clone,
 {
@@ -108,7 +108,7 @@ where
         }
         if let Some(next) = model.next_state(cur, a.clone())
             && model.within_boundary(&next)
-            && stored_fp(model, canon, next.clone()) == target
+            && stored_fp(model, repr, next.clone()) == target
         {
             return Some((a, next));
         }
@@ -117,35 +117,31 @@ where
 }
 
 /// The first initial state whose stored fingerprint is `fp`.
-pub(crate) fn init_with<M, C>(model: &M, canon: &C, fp: Fingerprint) -> Option<M::State>
+pub(crate) fn init_with<M, R>(model: &M, repr: &R, fp: Fingerprint) -> Option<M::State>
 where
     M: Model,
-    C: Canon<M>,
+    R: Repr<M>,
     M::State: Clone + Hash,
 {
     model
         .init_states()
         .into_iter()
-        .find(|s| stored_fp(model, canon, s.clone()) == fp)
+        .find(|s| stored_fp(model, repr, s.clone()) == fp)
 }
 
 /// Replays a fingerprint chain (starting at an initial state) into a real trace.
-pub(crate) fn replay<M, C>(
-    model: &M,
-    canon: &C,
-    chain: &[Fingerprint],
-) -> Trace<M::State, M::Action>
+pub(crate) fn replay<M, R>(model: &M, repr: &R, chain: &[Fingerprint]) -> Trace<M::State, M::Action>
 where
     M: Model,
-    C: Canon<M>,
+    R: Repr<M>,
     M::State: Clone + Hash,
     M::Action: Clone,
 {
-    let init = init_with(model, canon, chain[0]).expect("trace replay: no matching initial state");
+    let init = init_with(model, repr, chain[0]).expect("trace replay: no matching initial state");
     let mut steps = Vec::with_capacity(chain.len() - 1);
     let mut cur = init.clone();
     for &fp in &chain[1..] {
-        let (a, next) = step_to(model, canon, &cur, fp, &|_| true)
+        let (a, next) = step_to(model, repr, &cur, fp, &|_| true)
             .expect("trace replay: no successor matches (nondeterministic model or bad symmetry?)");
         cur = next.clone();
         steps.push((a, next));

@@ -37,7 +37,7 @@ pub fn exhaustive() -> Options {
 
 pub fn check(s: &Scenario, v: &Variant) -> (ZbsModel, Outcome<ZbsModel>) {
     let m = model::build(s.model_cfg(v));
-    let outcome = engine::explore(&m, &exhaustive());
+    let outcome = engine::explore_actors(&m, &exhaustive());
     (m, outcome)
 }
 

@@ -5,7 +5,6 @@ use crate::domain::chunk_table::{ChunkEntry, ChunkStatus, ChunkTable};
 use crate::domain::pextent::PExtent;
 use crate::domain::topology::{Level, Topology, TopologyTree};
 use crate::domain::{Cid, Pid};
-use im::OrdMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ use std::sync::Arc;
 pub(crate) struct Cluster {
     pub topo: Topology,
     pub chunks: ChunkTable,
-    pub pextents: OrdMap<Pid, PExtent>,
+    pub pextents: BTreeMap<Pid, PExtent>,
     pub load: LoadLevel,
     pub slots: usize,
     pub owner: Option<Cid>,
@@ -62,7 +61,7 @@ impl Cluster {
             },
             load: LoadLevel::from_chunks(&table),
             chunks: table,
-            pextents: OrdMap::new(),
+            pextents: BTreeMap::new(),
             slots: super::DEFAULT_MAX_RECOVER_CMDS_PER_CHUNK,
             owner: None,
         }

@@ -34,7 +34,7 @@ use super::pextent::PExtent;
 use super::recover_cmd::MigrateCandidate;
 use super::topology::{Level, NodeIx, Topology};
 use super::{Cid, Pid};
-use im::OrdMap;
+use std::collections::BTreeMap;
 
 pub use localization::{get_repair_cid, localized_order, repair_pextent_for_localization};
 pub use rebalance::{LoadLevel, cluster_used_percent, do_move, should_move};
@@ -90,7 +90,7 @@ pub struct ClusterView<'a> {
     pub topo: &'a Topology,
     pub chunks: &'a ChunkTable,
     /// The whole pextent table (`DoMove()` ranks the pids on a high-load chunk).
-    pub pextents: &'a OrdMap<Pid, PExtent>,
+    pub pextents: &'a BTreeMap<Pid, PExtent>,
     pub load: LoadLevel,
     /// `FLAGS_max_recover_cmds_per_chunk`.
     pub max_recover_cmds_per_chunk: usize,
@@ -105,7 +105,7 @@ impl<'a> ClusterView<'a> {
     pub fn derive(
         topo: &'a Topology,
         chunks: &'a ChunkTable,
-        pextents: &'a OrdMap<Pid, PExtent>,
+        pextents: &'a BTreeMap<Pid, PExtent>,
     ) -> ClusterView<'a> {
         ClusterView {
             topo,
@@ -139,7 +139,7 @@ pub struct PlacementInput<'a> {
     pub pext: &'a PExtent,
     pub topo: &'a Topology,
     pub chunks: &'a ChunkTable,
-    pub pextents: &'a OrdMap<Pid, PExtent>,
+    pub pextents: &'a BTreeMap<Pid, PExtent>,
     /// The pid's lease owner in AccessManager, if any.
     pub owner: Option<Cid>,
     pub load: LoadLevel,
@@ -179,7 +179,7 @@ pub fn propose_migrate_why(input: &PlacementInput) -> Option<(MigrateCandidate, 
 /// alive one); dst = the healthy chunk with room that makes the location safest
 /// ([`safety_rank`] of location + dst), then fewest commands, most free space, lowest cid.
 pub fn recover_src_dst(pext: &PExtent, topo: &Topology, chunks: &ChunkTable) -> Option<(Cid, Cid)> {
-    let empty = OrdMap::new();
+    let empty = BTreeMap::new();
     let view = ClusterView::derive(topo, chunks, &empty);
     let input = view.for_pid(pext, None);
     let alive = || {

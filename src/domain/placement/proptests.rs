@@ -152,7 +152,7 @@ fn build(case: &Case) -> (Cluster, PExtent, bool) {
     }
     p.temporary_replica = case.temporary;
     p.thin_provision = case.thin;
-    let mut pextents = im::OrdMap::new();
+    let mut pextents = std::collections::BTreeMap::new();
     for (k, (picks, thin, origin)) in case.others.iter().enumerate() {
         let mut q = pext(100 + k as Pid, &pick(n, picks), None);
         q.thin_provision = *thin;

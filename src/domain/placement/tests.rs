@@ -84,7 +84,7 @@ fn the_leaked_owner_is_what_blocks_the_next_migrate_for_3133() {
 fn the_scan_after_the_move_queues_3134_only() {
     let c = cfg(Variant::default());
     let mut m = incident_a_meta();
-    m.topology = Cluster::incident_a_faithful().topo;
+    m.topology = Cluster::incident_a_faithful().topo.into();
     assert!(
         m.regenerate_waiting_migrate_list(&c).is_empty(),
         "[4, 2, 5] is safe"

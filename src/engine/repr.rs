@@ -1,0 +1,88 @@
+//! How the engine keeps and identifies states: canonicalisation, fingerprints, and the form
+//! a state takes while it waits in the BFS frontier.
+//!
+//! [`Plain`] works for every model: a state is stored as it is and fingerprinted through its
+//! `Hash`. Models whose states are large and mostly shared between a state and its
+//! successors get a representation of their own: [`super::actor_repr::Actors`] for
+//! stateright's `ActorModel`, which fingerprints a successor by re-hashing only the actors
+//! that changed and keeps frontier states packed (see that module).
+
+use super::fingerprint::{Fingerprint, fingerprint};
+use super::symmetry::Canon;
+use stateright::Model;
+use std::borrow::Cow;
+use std::hash::Hash;
+
+/// A state representation for the engine.
+///
+/// Contract: `fingerprint` depends on the state's value only (equal states, equal
+/// fingerprints, whatever their history); `child_fingerprint(memo(p), p, c) ==
+/// fingerprint(c)`; `unpack(pack(s, _)) == s`.
+pub(crate) trait Repr<M: Model>: Sync
+where
+    M::State: Clone,
+{
+    /// A frontier state.
+    type Packed: Send + Sync;
+    /// What a parent's fingerprinting leaves behind to make its successors' cheaper.
+    type Memo;
+    /// Whether packing gives up the state: then properties are checked on each successor
+    /// before it is packed, since it is never unpacked before it is expanded.
+    const LOSSY: bool;
+
+    /// The state stored for `s` (its orbit representative under symmetry).
+    fn canon(&self, model: &M, s: M::State) -> M::State;
+    /// The fingerprint of a (canonical) state.
+    fn fingerprint(&self, s: &M::State) -> Fingerprint;
+    /// What fingerprinting `s`'s successors can reuse of `s`.
+    fn memo(&self, s: &M::State) -> Self::Memo;
+    /// The fingerprint of `child`, a successor of `parent` (whose memo is given).
+    fn child_fingerprint(
+        &self,
+        memo: &Self::Memo,
+        parent: &M::State,
+        child: &M::State,
+    ) -> Fingerprint;
+    /// `s` packed for the frontier; `parent` (its parent, unpacked and packed) lets a
+    /// representation share what did not change.
+    fn pack(&self, s: M::State, parent: Option<(&M::State, &Self::Packed)>) -> Self::Packed;
+    /// The state back from its packed form.
+    fn unpack<'a>(&self, p: &'a Self::Packed) -> Cow<'a, M::State>;
+}
+
+/// States kept as they are, fingerprinted whole; `C` canonicalises them.
+pub(crate) struct Plain<C>(pub C);
+
+impl<M, C> Repr<M> for Plain<C>
+where
+    M: Model,
+    C: Canon<M>,
+    M::State: Clone + Hash + Send + Sync,
+{
+    type Packed = M::State;
+    type Memo = ();
+    const LOSSY: bool = false;
+
+    #[inline(always)]
+    fn canon(&self, model: &M, s: M::State) -> M::State {
+        self.0.canon(model, s)
+    }
+    #[inline(always)]
+    fn fingerprint(&self, s: &M::State) -> Fingerprint {
+        fingerprint(s)
+    }
+    #[inline(always)]
+    fn memo(&self, _: &M::State) {}
+    #[inline(always)]
+    fn child_fingerprint(&self, _: &(), _: &M::State, child: &M::State) -> Fingerprint {
+        fingerprint(child)
+    }
+    #[inline(always)]
+    fn pack(&self, s: M::State, _: Option<(&M::State, &M::State)>) -> M::State {
+        s
+    }
+    #[inline(always)]
+    fn unpack<'a>(&self, p: &'a M::State) -> Cow<'a, M::State> {
+        Cow::Borrowed(p)
+    }
+}
