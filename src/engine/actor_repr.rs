@@ -26,7 +26,8 @@ use super::fingerprint::{Fingerprint, FoldHasher, fingerprint};
 use super::repr::Repr;
 use super::symmetry::Canon;
 use stateright::actor::{
-    Actor, ActorModel, ActorModelState, Envelope, Network, RandomChoices, Timers,
+    Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, Network, Out,
+    RandomChoices, Timers, is_no_op, is_no_op_with_timer,
 };
 use std::borrow::Cow;
 use std::fmt::Debug;
@@ -64,52 +65,311 @@ pub(crate) struct PackedActors<A: Actor, H> {
 /// A parent's part hashes, reused for the parts its successors share with it.
 pub(crate) struct ActorMemo {
     actors: Vec<u64>,
+    network: u64,
+    timers: u64,
+    misc: u64,
 }
 
-/// A multiset of hashes, order-independent: the sum of well-mixed element hashes.
-fn multiset_hash<T: Hash>(items: impl Iterator<Item = T>) -> u64 {
-    items.fold(0u64, |acc, x| acc.wrapping_add(fingerprint(&x)))
+/// One message in flight. A network's hash is the sum over its messages (a multiset hash:
+/// order-independent, and updated by one addition per message sent or delivered).
+fn envelope_hash<Msg: Hash>(src: Id, dst: Id, msg: &Msg) -> u64 {
+    fingerprint(&(src, dst, msg))
 }
 
 fn network_hash<Msg: Eq + Hash>(network: &Network<Msg>) -> u64 {
     match network {
-        Network::UnorderedNonDuplicating(multiset) => multiset_hash(multiset.iter()),
+        Network::UnorderedNonDuplicating(multiset) => multiset.iter().fold(0u64, |acc, (e, &n)| {
+            acc.wrapping_add(envelope_hash(e.src, e.dst, &e.msg).wrapping_mul(n as u64))
+        }),
         other => fingerprint(other),
     }
 }
 
-fn rest_hash<A: Actor, H: Hash>(s: &ActorModelState<A, H>) -> u64 {
-    let mut h = FoldHasher::default();
-    for timers in &s.timers_set {
-        h.write_u64(multiset_hash(timers.iter()));
-    }
-    h.write_u64(fingerprint(&s.random_choices));
-    h.write_u64(fingerprint(&s.crashed));
-    h.write_u64(fingerprint(&s.history));
-    h.write_u64(fingerprint(&s.actor_storages));
-    h.finish()
+/// One timer set on actor `index`; a state's timers hash as the sum over them.
+fn timer_hash<T: Hash>(index: usize, timer: &T) -> u64 {
+    fingerprint(&(index, timer))
 }
 
-fn rest_eq<A: Actor, H: PartialEq>(a: &ActorModelState<A, H>, b: &ActorModelState<A, H>) -> bool {
+fn timers_hash<T: Hash + Eq>(timers_set: &[Timers<T>]) -> u64 {
+    let mut sum = 0u64;
+    for (i, timers) in timers_set.iter().enumerate() {
+        for t in timers.iter() {
+            sum = sum.wrapping_add(timer_hash(i, t));
+        }
+    }
+    sum
+}
+
+/// Random choices, crashes, history and storage: what no ZBS step changes.
+fn misc_hash<A: Actor, H: Hash>(s: &ActorModelState<A, H>, history: &H) -> u64 {
+    fingerprint(&(&s.random_choices, &s.crashed, history, &s.actor_storages))
+}
+
+fn misc_eq<A: Actor, H: PartialEq>(a: &ActorModelState<A, H>, b: &ActorModelState<A, H>) -> bool {
     a.crashed == b.crashed
-        && a.timers_set == b.timers_set
         && a.history == b.history
         && a.random_choices == b.random_choices
         && a.actor_storages == b.actor_storages
 }
 
+fn rest_eq<A: Actor, H: PartialEq>(a: &ActorModelState<A, H>, b: &ActorModelState<A, H>) -> bool {
+    a.timers_set == b.timers_set && misc_eq(a, b)
+}
+
 /// The state's fingerprint from its part hashes.
-fn combine(actors: impl Iterator<Item = u64>, network: u64, rest: u64) -> Fingerprint {
+fn combine(actors: impl Iterator<Item = u64>, network: u64, timers: u64, misc: u64) -> Fingerprint {
     let mut h = FoldHasher::default();
     for a in actors {
         h.write_u64(a);
     }
     h.write_u64(network);
-    h.write_u64(rest);
+    h.write_u64(timers);
+    h.write_u64(misc);
     match h.finish() {
         0 => 1,
         f => f,
     }
+}
+
+/// The timers of one actor a step touched: each with whether the parent had it set and
+/// whether the successor has.
+struct TouchedTimers<'p, T: Hash + Eq> {
+    parent: &'p Timers<T>,
+    touched: Vec<(T, bool, bool)>,
+}
+
+impl<'p, T: Clone + Hash + Eq> TouchedTimers<'p, T> {
+    fn set(&mut self, timer: &T, on: bool) {
+        match self.touched.iter_mut().find(|(t, _, _)| t == timer) {
+            Some((_, _, now)) => *now = on,
+            None => {
+                let was = self.parent.iter().any(|t| t == timer);
+                self.touched.push((timer.clone(), was, on));
+            }
+        }
+    }
+
+    /// The parent's timers hash moved to the successor's.
+    fn apply(&self, index: usize, mut sum: u64) -> u64 {
+        for (t, was, now) in &self.touched {
+            match (was, now) {
+                (false, true) => sum = sum.wrapping_add(timer_hash(index, t)),
+                (true, false) => sum = sum.wrapping_sub(timer_hash(index, t)),
+                _ => {}
+            }
+        }
+        sum
+    }
+}
+
+/// What an actor's handler did with one input, as far as fingerprints care: the hash of the
+/// actor's new state (`None`: unchanged) and the commands it issued. A handler is a function
+/// of the actor's state and the input alone (stateright's `Actor` contract), so the result
+/// of one `(actor state, input)` pair serves every global state in which that actor is in
+/// that state — the meta's scan over the same tables, say, whatever the chunks are doing.
+pub(crate) struct HandlerStep<A: Actor> {
+    actor: Option<u64>,
+    no_op: bool,
+    out: Out<A>,
+}
+
+/// An input to an actor: a message from `src`, or a timer.
+enum Input<A: Actor> {
+    Msg(Id, A::Msg),
+    Timer(A::Timer),
+}
+
+impl<A: Actor> PartialEq for Input<A> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Input::Msg(s, m), Input::Msg(s2, m2)) => s == s2 && m == m2,
+            (Input::Timer(t), Input::Timer(t2)) => t == t2,
+            _ => false,
+        }
+    }
+}
+
+/// Actor index, hash of its state, hash of the input.
+type StepKey = (usize, u64, u64);
+
+/// Each exploring thread's cache of handler results, keyed by actor, the hash of its state
+/// and the input (compared in full on a hit). Emptied when it reaches [`CACHE_CAP`] entries.
+pub(crate) struct StepCache<A: Actor> {
+    map: std::collections::HashMap<StepKey, (Input<A>, HandlerStep<A>)>,
+    /// Actor states of recently packed states, by actor and hash: a packed successor whose
+    /// changed actor equals one of these shares its allocation instead of keeping its own
+    /// (the same meta state is reached along many interleavings).
+    interned: std::collections::HashMap<(usize, u64), Arc<A::State>>,
+}
+
+impl<A: Actor> Default for StepCache<A> {
+    fn default() -> Self {
+        StepCache {
+            map: Default::default(),
+            interned: Default::default(),
+        }
+    }
+}
+
+/// Entries per thread's handler cache (a few hundred bytes each).
+const CACHE_CAP: usize = 1 << 15;
+
+impl<A: Actor> StepCache<A> {
+    /// `state` (actor `index`'s), or an equal one already interned.
+    fn intern(&mut self, index: usize, state: &mut Arc<A::State>) {
+        let key = (index, fingerprint(&**state));
+        match self.interned.get(&key) {
+            Some(same) if **same == **state => *state = same.clone(),
+            Some(_) => {}
+            None => {
+                if self.interned.len() >= CACHE_CAP {
+                    self.interned.clear();
+                }
+                self.interned.insert(key, state.clone());
+            }
+        }
+    }
+
+    /// The handler's result for `input` on actor `index`, whose state hashes to `state_hash`:
+    /// from the cache, or computed by `run` and remembered.
+    fn get(
+        &mut self,
+        index: usize,
+        state_hash: u64,
+        input: Input<A>,
+        run: impl FnOnce(&Input<A>) -> HandlerStep<A>,
+    ) -> &HandlerStep<A> {
+        let input_hash = match &input {
+            Input::Msg(src, msg) => fingerprint(&(src, msg)),
+            Input::Timer(t) => fingerprint(t),
+        };
+        let key = (index, state_hash, input_hash);
+        let hit = self.map.get(&key).is_some_and(|(i, _)| *i == input);
+        if !hit {
+            if self.map.len() >= CACHE_CAP {
+                self.map.clear();
+            }
+            let step = run(&input);
+            self.map.insert(key, (input, step));
+        }
+        &self.map[&key].1
+    }
+}
+
+/// The fingerprint of the state a `Deliver` or `Timeout` leads to, computed from the parent's
+/// memo and the actor's handler output alone, without building the state: what
+/// `ActorModel::next_state` would do, step by step, applied to part hashes instead of parts.
+/// `None` when the step does something this does not follow (random choices, storage); the
+/// caller then builds the state.
+fn step_fingerprint<A, Cfg, H>(
+    model: &ActorModel<A, Cfg, H>,
+    memo: &ActorMemo,
+    cache: &mut StepCache<A>,
+    parent: &ActorModelState<A, H>,
+    action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
+) -> Option<Option<Fingerprint>>
+where
+    A: Actor,
+    A::Msg: Ord,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    let (id, input) = match action {
+        ActorModelAction::Deliver { src, dst, msg } => {
+            let index = usize::from(*dst);
+            if index >= parent.actor_states.len() || parent.crashed[index] {
+                return Some(None);
+            }
+            (*dst, Input::Msg(*src, msg.clone()))
+        }
+        ActorModelAction::Timeout(id, timer) => (*id, Input::Timer(timer.clone())),
+        _ => return None,
+    };
+    let index = usize::from(id);
+    let actor = &model.actors[index];
+    let last = &*parent.actor_states[index];
+    let step = cache.get(index, memo.actors[index], input, |input| {
+        let mut state = Cow::Borrowed(last);
+        let mut out = Out::new();
+        let no_op = match input {
+            Input::Msg(src, msg) => {
+                actor.on_msg(id, &mut state, *src, msg.clone(), &mut out);
+                is_no_op(&state, &out)
+            }
+            Input::Timer(t) => {
+                actor.on_timeout(id, &mut state, t, &mut out);
+                is_no_op_with_timer(&state, &out, t)
+            }
+        };
+        HandlerStep {
+            actor: match &state {
+                Cow::Owned(s) => Some(fingerprint(s)),
+                Cow::Borrowed(_) => None,
+            },
+            no_op,
+            out,
+        }
+    });
+    if step.no_op {
+        return Some(None);
+    }
+    let mut timers = TouchedTimers {
+        parent: parent.timers_set.get(index)?,
+        touched: Vec::new(),
+    };
+    let (mut network, mut history) = match action {
+        ActorModelAction::Deliver { src, dst, msg } => {
+            let env = Envelope {
+                src: *src,
+                dst: *dst,
+                msg,
+            };
+            (
+                memo.network.wrapping_sub(envelope_hash(*src, *dst, msg)),
+                (model.record_msg_in)(&model.cfg, &parent.history, env),
+            )
+        }
+        ActorModelAction::Timeout(_, timer) => {
+            timers.set(timer, false);
+            (memo.network, None)
+        }
+        _ => unreachable!("only deliveries and timeouts get here"),
+    };
+    for c in step.out.iter() {
+        match c {
+            Command::Send(dst, msg) => {
+                let env = Envelope {
+                    src: id,
+                    dst: *dst,
+                    msg,
+                };
+                let h = history.as_ref().unwrap_or(&parent.history);
+                if let Some(h) = (model.record_msg_out)(&model.cfg, h, env) {
+                    history = Some(h);
+                }
+                network = network.wrapping_add(envelope_hash(id, *dst, msg));
+            }
+            Command::SetTimer(t, _) => timers.set(t, true),
+            Command::CancelTimer(t) => timers.set(t, false),
+            Command::ChooseRandom(..) | Command::Save(_) => return None,
+        }
+    }
+    let actor_hash = step.actor.unwrap_or(memo.actors[index]);
+    let misc = match &history {
+        Some(h) => misc_hash(parent, h),
+        None => memo.misc,
+    };
+    let actors = memo
+        .actors
+        .iter()
+        .enumerate()
+        .map(|(i, &h)| if i == index { actor_hash } else { h });
+    Some(Some(combine(
+        actors,
+        network,
+        timers.apply(index, memo.timers),
+        misc,
+    )))
 }
 
 impl<A, Cfg, H, C> Repr<ActorModel<A, Cfg, H>> for Actors<C>
@@ -125,6 +385,7 @@ where
 {
     type Packed = PackedActors<A, H>;
     type Memo = ActorMemo;
+    type Scratch = StepCache<A>;
     const LOSSY: bool = true;
 
     #[inline(always)]
@@ -140,13 +401,17 @@ where
         combine(
             s.actor_states.iter().map(|a| fingerprint(&**a)),
             network_hash(&s.network),
-            rest_hash(s),
+            timers_hash(&s.timers_set),
+            misc_hash(s, &s.history),
         )
     }
 
     fn memo(&self, s: &ActorModelState<A, H>) -> ActorMemo {
         ActorMemo {
             actors: s.actor_states.iter().map(|a| fingerprint(&**a)).collect(),
+            network: network_hash(&s.network),
+            timers: timers_hash(&s.timers_set),
+            misc: misc_hash(s, &s.history),
         }
     }
 
@@ -163,7 +428,33 @@ where
                 _ => fingerprint(&**a),
             }
         });
-        combine(actors, network_hash(&child.network), rest_hash(child))
+        let misc = if misc_eq(child, parent) {
+            memo.misc
+        } else {
+            misc_hash(child, &child.history)
+        };
+        combine(
+            actors,
+            network_hash(&child.network),
+            timers_hash(&child.timers_set),
+            misc,
+        )
+    }
+
+    fn successor_fingerprint(
+        &self,
+        model: &ActorModel<A, Cfg, H>,
+        memo: &ActorMemo,
+        cache: &mut StepCache<A>,
+        parent: &ActorModelState<A, H>,
+        action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
+    ) -> Option<Option<Fingerprint>> {
+        // Only without symmetry (a canonical successor is another state) and on the network
+        // whose hash is a plain multiset.
+        if !C::IDENTITY || !matches!(parent.network, Network::UnorderedNonDuplicating(_)) {
+            return None;
+        }
+        step_fingerprint(model, memo, cache, parent, action)
     }
 
     fn pack(
@@ -195,6 +486,26 @@ where
             network,
             rest,
         }
+    }
+
+    fn pack_sharing(
+        &self,
+        scratch: &mut StepCache<A>,
+        s: ActorModelState<A, H>,
+        parent: (&ActorModelState<A, H>, &PackedActors<A, H>),
+    ) -> PackedActors<A, H> {
+        let mut packed = self.pack(s, Some(parent));
+        for (i, a) in packed.actors.iter_mut().enumerate() {
+            if !parent
+                .0
+                .actor_states
+                .get(i)
+                .is_some_and(|p| Arc::ptr_eq(p, a))
+            {
+                scratch.intern(i, a);
+            }
+        }
+        packed
     }
 
     fn unpack<'a>(&self, p: &'a PackedActors<A, H>) -> Cow<'a, ActorModelState<A, H>> {
@@ -262,6 +573,8 @@ mod tests {
         let mut frontier = model.init_states();
         let mut seen: std::collections::HashMap<Fingerprint, ZbsState> = Default::default();
         let mut checked = 0;
+        let mut fast = 0;
+        let mut cache = StepCache::default();
         while let Some(s) = frontier.pop() {
             // A fingerprint is a function of the value: a state reached twice (a fresh
             // allocation each time) gets the same one, and distinct states differ.
@@ -275,9 +588,19 @@ mod tests {
             let mut actions = Vec::new();
             model.actions(&s, &mut actions);
             for a in actions {
+                // The successor's fingerprint from the parent's memo and the handler's output
+                // alone (twice: computed, then from the handler cache) is the built one's.
+                let unbuilt = step_fingerprint(&model, &m, &mut cache, &s, &a);
+                let again = step_fingerprint(&model, &m, &mut cache, &s, &a);
+                assert_eq!(unbuilt, again);
                 let Some(next) = model.next_state(&s, a) else {
+                    assert_eq!(unbuilt.flatten(), None, "no successor");
                     continue;
                 };
+                if let Some(unbuilt) = unbuilt {
+                    assert_eq!(unbuilt, Some(fp(&next)));
+                    fast += 1;
+                }
                 // The same value in allocations of its own: nothing shared with the parent.
                 let fresh = ActorModelState {
                     actor_states: next
@@ -299,5 +622,6 @@ mod tests {
             }
         }
         assert!(checked > 3000, "{checked} successors checked");
+        assert_eq!(fast, checked, "every ZBS step is a delivery or a timeout");
     }
 }

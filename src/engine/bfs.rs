@@ -278,6 +278,8 @@ where
     // level in exactly the order a one-thread BFS would build it.
     let next_keys: Vec<Mutex<Vec<u64>>> = (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
 
+    let scratch_pool: Mutex<Vec<R::Scratch>> = Mutex::new(Vec::new());
+
     'levels: while frontier.len > 0 {
         if opts.stop_when_decided && all_decided(&decided) {
             stopped = Some(StopReason::Decided);
@@ -308,6 +310,8 @@ where
             par(threads, || {
                 let mut actions = Vec::new();
                 let mut local_found: Found = vec![None; props.len()];
+                // Each thread's scratch (its handler cache) lives across batches and levels.
+                let mut scratch = scratch_pool.lock().unwrap().pop().unwrap_or_default();
                 loop {
                     let j = next_sub.fetch_add(1, Ordering::Relaxed);
                     if j >= n_subs {
@@ -335,6 +339,26 @@ where
                         let memo = repr.memo(state);
                         model.actions(state, &mut actions);
                         for (a, action) in actions.drain(..).enumerate() {
+                            // A successor the representation can fingerprint unbuilt, and
+                            // that fingerprint shows already seen, is never built.
+                            let fast = repr.successor_fingerprint(
+                                model,
+                                &memo,
+                                &mut scratch,
+                                state,
+                                &action,
+                            );
+                            if let Some(fast) = fast {
+                                let Some(fp) = fast else {
+                                    continue;
+                                };
+                                if let Some(seen) = &seen
+                                    && (seen[shard_of(fp)].parent(fp).is_some()
+                                        || local.contains(&fp))
+                                {
+                                    continue;
+                                }
+                            }
                             let Some(next) = model.next_state(state, action) else {
                                 continue;
                             };
@@ -342,7 +366,17 @@ where
                                 continue;
                             }
                             let c = repr.canon(model, next);
-                            let fp = repr.child_fingerprint(&memo, state, &c);
+                            let fp = match fast {
+                                Some(Some(fp)) => {
+                                    debug_assert_eq!(
+                                        fp,
+                                        repr.child_fingerprint(&memo, state, &c),
+                                        "successor_fingerprint disagrees with the built successor"
+                                    );
+                                    fp
+                                }
+                                _ => repr.child_fingerprint(&memo, state, &c),
+                            };
                             // Seen in an earlier batch or level: never buffer it (for models
                             // with heavy states, buffering every duplicate dominated memory).
                             if let Some(seen) = &seen
@@ -363,7 +397,7 @@ where
                                 );
                             }
                             out[shard_of(fp)].push(Succ {
-                                state: repr.pack(c, Some((state, packed))),
+                                state: repr.pack_sharing(&mut scratch, c, (state, packed)),
                                 fp,
                                 order,
                             });
@@ -371,6 +405,7 @@ where
                     });
                 }
                 merge_found(&batch_found, local_found);
+                scratch_pool.lock().unwrap().push(scratch);
             });
 
             // Phase 2: insert, shard by shard.

@@ -320,6 +320,7 @@ where
     }
     let mut actions = Vec::new();
     let mut u = 0usize;
+    let mut scratch = R::Scratch::default();
     while let Some(packed) = queue.pop_front() {
         let state = repr.unpack(&packed);
         let state = &*state;
@@ -328,29 +329,46 @@ where
         model.actions(state, &mut actions);
         for action in actions.drain(..) {
             let cls = class_code(fair(&action));
-            let Some(next) = model.next_state(state, action) else {
-                continue;
+            // An edge to a known state needs only the successor's fingerprint.
+            let fast = repr.successor_fingerprint(model, &memo, &mut scratch, state, &action);
+            let known = match fast {
+                Some(None) => continue,
+                Some(Some(fp)) => index.get(&fp).copied(),
+                None => None,
             };
-            if !model.within_boundary(&next) {
-                continue;
-            }
-            if cls != NO_CLASS {
-                enabled |= 1 << cls;
-            }
-            let c = repr.canon(model, next);
-            let fp = repr.child_fingerprint(&memo, state, &c);
-            let v = match index.get(&fp) {
-                Some(&v) => v,
-                None => {
-                    let v = g.fps.len() as u32;
-                    index.insert(fp, v);
-                    g.fps.push(fp);
-                    g.parent.push(u as u32);
-                    g.depth.push(g.depth[u] + 1);
-                    g.init.push(false);
-                    eval(model, props, &c, &mut g, false);
-                    queue.push_back(repr.pack(c, Some((state, &packed))));
+            let v = match known {
+                Some(v) => {
+                    if cls != NO_CLASS {
+                        enabled |= 1 << cls;
+                    }
                     v
+                }
+                None => {
+                    let Some(next) = model.next_state(state, action) else {
+                        continue;
+                    };
+                    if !model.within_boundary(&next) {
+                        continue;
+                    }
+                    if cls != NO_CLASS {
+                        enabled |= 1 << cls;
+                    }
+                    let c = repr.canon(model, next);
+                    let fp = repr.child_fingerprint(&memo, state, &c);
+                    match index.get(&fp) {
+                        Some(&v) => v,
+                        None => {
+                            let v = g.fps.len() as u32;
+                            index.insert(fp, v);
+                            g.fps.push(fp);
+                            g.parent.push(u as u32);
+                            g.depth.push(g.depth[u] + 1);
+                            g.init.push(false);
+                            eval(model, props, &c, &mut g, false);
+                            queue.push_back(repr.pack_sharing(&mut scratch, c, (state, &packed)));
+                            v
+                        }
+                    }
                 }
             };
             g.succ.push(v);

@@ -26,6 +26,9 @@ where
     type Packed: Send + Sync;
     /// What a parent's fingerprinting leaves behind to make its successors' cheaper.
     type Memo;
+    /// Each exploring thread's own working memory (e.g. a cache), for
+    /// `successor_fingerprint`.
+    type Scratch: Default + Send;
     /// Whether packing gives up the state: then properties are checked on each successor
     /// before it is packed, since it is never unpacked before it is expanded.
     const LOSSY: bool;
@@ -43,9 +46,34 @@ where
         parent: &M::State,
         child: &M::State,
     ) -> Fingerprint;
+    /// The fingerprint of the successor `action` leads to from `parent`, computed without
+    /// building it: `Some(None)` if the action has no successor, `None` if this
+    /// representation cannot tell (the caller then builds the successor with
+    /// `Model::next_state`). Lets the engine drop a duplicate successor for the price of a
+    /// hash; equal to `child_fingerprint` of the built successor.
+    fn successor_fingerprint(
+        &self,
+        _model: &M,
+        _memo: &Self::Memo,
+        _scratch: &mut Self::Scratch,
+        _parent: &M::State,
+        _action: &M::Action,
+    ) -> Option<Option<Fingerprint>> {
+        None
+    }
     /// `s` packed for the frontier; `parent` (its parent, unpacked and packed) lets a
     /// representation share what did not change.
     fn pack(&self, s: M::State, parent: Option<(&M::State, &Self::Packed)>) -> Self::Packed;
+    /// [`Repr::pack`] of a successor, with this thread's scratch to share parts with other
+    /// recently packed states.
+    fn pack_sharing(
+        &self,
+        _scratch: &mut Self::Scratch,
+        s: M::State,
+        parent: (&M::State, &Self::Packed),
+    ) -> Self::Packed {
+        self.pack(s, Some(parent))
+    }
     /// The state back from its packed form.
     fn unpack<'a>(&self, p: &'a Self::Packed) -> Cow<'a, M::State>;
 }
@@ -61,6 +89,7 @@ where
 {
     type Packed = M::State;
     type Memo = ();
+    type Scratch = ();
     const LOSSY: bool = false;
 
     #[inline(always)]

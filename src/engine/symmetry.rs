@@ -18,6 +18,8 @@ pub trait SymmetricModel: Model {
 
 /// How states are mapped before they are fingerprinted and stored.
 pub(crate) trait Canon<M: Model>: Sync {
+    /// Whether `canon` returns its argument unchanged (no reduction).
+    const IDENTITY: bool;
     fn canon(&self, model: &M, s: M::State) -> M::State;
 }
 
@@ -25,6 +27,7 @@ pub(crate) trait Canon<M: Model>: Sync {
 pub(crate) struct Identity;
 
 impl<M: Model> Canon<M> for Identity {
+    const IDENTITY: bool = true;
     #[inline(always)]
     fn canon(&self, _model: &M, s: M::State) -> M::State {
         s
@@ -35,6 +38,7 @@ impl<M: Model> Canon<M> for Identity {
 pub(crate) struct Canonical;
 
 impl<M: SymmetricModel> Canon<M> for Canonical {
+    const IDENTITY: bool = false;
     #[inline(always)]
     fn canon(&self, model: &M, s: M::State) -> M::State {
         model.canonical(&s)
