@@ -2,12 +2,6 @@
 
 use clap::Parser;
 
-/// mimalloc instead of the system allocator: exploration allocates and frees millions of
-/// small, short-lived states from several threads, where glibc's malloc spent a quarter of
-/// the run consolidating free lists.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = match zbs_mc::cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -37,29 +37,34 @@ use std::sync::Arc;
 /// `ActorModel` states, canonicalised by `C`, fingerprinted incrementally and packed.
 pub(crate) struct Actors<C>(pub C);
 
-/// What of an `ActorModelState` is neither an actor state nor the network: rarely changed
-/// by a step, so shared between a packed state and its parent.
-pub(crate) struct Rest<A: Actor, H> {
-    timers_set: Vec<Timers<A::Timer>>,
+/// What of an `ActorModelState` no ZBS step changes: random choices, crashes, history,
+/// storage, and how many actors have a timer set (the length of `timers_set`). Shared between
+/// a packed state and its parent while unchanged.
+pub(crate) struct Misc<A: Actor, H> {
     random_choices: Vec<RandomChoices<A::Random>>,
     crashed: Vec<bool>,
     history: H,
     actor_storages: Vec<Option<A::Storage>>,
+    timers_len: usize,
 }
 
 /// The network of a packed state.
+#[derive(PartialEq)]
 pub(crate) enum PackedNetwork<Msg: Eq + Hash> {
-    /// An unordered, non-duplicating network: each envelope with its multiplicity.
+    /// An unordered, non-duplicating network: each envelope with its multiplicity, in order.
     Multiset(Box<[(Envelope<Msg>, u32)]>),
     /// Any other kind of network, kept as it is.
     Other(Box<Network<Msg>>),
 }
 
-/// A frontier state.
+/// A frontier state. The network and the timers are interned (see [`StepCache`]): a level
+/// holds tens of thousands of states but only a few hundred distinct networks and timer sets.
 pub(crate) struct PackedActors<A: Actor, H> {
     actors: Box<[Arc<A::State>]>,
-    network: PackedNetwork<A::Msg>,
-    rest: Arc<Rest<A, H>>,
+    network: Arc<PackedNetwork<A::Msg>>,
+    /// Every timer set, as `(actor index, timer)` in order.
+    timers: Arc<[(u32, A::Timer)]>,
+    misc: Arc<Misc<A, H>>,
 }
 
 /// A parent's part hashes, reused for the parts its successors share with it.
@@ -110,10 +115,6 @@ fn misc_eq<A: Actor, H: PartialEq>(a: &ActorModelState<A, H>, b: &ActorModelStat
         && a.history == b.history
         && a.random_choices == b.random_choices
         && a.actor_storages == b.actor_storages
-}
-
-fn rest_eq<A: Actor, H: PartialEq>(a: &ActorModelState<A, H>, b: &ActorModelState<A, H>) -> bool {
-    a.timers_set == b.timers_set && misc_eq(a, b)
 }
 
 /// The state's fingerprint from its part hashes.
@@ -174,20 +175,37 @@ pub(crate) struct HandlerStep<A: Actor> {
 }
 
 /// An input to an actor: a message from `src`, or a timer.
-enum Input<A: Actor> {
+enum Input<'a, A: Actor> {
+    Msg(Id, &'a A::Msg),
+    Timer(&'a A::Timer),
+}
+
+/// An [`Input`] kept in the cache.
+enum OwnedInput<A: Actor> {
     Msg(Id, A::Msg),
     Timer(A::Timer),
 }
 
-impl<A: Actor> PartialEq for Input<A> {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Input::Msg(s, m), Input::Msg(s2, m2)) => s == s2 && m == m2,
-            (Input::Timer(t), Input::Timer(t2)) => t == t2,
+impl<A: Actor> Input<'_, A> {
+    fn is(&self, owned: &OwnedInput<A>) -> bool {
+        match (self, owned) {
+            (Input::Msg(s, m), OwnedInput::Msg(s2, m2)) => s == s2 && *m == m2,
+            (Input::Timer(t), OwnedInput::Timer(t2)) => *t == t2,
             _ => false,
         }
     }
+
+    fn to_owned(&self) -> OwnedInput<A> {
+        match self {
+            Input::Msg(s, m) => OwnedInput::Msg(*s, (*m).clone()),
+            Input::Timer(t) => OwnedInput::Timer((*t).clone()),
+        }
+    }
 }
+
+/// The hasher of the engine's small tables (the fingerprint's: keys are hashes already, or
+/// small).
+type FastBuild = std::hash::BuildHasherDefault<FoldHasher>;
 
 /// Actor index, hash of its state, hash of the input.
 type StepKey = (usize, u64, u64);
@@ -195,18 +213,43 @@ type StepKey = (usize, u64, u64);
 /// Each exploring thread's cache of handler results, keyed by actor, the hash of its state
 /// and the input (compared in full on a hit). Emptied when it reaches [`CACHE_CAP`] entries.
 pub(crate) struct StepCache<A: Actor> {
-    map: std::collections::HashMap<StepKey, (Input<A>, HandlerStep<A>)>,
-    /// Actor states of recently packed states, by actor and hash: a packed successor whose
-    /// changed actor equals one of these shares its allocation instead of keeping its own
-    /// (the same meta state is reached along many interleavings).
-    interned: std::collections::HashMap<(usize, u64), Arc<A::State>>,
+    map: std::collections::HashMap<StepKey, (OwnedInput<A>, HandlerStep<A>), FastBuild>,
+    /// Parts of recently packed states, by hash (and actor): a packed successor whose part
+    /// equals one of these shares its allocation instead of keeping its own. The same meta
+    /// state, network or timer set is reached along many interleavings.
+    actors: Interned<(usize, u64), A::State>,
+    networks: Interned<u64, PackedNetwork<A::Msg>>,
+    timers: Interned<u64, [(u32, A::Timer)]>,
 }
+
+type Interned<K, T> = std::collections::HashMap<K, Arc<T>, FastBuild>;
 
 impl<A: Actor> Default for StepCache<A> {
     fn default() -> Self {
         StepCache {
             map: Default::default(),
-            interned: Default::default(),
+            actors: Default::default(),
+            networks: Default::default(),
+            timers: Default::default(),
+        }
+    }
+}
+
+/// `part`, or an equal one already in `table` under `key`. The table is emptied when it
+/// reaches [`CACHE_CAP`] entries (sharing is an optimisation: forgetting loses none).
+fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
+    table: &mut Interned<K, T>,
+    key: K,
+    part: &mut Arc<T>,
+) {
+    match table.get(&key) {
+        Some(same) if **same == **part => *part = same.clone(),
+        Some(_) => {}
+        None => {
+            if table.len() >= CACHE_CAP {
+                table.clear();
+            }
+            table.insert(key, part.clone());
         }
     }
 }
@@ -215,42 +258,27 @@ impl<A: Actor> Default for StepCache<A> {
 const CACHE_CAP: usize = 1 << 15;
 
 impl<A: Actor> StepCache<A> {
-    /// `state` (actor `index`'s), or an equal one already interned.
-    fn intern(&mut self, index: usize, state: &mut Arc<A::State>) {
-        let key = (index, fingerprint(&**state));
-        match self.interned.get(&key) {
-            Some(same) if **same == **state => *state = same.clone(),
-            Some(_) => {}
-            None => {
-                if self.interned.len() >= CACHE_CAP {
-                    self.interned.clear();
-                }
-                self.interned.insert(key, state.clone());
-            }
-        }
-    }
-
     /// The handler's result for `input` on actor `index`, whose state hashes to `state_hash`:
     /// from the cache, or computed by `run` and remembered.
     fn get(
         &mut self,
         index: usize,
         state_hash: u64,
-        input: Input<A>,
-        run: impl FnOnce(&Input<A>) -> HandlerStep<A>,
+        input: Input<'_, A>,
+        run: impl FnOnce(&Input<'_, A>) -> HandlerStep<A>,
     ) -> &HandlerStep<A> {
         let input_hash = match &input {
             Input::Msg(src, msg) => fingerprint(&(src, msg)),
             Input::Timer(t) => fingerprint(t),
         };
         let key = (index, state_hash, input_hash);
-        let hit = self.map.get(&key).is_some_and(|(i, _)| *i == input);
+        let hit = self.map.get(&key).is_some_and(|(i, _)| input.is(i));
         if !hit {
             if self.map.len() >= CACHE_CAP {
                 self.map.clear();
             }
             let step = run(&input);
-            self.map.insert(key, (input, step));
+            self.map.insert(key, (input.to_owned(), step));
         }
         &self.map[&key].1
     }
@@ -280,9 +308,9 @@ where
             if index >= parent.actor_states.len() || parent.crashed[index] {
                 return Some(None);
             }
-            (*dst, Input::Msg(*src, msg.clone()))
+            (*dst, Input::Msg(*src, msg))
         }
-        ActorModelAction::Timeout(id, timer) => (*id, Input::Timer(timer.clone())),
+        ActorModelAction::Timeout(id, timer) => (*id, Input::Timer(timer)),
         _ => return None,
     };
     let index = usize::from(id);
@@ -293,7 +321,7 @@ where
         let mut out = Out::new();
         let no_op = match input {
             Input::Msg(src, msg) => {
-                actor.on_msg(id, &mut state, *src, msg.clone(), &mut out);
+                actor.on_msg(id, &mut state, *src, (*msg).clone(), &mut out);
                 is_no_op(&state, &out)
             }
             Input::Timer(t) => {
@@ -462,29 +490,31 @@ where
         s: ActorModelState<A, H>,
         parent: Option<(&ActorModelState<A, H>, &PackedActors<A, H>)>,
     ) -> PackedActors<A, H> {
-        let rest = match parent {
-            Some((p, packed)) if rest_eq(&s, p) => packed.rest.clone(),
-            _ => Arc::new(Rest {
-                timers_set: s.timers_set,
+        let misc = match parent {
+            Some((p, packed)) if misc_eq(&s, p) && s.timers_set.len() == p.timers_set.len() => {
+                packed.misc.clone()
+            }
+            _ => Arc::new(Misc {
                 random_choices: s.random_choices,
                 crashed: s.crashed,
                 history: s.history,
                 actor_storages: s.actor_storages,
+                timers_len: s.timers_set.len(),
             }),
         };
-        let network = match s.network {
-            Network::UnorderedNonDuplicating(multiset) => PackedNetwork::Multiset(
-                multiset
-                    .iter()
-                    .map(|(e, &n)| (e.clone(), u32::try_from(n).expect("< 2^32 copies")))
-                    .collect(),
-            ),
-            other => PackedNetwork::Other(Box::new(other)),
+        let timers = match parent {
+            Some((p, packed)) if s.timers_set == p.timers_set => packed.timers.clone(),
+            _ => pack_timers(&s.timers_set),
+        };
+        let network = match parent {
+            Some((p, packed)) if s.network == p.network => packed.network.clone(),
+            _ => Arc::new(pack_network(s.network)),
         };
         PackedActors {
             actors: s.actor_states.into_boxed_slice(),
             network,
-            rest,
+            timers,
+            misc,
         }
     }
 
@@ -494,6 +524,8 @@ where
         s: ActorModelState<A, H>,
         parent: (&ActorModelState<A, H>, &PackedActors<A, H>),
     ) -> PackedActors<A, H> {
+        let network_hash = network_hash(&s.network);
+        let timers_hash = timers_hash(&s.timers_set);
         let mut packed = self.pack(s, Some(parent));
         for (i, a) in packed.actors.iter_mut().enumerate() {
             if !parent
@@ -502,14 +534,17 @@ where
                 .get(i)
                 .is_some_and(|p| Arc::ptr_eq(p, a))
             {
-                scratch.intern(i, a);
+                let key = (i, fingerprint(&**a));
+                intern(&mut scratch.actors, key, a);
             }
         }
+        intern(&mut scratch.networks, network_hash, &mut packed.network);
+        intern(&mut scratch.timers, timers_hash, &mut packed.timers);
         packed
     }
 
     fn unpack<'a>(&self, p: &'a PackedActors<A, H>) -> Cow<'a, ActorModelState<A, H>> {
-        let network = match &p.network {
+        let network = match &*p.network {
             PackedNetwork::Multiset(envelopes) => Network::new_unordered_nonduplicating(
                 envelopes
                     .iter()
@@ -517,16 +552,46 @@ where
             ),
             PackedNetwork::Other(n) => Network::clone(n),
         };
-        let rest = &*p.rest;
+        let misc = &*p.misc;
+        let mut timers_set: Vec<Timers<A::Timer>> =
+            (0..misc.timers_len).map(|_| Timers::new()).collect();
+        for (i, t) in p.timers.iter() {
+            timers_set[*i as usize].set(t.clone());
+        }
         Cow::Owned(ActorModelState {
             actor_states: p.actors.to_vec(),
             network,
-            timers_set: rest.timers_set.clone(),
-            random_choices: rest.random_choices.clone(),
-            crashed: rest.crashed.clone(),
-            history: rest.history.clone(),
-            actor_storages: rest.actor_storages.clone(),
+            timers_set,
+            random_choices: misc.random_choices.clone(),
+            crashed: misc.crashed.clone(),
+            history: misc.history.clone(),
+            actor_storages: misc.actor_storages.clone(),
         })
+    }
+}
+
+fn pack_timers<T: Clone + Ord + Hash + Eq>(timers_set: &[Timers<T>]) -> Arc<[(u32, T)]> {
+    let mut all: Vec<(u32, T)> = timers_set
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ts)| ts.iter().map(move |t| (i as u32, t.clone())))
+        .collect();
+    all.sort();
+    all.into()
+}
+
+fn pack_network<Msg: Clone + Ord + Hash>(network: Network<Msg>) -> PackedNetwork<Msg> {
+    match network {
+        Network::UnorderedNonDuplicating(multiset) => {
+            let mut envelopes: Vec<_> = multiset
+                .iter()
+                .map(|(e, &n)| (e.clone(), u32::try_from(n).expect("< 2^32 copies")))
+                .collect();
+            // In order, so that equal networks pack equal (and intern to one).
+            envelopes.sort();
+            PackedNetwork::Multiset(envelopes.into())
+        }
+        other => PackedNetwork::Other(Box::new(other)),
     }
 }
 

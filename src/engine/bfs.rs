@@ -23,7 +23,7 @@
 //! returned after each batch: for them the buffered successors, not the visited set, decide
 //! the peak memory.
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{Fingerprint, IdentityBuild};
 use super::limits::{Limits, peak_rss_bytes};
 use super::liveness;
 use super::progress::Reporter;
@@ -48,8 +48,17 @@ const HEAVY_SUB: usize = 512;
 /// Frontier states are kept in blocks of this many: growing a level never copies it (no
 /// doubling slack, no transient 2× peak), and processed blocks are freed at once.
 const BLOCK: usize = 4096;
+/// The capacity of a shard's `n`-th block of the next level: small at first, doubling up to
+/// [`BLOCK`], so that 64 shards' first blocks cost little on a small model (64 full blocks
+/// of ActorModel states were 14 MiB, more than a whole small exploration).
+fn block_capacity(n: usize) -> usize {
+    (64usize << n.min(6)).min(BLOCK)
+}
+
 /// States larger than this inline are taken to own heap data (see the expand phase).
 const HEAVY_STATE_BYTES: usize = 64;
+/// Batches with fewer buffered successors than this are inserted by one thread.
+const SMALL_BATCH: usize = 4096;
 /// How many inserts ahead to prefetch visited-set slots.
 const PREFETCH: usize = 16;
 
@@ -130,6 +139,7 @@ type Blocks<S> = Vec<Vec<(S, Fingerprint)>>;
 fn merge_by_key<S>(parts: Vec<(Blocks<S>, Vec<u64>)>) -> Blocks<S> {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
+    let mut remaining: usize = parts.iter().map(|(_, keys)| keys.len()).sum();
     let mut iters: Vec<_> = parts
         .into_iter()
         .map(|(blocks, keys)| blocks.into_iter().flatten().zip(keys))
@@ -147,8 +157,9 @@ fn merge_by_key<S>(parts: Vec<(Blocks<S>, Vec<u64>)>) -> Blocks<S> {
     while let Some(Reverse((_, s))) = heap.pop() {
         let (item, _) = heads[s].take().expect("a queued shard has a head");
         if blocks.last().is_none_or(|b| b.len() == BLOCK) {
-            blocks.push(Vec::with_capacity(BLOCK));
+            blocks.push(Vec::with_capacity(BLOCK.min(remaining)));
         }
+        remaining -= 1;
         blocks.last_mut().expect("just pushed").push(item);
         heads[s] = iters[s].next();
         if let Some((_, key)) = &heads[s] {
@@ -307,7 +318,10 @@ where
             // Phase 1: expand.
             let next_sub = AtomicUsize::new(0);
             let batch_found: Mutex<Found> = Mutex::new(vec![None; props.len()]);
-            par(threads, || {
+            let buffered = AtomicUsize::new(0);
+            // No more threads than sub-chunks: a small level (a small model) is not worth a
+            // thread start.
+            par(threads.min(n_subs), || {
                 let mut actions = Vec::new();
                 let mut local_found: Found = vec![None; props.len()];
                 // Each thread's scratch (its handler cache) lives across batches and levels.
@@ -320,14 +334,16 @@ where
                     let mut out: Vec<_> = (0..SHARDS)
                         .map(|s| buckets[j * SHARDS + s].lock().unwrap())
                         .collect();
+                    let mut pushed = 0;
                     // Heavy states (owning heap data: an ActorModel's vectors, maps, persistent
                     // collections) are deduplicated before buffering — against earlier batches
                     // and within this sub-chunk — since a batch's buffered duplicates would
                     // otherwise dominate memory. Compact states (the toy: an integer) skip
                     // both checks, which would cost more than the buffering they save.
                     let seen = heavy.then(|| visited.read_all());
-                    let mut local: std::collections::HashSet<Fingerprint> =
-                        std::collections::HashSet::new();
+                    // Fingerprints are hashes already: stored as they are.
+                    let mut local: std::collections::HashSet<Fingerprint, IdentityBuild> =
+                        Default::default();
                     let lo = start + j * sub;
                     let hi = (lo + sub).min(end);
                     level.for_each_in(lo, hi, |g, (packed, parent_fp)| {
@@ -401,8 +417,10 @@ where
                                 fp,
                                 order,
                             });
+                            pushed += 1;
                         }
                     });
+                    buffered.fetch_add(pushed, Ordering::Relaxed);
                 }
                 merge_found(&batch_found, local_found);
                 scratch_pool.lock().unwrap().push(scratch);
@@ -411,7 +429,12 @@ where
             // Phase 2: insert, shard by shard.
             let next_shard = AtomicUsize::new(0);
             let added = AtomicU64::new(0);
-            par(threads, || {
+            let insert_threads = if buffered.into_inner() < SMALL_BATCH {
+                1
+            } else {
+                threads
+            };
+            par(insert_threads, || {
                 let mut local: Found = vec![None; props.len()];
                 let mut count = 0u64;
                 loop {
@@ -451,7 +474,8 @@ where
                                     );
                                 }
                                 if next.last().is_none_or(|b| b.len() == BLOCK) {
-                                    next.push(Vec::with_capacity(BLOCK));
+                                    let cap = block_capacity(next.len());
+                                    next.push(Vec::with_capacity(cap));
                                 }
                                 keys.push(generation_key(start, succ.order));
                                 next.last_mut().unwrap().push((succ.state, succ.fp));
