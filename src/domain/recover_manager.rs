@@ -304,6 +304,35 @@ pub(crate) mod tests {
     use crate::domain::topology;
     use crate::domain::variant::Variant;
 
+    /// The checker tells states apart by hash: a candidate in the passive list and the same
+    /// candidate in the active list must hash differently (`im`'s vectors, hashed without
+    /// their length, did not, and the checker skipped states).
+    #[test]
+    fn a_candidate_hashes_differently_in_each_migrate_list() {
+        let cand = crate::domain::recover_cmd::MigrateCandidate {
+            pid: 3133,
+            src: 5,
+            dst: 1,
+            replace: 5,
+        };
+        let passive = RecoverManager {
+            passive_waiting_migrate: vec![cand],
+            ..RecoverManager::default()
+        };
+        let active = RecoverManager {
+            active_waiting_migrate: vec![cand],
+            ..RecoverManager::default()
+        };
+        assert_ne!(passive, active);
+        let hash = |r: &RecoverManager| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            r.hash(&mut h);
+            h.finish()
+        };
+        assert_ne!(hash(&passive), hash(&active));
+    }
+
     pub(crate) fn pext(pid: Pid, location: &[Cid], preferred: Cid) -> PExtent {
         PExtent {
             pid,
