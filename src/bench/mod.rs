@@ -88,6 +88,11 @@ pub struct BenchRow {
     pub states: u64,
     pub seconds: f64,
     pub peak_rss_bytes: u64,
+    /// Resident memory when exploration started (the binary and the loaded model): the
+    /// process floor both engines share. `peak_rss_bytes - start_rss_bytes` is what the
+    /// exploration itself took.
+    #[serde(default)]
+    pub start_rss_bytes: u64,
     pub complete: bool,
     pub violations: Vec<Violation>,
 }
@@ -107,8 +112,9 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
+    let start = engine::current_rss_bytes().unwrap_or(0);
     let out = engine::explore(model, &bench_options(threads, false));
-    row_from_outcome(name, threads, &out)
+    row_from_outcome(name, threads, start, &out)
 }
 
 /// Explores `model` once with our engine and symmetry reduction.
@@ -118,8 +124,9 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
+    let start = engine::current_rss_bytes().unwrap_or(0);
     let out = engine::explore_symmetric(model, &bench_options(threads, true));
-    row_from_outcome(name, threads, &out)
+    row_from_outcome(name, threads, start, &out)
 }
 
 /// Explores `model` once with stateright's BFS checker.
@@ -130,6 +137,7 @@ where
     M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
 {
     let props = model.properties();
+    let start_rss_bytes = engine::current_rss_bytes().unwrap_or(0);
     let start = Instant::now();
     let checker = model.checker().threads(threads).spawn_bfs().join();
     let seconds = start.elapsed().as_secs_f64();
@@ -155,6 +163,7 @@ where
         states: checker.unique_state_count() as u64,
         seconds,
         peak_rss_bytes: engine::peak_rss_bytes(),
+        start_rss_bytes,
         complete: checker.is_done() && discoveries.is_empty(),
         violations,
     }
@@ -170,8 +179,13 @@ pub fn bench_options(threads: usize, symmetry: bool) -> Options {
     }
 }
 
-/// A table row from one run of our engine.
-pub fn row_from_outcome<M: Model>(name: &str, threads: usize, out: &engine::Outcome<M>) -> BenchRow
+/// A table row from one run of our engine, started at resident memory `start_rss_bytes`.
+pub fn row_from_outcome<M: Model>(
+    name: &str,
+    threads: usize,
+    start_rss_bytes: u64,
+    out: &engine::Outcome<M>,
+) -> BenchRow
 where
     M::Action: Debug,
 {
@@ -196,6 +210,7 @@ where
         states: out.unique_states,
         seconds: out.seconds,
         peak_rss_bytes: out.peak_rss_bytes,
+        start_rss_bytes,
         complete: out.complete,
         violations,
     }
@@ -377,13 +392,14 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
         print_header();
     }
     for (label, cargs, engines) in &jobs {
+        let mut pair: Vec<BenchRow> = Vec::new();
         for &e in engines {
             match run_child(cargs, e, threads) {
                 Ok(row) => {
                     if args.format == Format::Text {
                         print_row(&row);
                     }
-                    rows.push(row);
+                    pair.push(row);
                 }
                 Err(err) => {
                     failed = true;
@@ -391,6 +407,12 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
                 }
             }
         }
+        if let [ours, theirs] = &pair[..]
+            && args.format == Format::Text
+        {
+            print_ratio(ours, theirs);
+        }
+        rows.extend(pair);
     }
     if args.format == Format::Json {
         println!("{}", serde_json::to_string(&rows)?);
@@ -400,8 +422,31 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
 
 fn print_header() {
     println!(
-        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>11} {:>9} {:>8}  violations",
-        "model", "engine", "thr", "states", "seconds", "states/s", "peak MiB", "B/state"
+        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>11} {:>9} {:>8} {:>9}  violations",
+        "model", "engine", "thr", "states", "seconds", "states/s", "peak MiB", "B/state", "explore",
+    );
+}
+
+/// MiB the exploration itself took: peak resident memory above the process floor.
+fn explore_mib(r: &BenchRow) -> f64 {
+    r.peak_rss_bytes.saturating_sub(r.start_rss_bytes) as f64 / (1u64 << 20) as f64
+}
+
+/// How our engine compares with stateright's on one model: time, peak memory, and memory
+/// above the floor (on a small model both peaks are the floor, and only the last tells).
+fn print_ratio(ours: &BenchRow, theirs: &BenchRow) {
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    println!(
+        "{:<28} {:<10} {:>3} {:>12} {:>8.1}x {:>11} {:>8.1}x {:>8} {:>8.1}x  (stateright / ours)",
+        "",
+        "ratio",
+        "",
+        "",
+        ratio(theirs.seconds, ours.seconds),
+        "",
+        ratio(theirs.peak_rss_bytes as f64, ours.peak_rss_bytes as f64),
+        "",
+        ratio(explore_mib(theirs), explore_mib(ours)),
     );
 }
 
@@ -436,7 +481,7 @@ fn print_row(r: &BenchRow) {
             .join(" | ")
     };
     println!(
-        "{:<28} {:<10} {:>3} {:>12} {:>9.2} {:>11} {:>9.0} {:>8.1}  {}",
+        "{:<28} {:<10} {:>3} {:>12} {:>9.2} {:>11} {:>9.0} {:>8.1} {:>9.1}  {}",
         r.name,
         format!("{:?}", r.engine).to_lowercase(),
         r.threads,
@@ -445,6 +490,7 @@ fn print_row(r: &BenchRow) {
         group(rate as u64),
         r.peak_rss_bytes as f64 / (1u64 << 20) as f64,
         r.peak_rss_bytes as f64 / r.states.max(1) as f64,
+        explore_mib(r),
         violations
     );
 }

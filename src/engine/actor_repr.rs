@@ -164,14 +164,20 @@ impl<'p, T: Clone + Hash + Eq> TouchedTimers<'p, T> {
 }
 
 /// What an actor's handler did with one input, as far as fingerprints care: the hash of the
-/// actor's new state (`None`: unchanged) and the commands it issued. A handler is a function
-/// of the actor's state and the input alone (stateright's `Actor` contract), so the result
-/// of one `(actor state, input)` pair serves every global state in which that actor is in
-/// that state — the meta's scan over the same tables, say, whatever the chunks are doing.
+/// actor's new state (`None`: unchanged), the messages it sent (their hashes' sum) and its
+/// timer commands. A handler is a function of the actor's state and the input alone
+/// (stateright's `Actor` contract), so the result of one `(actor state, input)` pair serves
+/// every global state in which that actor is in that state — the meta's scan over the same
+/// tables, say, whatever the chunks are doing.
 pub(crate) struct HandlerStep<A: Actor> {
     actor: Option<u64>,
     no_op: bool,
-    out: Out<A>,
+    /// The sum of the hashes of the envelopes sent.
+    sent: u64,
+    /// Timer commands in the order issued: the timer, and whether it is set (or cancelled).
+    timers: Box<[(A::Timer, bool)]>,
+    /// It chose randoms or saved storage, which the fingerprint arithmetic does not follow.
+    unfollowed: bool,
 }
 
 /// An input to an actor: a message from `src`, or a timer.
@@ -255,7 +261,7 @@ fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
 }
 
 /// Entries per thread's handler cache (a few hundred bytes each).
-const CACHE_CAP: usize = 1 << 15;
+const CACHE_CAP: usize = 1 << 16;
 
 impl<A: Actor> StepCache<A> {
     /// The handler's result for `input` on actor `index`, whose state hashes to `state_hash`:
@@ -287,8 +293,9 @@ impl<A: Actor> StepCache<A> {
 /// The fingerprint of the state a `Deliver` or `Timeout` leads to, computed from the parent's
 /// memo and the actor's handler output alone, without building the state: what
 /// `ActorModel::next_state` would do, step by step, applied to part hashes instead of parts.
-/// `None` when the step does something this does not follow (random choices, storage); the
-/// caller then builds the state.
+/// `None` when the step does something this does not follow (random choices, storage), or
+/// when the model records a history (its `record_msg_in`/`out` could change it): the caller
+/// then builds the state. A history of zero size (`()`, the default) cannot change.
 fn step_fingerprint<A, Cfg, H>(
     model: &ActorModel<A, Cfg, H>,
     memo: &ActorMemo,
@@ -302,6 +309,9 @@ where
     A::Timer: Ord,
     H: Clone + Debug + Hash,
 {
+    if std::mem::size_of::<H>() != 0 {
+        return None;
+    }
     let (id, input) = match action {
         ActorModelAction::Deliver { src, dst, msg } => {
             let index = usize::from(*dst);
@@ -329,64 +339,53 @@ where
                 is_no_op_with_timer(&state, &out, t)
             }
         };
+        let mut sent = 0u64;
+        let mut timers = Vec::new();
+        let mut unfollowed = false;
+        for c in out.iter() {
+            match c {
+                Command::Send(dst, msg) => {
+                    sent = sent.wrapping_add(envelope_hash(id, *dst, msg));
+                }
+                Command::SetTimer(t, _) => timers.push((t.clone(), true)),
+                Command::CancelTimer(t) => timers.push((t.clone(), false)),
+                Command::ChooseRandom(..) | Command::Save(_) => unfollowed = true,
+            }
+        }
         HandlerStep {
             actor: match &state {
                 Cow::Owned(s) => Some(fingerprint(s)),
                 Cow::Borrowed(_) => None,
             },
             no_op,
-            out,
+            sent,
+            timers: timers.into(),
+            unfollowed,
         }
     });
     if step.no_op {
         return Some(None);
     }
+    if step.unfollowed {
+        return None;
+    }
     let mut timers = TouchedTimers {
         parent: parent.timers_set.get(index)?,
         touched: Vec::new(),
     };
-    let (mut network, mut history) = match action {
+    let mut network = memo.network.wrapping_add(step.sent);
+    match action {
         ActorModelAction::Deliver { src, dst, msg } => {
-            let env = Envelope {
-                src: *src,
-                dst: *dst,
-                msg,
-            };
-            (
-                memo.network.wrapping_sub(envelope_hash(*src, *dst, msg)),
-                (model.record_msg_in)(&model.cfg, &parent.history, env),
-            )
+            network = network.wrapping_sub(envelope_hash(*src, *dst, msg));
         }
-        ActorModelAction::Timeout(_, timer) => {
-            timers.set(timer, false);
-            (memo.network, None)
-        }
+        ActorModelAction::Timeout(_, timer) => timers.set(timer, false),
         _ => unreachable!("only deliveries and timeouts get here"),
-    };
-    for c in step.out.iter() {
-        match c {
-            Command::Send(dst, msg) => {
-                let env = Envelope {
-                    src: id,
-                    dst: *dst,
-                    msg,
-                };
-                let h = history.as_ref().unwrap_or(&parent.history);
-                if let Some(h) = (model.record_msg_out)(&model.cfg, h, env) {
-                    history = Some(h);
-                }
-                network = network.wrapping_add(envelope_hash(id, *dst, msg));
-            }
-            Command::SetTimer(t, _) => timers.set(t, true),
-            Command::CancelTimer(t) => timers.set(t, false),
-            Command::ChooseRandom(..) | Command::Save(_) => return None,
-        }
+    }
+    for (t, on) in step.timers.iter() {
+        timers.set(t, *on);
     }
     let actor_hash = step.actor.unwrap_or(memo.actors[index]);
-    let misc = match &history {
-        Some(h) => misc_hash(parent, h),
-        None => memo.misc,
-    };
+    let misc = memo.misc;
     let actors = memo
         .actors
         .iter()
