@@ -225,6 +225,32 @@ where
     }
 }
 
+/// An actor whose model states the engine can pack and move between threads (what
+/// [`explore_actors`] and [`check_liveness_actors`] need of it).
+pub trait PackableActor:
+    stateright::actor::Actor<
+        Msg: Ord + Send + Sync,
+        Timer: Ord + Send + Sync,
+        State: Send + Sync + Eq,
+        Random: Send + Sync,
+        Storage: Send + Sync,
+    > + Send
+    + Sync
+{
+}
+
+impl<A> PackableActor for A where
+    A: stateright::actor::Actor<
+            Msg: Ord + Send + Sync,
+            Timer: Ord + Send + Sync,
+            State: Send + Sync + Eq,
+            Random: Send + Sync,
+            Storage: Send + Sync,
+        > + Send
+        + Sync
+{
+}
+
 /// [`explore_symmetric`] for a stateright `ActorModel`, with the engine's actor
 /// representation: successors are fingerprinted by re-hashing only the actors a step changed,
 /// and frontier states are kept packed (see `actor_repr`). Same states, verdicts and traces
@@ -234,12 +260,7 @@ pub fn explore_actors<A, Cfg, H>(
     opts: &Options,
 ) -> Outcome<ActorModel<A, Cfg, H>>
 where
-    A: stateright::actor::Actor + Send + Sync,
-    A::Msg: Ord + Send + Sync,
-    A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync + Eq,
-    A::Random: Send + Sync,
-    A::Storage: Send + Sync,
+    A: PackableActor,
     Cfg: Sync,
     H: Clone + Debug + Hash + Eq + Send + Sync,
     ActorModel<A, Cfg, H>: SymmetricModel<
@@ -262,12 +283,7 @@ pub fn check_liveness_actors<A, Cfg, H>(
     opts: &Options,
 ) -> LivenessOutcome<ActorModel<A, Cfg, H>>
 where
-    A: stateright::actor::Actor + Send + Sync,
-    A::Msg: Ord + Send + Sync,
-    A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync + Eq,
-    A::Random: Send + Sync,
-    A::Storage: Send + Sync,
+    A: PackableActor,
     Cfg: Sync,
     H: Clone + Debug + Hash + Eq + Send + Sync,
     ActorModel<A, Cfg, H>: SymmetricModel<
