@@ -130,7 +130,7 @@ pub struct SystemView<'a> {
     pub client: &'a ClientState,
     /// Chunk sessions, in `cfg.chunk_cids` order.
     pub sessions: Vec<&'a ChunkSession>,
-    pub in_flight: Vec<InFlight<'a>>,
+    state: &'a ZbsState,
 }
 
 impl<'a> SystemView<'a> {
@@ -153,16 +153,18 @@ impl<'a> SystemView<'a> {
             operator: operator.expect("one operator actor"),
             client: client.expect("one client actor"),
             sessions,
-            in_flight: state
-                .network
-                .iter_all()
-                .map(|e| InFlight {
-                    src: e.src,
-                    dst: e.dst,
-                    msg: e.msg,
-                })
-                .collect(),
+            state,
         }
+    }
+
+    /// Messages in flight, each copy once (read from the state each time: properties run
+    /// on every state, and most never look at the network).
+    pub fn in_flight(&self) -> impl Iterator<Item = InFlight<'a>> + use<'a> {
+        self.state.network.iter_all().map(|e| InFlight {
+            src: e.src,
+            dst: e.dst,
+            msg: e.msg,
+        })
     }
 
     pub fn session(&self, cid: Cid) -> Option<&'a ChunkSession> {
@@ -173,15 +175,14 @@ impl<'a> SystemView<'a> {
     pub fn to_chunk(&self, cid: Cid) -> impl Iterator<Item = &'a Msg> + '_ {
         let id = self.cfg.chunk_id(cid);
         let down = self.session(cid).is_none_or(|s| s.down);
-        self.in_flight
-            .iter()
+        self.in_flight()
             .filter(move |f| !down && f.dst == id)
             .map(|f| f.msg)
     }
 
     /// Messages in flight that will be delivered (those to a lost chunk never are).
-    pub fn live_in_flight(&self) -> impl Iterator<Item = &InFlight<'a>> + '_ {
-        self.in_flight.iter().filter(|f| {
+    pub fn live_in_flight(&self) -> impl Iterator<Item = InFlight<'a>> + '_ {
+        self.in_flight().filter(|f| {
             self.cfg
                 .cid_of(f.dst)
                 .and_then(|c| self.session(c))
@@ -192,19 +193,13 @@ impl<'a> SystemView<'a> {
     /// Messages in flight to meta.
     pub fn to_meta(&self) -> impl Iterator<Item = &'a Msg> + '_ {
         let id = self.cfg.meta_id();
-        self.in_flight
-            .iter()
-            .filter(move |f| f.dst == id)
-            .map(|f| f.msg)
+        self.in_flight().filter(move |f| f.dst == id).map(|f| f.msg)
     }
 
     /// Messages in flight from chunk `cid` (to meta).
     pub fn from_chunk(&self, cid: Cid) -> impl Iterator<Item = &'a Msg> + '_ {
         let id = self.cfg.chunk_id(cid);
-        self.in_flight
-            .iter()
-            .filter(move |f| f.src == id)
-            .map(|f| f.msg)
+        self.in_flight().filter(move |f| f.src == id).map(|f| f.msg)
     }
 }
 

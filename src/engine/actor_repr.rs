@@ -70,6 +70,8 @@ pub(crate) struct PackedActors<A: Actor, H> {
 /// A parent's part hashes, reused for the parts its successors share with it.
 pub(crate) struct ActorMemo {
     actors: Vec<u64>,
+    /// The hash of every timer set, sorted (to look one up).
+    timer_hashes: Vec<u64>,
     network: u64,
     timers: u64,
     misc: u64,
@@ -132,30 +134,48 @@ fn combine(actors: impl Iterator<Item = u64>, network: u64, timers: u64, misc: u
     }
 }
 
-/// The timers of one actor a step touched: each with whether the parent had it set and
-/// whether the successor has.
-struct TouchedTimers<'p, T: Hash + Eq> {
-    parent: &'p Timers<T>,
-    touched: Vec<(T, bool, bool)>,
+/// Most timers one step may touch before the arithmetic gives up (and the successor is built).
+const TOUCHED_MAX: usize = 16;
+
+/// The timers a step touched, by hash: each with whether the parent had it set and whether
+/// the successor has. `parent` is the parent's timer hashes, sorted (in its memo).
+struct TouchedTimers<'p> {
+    parent: &'p [u64],
+    touched: [(u64, bool, bool); TOUCHED_MAX],
+    len: usize,
 }
 
-impl<'p, T: Clone + Hash + Eq> TouchedTimers<'p, T> {
-    fn set(&mut self, timer: &T, on: bool) {
-        match self.touched.iter_mut().find(|(t, _, _)| t == timer) {
-            Some((_, _, now)) => *now = on,
-            None => {
-                let was = self.parent.iter().any(|t| t == timer);
-                self.touched.push((timer.clone(), was, on));
-            }
+impl<'p> TouchedTimers<'p> {
+    fn new(parent: &'p [u64]) -> Self {
+        TouchedTimers {
+            parent,
+            touched: [(0, false, false); TOUCHED_MAX],
+            len: 0,
         }
     }
 
+    /// Sets (`on`) or cancels the timer hashing to `hash`; `None` past [`TOUCHED_MAX`].
+    fn set(&mut self, hash: u64, on: bool) -> Option<()> {
+        match self.touched[..self.len]
+            .iter_mut()
+            .find(|(h, _, _)| *h == hash)
+        {
+            Some((_, _, now)) => *now = on,
+            None => {
+                let was = self.parent.binary_search(&hash).is_ok();
+                *self.touched.get_mut(self.len)? = (hash, was, on);
+                self.len += 1;
+            }
+        }
+        Some(())
+    }
+
     /// The parent's timers hash moved to the successor's.
-    fn apply(&self, index: usize, mut sum: u64) -> u64 {
-        for (t, was, now) in &self.touched {
+    fn apply(&self, mut sum: u64) -> u64 {
+        for (h, was, now) in &self.touched[..self.len] {
             match (was, now) {
-                (false, true) => sum = sum.wrapping_add(timer_hash(index, t)),
-                (true, false) => sum = sum.wrapping_sub(timer_hash(index, t)),
+                (false, true) => sum = sum.wrapping_add(*h),
+                (true, false) => sum = sum.wrapping_sub(*h),
                 _ => {}
             }
         }
@@ -169,13 +189,14 @@ impl<'p, T: Clone + Hash + Eq> TouchedTimers<'p, T> {
 /// (stateright's `Actor` contract), so the result of one `(actor state, input)` pair serves
 /// every global state in which that actor is in that state — the meta's scan over the same
 /// tables, say, whatever the chunks are doing.
-pub(crate) struct HandlerStep<A: Actor> {
+pub(crate) struct HandlerStep {
     actor: Option<u64>,
     no_op: bool,
     /// The sum of the hashes of the envelopes sent.
     sent: u64,
-    /// Timer commands in the order issued: the timer, and whether it is set (or cancelled).
-    timers: Box<[(A::Timer, bool)]>,
+    /// Timer commands in the order issued: the timer's hash (`timer_hash`), and whether it
+    /// is set (or cancelled).
+    timers: Box<[(u64, bool)]>,
     /// It chose randoms or saved storage, which the fingerprint arithmetic does not follow.
     unfollowed: bool,
 }
@@ -219,7 +240,7 @@ type StepKey = (usize, u64, u64);
 /// Each exploring thread's cache of handler results, keyed by actor, the hash of its state
 /// and the input (compared in full on a hit). Emptied when it reaches [`CACHE_CAP`] entries.
 pub(crate) struct StepCache<A: Actor> {
-    map: std::collections::HashMap<StepKey, (OwnedInput<A>, HandlerStep<A>), FastBuild>,
+    map: std::collections::HashMap<StepKey, (OwnedInput<A>, HandlerStep), FastBuild>,
     /// Parts of recently packed states, by hash (and actor): a packed successor whose part
     /// equals one of these shares its allocation instead of keeping its own. The same meta
     /// state, network or timer set is reached along many interleavings.
@@ -271,8 +292,8 @@ impl<A: Actor> StepCache<A> {
         index: usize,
         state_hash: u64,
         input: Input<'_, A>,
-        run: impl FnOnce(&Input<'_, A>) -> HandlerStep<A>,
-    ) -> &HandlerStep<A> {
+        run: impl FnOnce(&Input<'_, A>) -> HandlerStep,
+    ) -> &HandlerStep {
         let input_hash = match &input {
             Input::Msg(src, msg) => fingerprint(&(src, msg)),
             Input::Timer(t) => fingerprint(t),
@@ -347,8 +368,8 @@ where
                 Command::Send(dst, msg) => {
                     sent = sent.wrapping_add(envelope_hash(id, *dst, msg));
                 }
-                Command::SetTimer(t, _) => timers.push((t.clone(), true)),
-                Command::CancelTimer(t) => timers.push((t.clone(), false)),
+                Command::SetTimer(t, _) => timers.push((timer_hash(index, t), true)),
+                Command::CancelTimer(t) => timers.push((timer_hash(index, t), false)),
                 Command::ChooseRandom(..) | Command::Save(_) => unfollowed = true,
             }
         }
@@ -369,20 +390,17 @@ where
     if step.unfollowed {
         return None;
     }
-    let mut timers = TouchedTimers {
-        parent: parent.timers_set.get(index)?,
-        touched: Vec::new(),
-    };
+    let mut timers = TouchedTimers::new(&memo.timer_hashes);
     let mut network = memo.network.wrapping_add(step.sent);
     match action {
         ActorModelAction::Deliver { src, dst, msg } => {
             network = network.wrapping_sub(envelope_hash(*src, *dst, msg));
         }
-        ActorModelAction::Timeout(_, timer) => timers.set(timer, false),
+        ActorModelAction::Timeout(_, timer) => timers.set(timer_hash(index, timer), false)?,
         _ => unreachable!("only deliveries and timeouts get here"),
     }
-    for (t, on) in step.timers.iter() {
-        timers.set(t, *on);
+    for (h, on) in step.timers.iter() {
+        timers.set(*h, *on)?;
     }
     let actor_hash = step.actor.unwrap_or(memo.actors[index]);
     let misc = memo.misc;
@@ -394,7 +412,7 @@ where
     Some(Some(combine(
         actors,
         network,
-        timers.apply(index, memo.timers),
+        timers.apply(memo.timers),
         misc,
     )))
 }
@@ -438,6 +456,16 @@ where
             actors: s.actor_states.iter().map(|a| fingerprint(&**a)).collect(),
             network: network_hash(&s.network),
             timers: timers_hash(&s.timers_set),
+            timer_hashes: {
+                let mut all: Vec<u64> = s
+                    .timers_set
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, ts)| ts.iter().map(move |t| timer_hash(i, t)))
+                    .collect();
+                all.sort_unstable();
+                all
+            },
             misc: misc_hash(s, &s.history),
         }
     }

@@ -93,7 +93,7 @@ fn node_of(model: &ZbsModel, s: &ZbsState, n: usize) -> Node {
             owners.join(", "),
             meta.recover.pid_cmds.len(),
             queued,
-            v.in_flight.len()
+            v.in_flight().count()
         ),
         violates,
         on_trace: false,

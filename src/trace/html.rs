@@ -145,10 +145,10 @@ pub fn state_tables(model: &ZbsModel, state: &ZbsState) -> String {
 
     // In flight.
     s.push_str(r#"<h3>messages in flight</h3><table class="in_flight"><tr><th>from</th><th>to</th><th>message</th></tr>"#);
-    if v.in_flight.is_empty() {
+    if v.in_flight().next().is_none() {
         s.push_str(r#"<tr><td colspan="3" class="muted">none</td></tr>"#);
     }
-    for f in &v.in_flight {
+    for f in v.in_flight() {
         let _ = write!(
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -63,8 +63,7 @@ fn state(cx: &Counterexample, index: usize, s: &ZbsState, action: &str) -> Value
     let meta = &v.meta.meta;
     let rm = &meta.recover;
     let mut in_flight: Vec<(String, String, String)> = v
-        .in_flight
-        .iter()
+        .in_flight()
         .map(|f| {
             (
                 cx.model.cfg.actor_name(f.src),

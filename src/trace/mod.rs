@@ -159,8 +159,7 @@ impl StateSummary {
                 .collect(),
             in_flight: {
                 let mut msgs: Vec<String> = v
-                    .in_flight
-                    .iter()
+                    .in_flight()
                     .map(|f| {
                         format!(
                             "{} → {}: {}",
