@@ -281,8 +281,9 @@ fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
     }
 }
 
-/// Entries per thread's handler cache (a few hundred bytes each).
-const CACHE_CAP: usize = 1 << 16;
+/// Entries per thread's handler cache and intern tables (about 150 bytes each; the ZBS
+/// models never fill them).
+const CACHE_CAP: usize = 1 << 15;
 
 impl<A: Actor> StepCache<A> {
     /// The handler's result for `input` on actor `index`, whose state hashes to `state_hash`:
