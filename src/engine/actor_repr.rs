@@ -109,11 +109,18 @@ fn timers_hash<T: Hash + Eq>(timers_set: &[Timers<T>]) -> u64 {
 
 /// Random choices, crashes, history and storage: what no ZBS step changes.
 fn misc_hash<A: Actor, H: Hash>(s: &ActorModelState<A, H>, history: &H) -> u64 {
-    fingerprint(&(&s.random_choices, &s.crashed, history, &s.actor_storages))
+    fingerprint(&(
+        &s.random_choices,
+        &s.crashed,
+        history,
+        &s.actor_storages,
+        s.timers_set.len(),
+    ))
 }
 
 fn misc_eq<A: Actor, H: PartialEq>(a: &ActorModelState<A, H>, b: &ActorModelState<A, H>) -> bool {
     a.crashed == b.crashed
+        && a.timers_set.len() == b.timers_set.len()
         && a.history == b.history
         && a.random_choices == b.random_choices
         && a.actor_storages == b.actor_storages
@@ -391,6 +398,10 @@ where
     if step.unfollowed {
         return None;
     }
+    if index >= parent.timers_set.len() {
+        // A first timer for this actor would lengthen `timers_set`: not followed.
+        return None;
+    }
     let mut timers = TouchedTimers::new(&memo.timer_hashes);
     let mut network = memo.network.wrapping_add(step.sent);
     match action {
@@ -519,9 +530,7 @@ where
         parent: Option<(&ActorModelState<A, H>, &PackedActors<A, H>)>,
     ) -> PackedActors<A, H> {
         let misc = match parent {
-            Some((p, packed)) if misc_eq(&s, p) && s.timers_set.len() == p.timers_set.len() => {
-                packed.misc.clone()
-            }
+            Some((p, packed)) if misc_eq(&s, p) => packed.misc.clone(),
             _ => Arc::new(Misc {
                 random_choices: s.random_choices,
                 crashed: s.crashed,
