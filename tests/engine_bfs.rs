@@ -154,7 +154,6 @@ fn max_depth_is_exact() {
 #[test]
 fn timeout_stops_cleanly() {
     let toy = Toy::new(3, 4, 10, 2, true).unwrap();
-    let start = std::time::Instant::now();
     let out = explore(
         &toy,
         &Options {
@@ -162,7 +161,8 @@ fn timeout_stops_cleanly() {
             ..quiet(1)
         },
     );
-    assert!(start.elapsed() < Duration::from_secs(3));
+    // Stopped by the clock, well before the 25 M states (no wall-clock assertion: a loaded
+    // CI machine may be slow, and the state count already says it stopped early).
     assert_eq!(out.stopped_by, Some(StopReason::Timeout));
     assert!(!out.complete);
     assert!(out.unique_states > 0 && out.unique_states < 25_447_851);
