@@ -32,7 +32,7 @@ pub const SUBCOMMAND: &str = "bench";
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
-    /// `zbs_mc::engine::explore` / `explore_symmetric`.
+    /// `zbs_mc::engine::explore` / `explore_symmetric` (`explore_actors` on the ZBS models).
     Ours,
     /// `model.checker().threads(t).spawn_bfs().join()`.
     Stateright,
