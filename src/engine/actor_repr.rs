@@ -1,26 +1,30 @@
 //! The engine's representation of stateright `ActorModel` states.
 //!
-//! An `ActorModelState` is mostly shared with its parent: a step changes one actor's state,
-//! the network, maybe a timer, and stateright keeps each actor state behind its own `Arc`, so
-//! the actors that did not change are the very same allocations as in the parent. Two things
-//! follow, and they are what this module does:
+//! An `ActorModelState` is mostly shared with its parent: a step runs one actor's handler,
+//! changes the network and maybe a timer, and stateright keeps each actor state behind its own
+//! `Arc`, so the actors that did not change are the very same allocations as in the parent.
+//! Three things follow, and they are what this module does:
 //!
-//! * **Incremental fingerprints.** A state's fingerprint folds one hash per actor state,
-//!   one for the network and one for the rest (timers, crashes, history, storage). A
-//!   successor re-hashes only the actors whose `Arc` differs from the parent's and reuses the
-//!   parent's hash for the others: the meta's chunk table and topology, by far the largest
-//!   part of a ZBS state, are hashed once per state that changes them instead of once per
-//!   successor. Equal states get equal fingerprints whatever their history, since each part
-//!   is hashed by value; the network and timer sets, being unordered, are hashed as the sum
-//!   of their elements' hashes (a multiset hash), not by sorting.
-//! * **Packed frontier states.** A frontier state keeps the actor `Arc`s, its messages as a
-//!   plain slice, and the rest behind an `Arc` shared with its parent whenever the step left
-//!   it unchanged — instead of an `ActorModelState` with a hash map for the network, a hash
-//!   set per actor for its timers, and a map per actor for random choices. The full state is
-//!   rebuilt when the state is expanded.
+//! * **Fingerprints by parts.** A state's fingerprint folds one hash per actor state, one for
+//!   the network, one for the timers and one for the rest (crashes, history, storage). The
+//!   network and the timers are unordered, so their hashes are sums of their elements' hashes
+//!   (multiset hashes), which a step updates by an addition or a subtraction. Equal states
+//!   get equal fingerprints whatever their history, since every part is hashed by value.
+//! * **Successors fingerprinted unbuilt.** For a delivery or a timeout, the successor's
+//!   fingerprint follows from the parent's part hashes and what the handler did (its new
+//!   state's hash, the messages it sent, its timer commands), so a successor already visited
+//!   — most of them — is never built. Handler results are cached per thread: a handler is a
+//!   function of its actor's state and input, and the meta's states recur across many global
+//!   states. New successors are built by stateright's own `next_state`.
+//! * **Packed, interned frontier states.** A frontier state keeps the actor `Arc`s and `Arc`s
+//!   to its network (a sorted slice), its timers (a sorted slice) and the rest; networks, timer
+//!   sets and changed actor states are interned per thread, so a level of tens of thousands of
+//!   states holds a few hundred distinct networks. The `ActorModelState` is rebuilt when the
+//!   state is expanded.
 //!
-//! Everything else — which actions exist, what they do — stays stateright's: the engine
-//! still calls `ActorModel::actions` and `next_state` on unpacked states.
+//! Which actions exist and what they do stays stateright's: the engine calls
+//! `ActorModel::actions` and `next_state` on unpacked states, and the arithmetic above is
+//! tested against them (`tests` below, `tests/engine_actor.rs`).
 
 use super::fingerprint::{Fingerprint, FoldHasher, fingerprint};
 use super::repr::Repr;
@@ -38,8 +42,8 @@ use std::sync::Arc;
 pub(crate) struct Actors<C>(pub C);
 
 /// What of an `ActorModelState` no ZBS step changes: random choices, crashes, history,
-/// storage, and how many actors have a timer set (the length of `timers_set`). Shared between
-/// a packed state and its parent while unchanged.
+/// storage, and the length of `timers_set`. Shared between a packed state and its parent
+/// while unchanged.
 pub(crate) struct Misc<A: Actor, H> {
     random_choices: Vec<RandomChoices<A::Random>>,
     crashed: Vec<bool>,
@@ -108,11 +112,11 @@ fn timers_hash<T: Hash + Eq>(timers_set: &[Timers<T>]) -> u64 {
 }
 
 /// Random choices, crashes, history and storage: what no ZBS step changes.
-fn misc_hash<A: Actor, H: Hash>(s: &ActorModelState<A, H>, history: &H) -> u64 {
+fn misc_hash<A: Actor, H: Hash>(s: &ActorModelState<A, H>) -> u64 {
     fingerprint(&(
         &s.random_choices,
         &s.crashed,
-        history,
+        &s.history,
         &s.actor_storages,
         s.timers_set.len(),
     ))
@@ -459,7 +463,7 @@ where
             s.actor_states.iter().map(|a| fingerprint(&**a)),
             network_hash(&s.network),
             timers_hash(&s.timers_set),
-            misc_hash(s, &s.history),
+            misc_hash(s),
         )
     }
 
@@ -478,7 +482,7 @@ where
                 all.sort_unstable();
                 all
             },
-            misc: misc_hash(s, &s.history),
+            misc: misc_hash(s),
         }
     }
 
@@ -498,7 +502,7 @@ where
         let misc = if misc_eq(child, parent) {
             memo.misc
         } else {
-            misc_hash(child, &child.history)
+            misc_hash(child)
         };
         combine(
             actors,
