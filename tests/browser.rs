@@ -225,6 +225,16 @@ impl Driver {
         self.find("css selector", selector)
     }
 
+    /// Clicks the successor button whose label contains `label` and waits for the explorer
+    /// to show depth `depth`.
+    fn step_into(&self, label: &str, depth: &str) {
+        self.click(&self.find(
+            "xpath",
+            &format!("//button[contains(@class,'succ')][contains(., '{label}')]"),
+        ));
+        self.wait_text("#depth", |t| t == depth);
+    }
+
     fn click(&self, element: &str) {
         self.cmd(
             "POST",
@@ -426,23 +436,11 @@ fn explorer_steps_from_a_counterexample_into_the_leak() {
     assert!(owners.contains("3133 no owner"), "{owners}");
 
     // Click into successors: DoScan creates owner 5; the topology update revokes the command.
-    d.click(&d.find(
-        "xpath",
-        "//button[contains(@class,'succ')][contains(., 'timer: DoScan')]",
-    ));
-    d.wait_text("#depth", |t| t == "3");
+    d.step_into("timer: DoScan", "3");
     let owners = d.wait_text("table.owners", |t| t.contains("owner 5"));
     assert!(owners.contains("3133 owner 5"), "{owners}");
-    d.click(&d.find(
-        "xpath",
-        "//button[contains(@class,'succ')][contains(., 'topology update')]",
-    ));
-    d.wait_text("#depth", |t| t == "4");
-    d.click(&d.find(
-        "xpath",
-        "//button[contains(@class,'succ')][contains(., 'receives UpdateTopo(chunk-5)')]",
-    ));
-    d.wait_text("#depth", |t| t == "5");
+    d.step_into("topology update", "4");
+    d.step_into("receives UpdateTopo(chunk-5)", "5");
     let owners = d.wait_text("table.owners", |t| t.contains("owner 5"));
     assert!(
         owners.contains("3133 owner 5 no"),

@@ -112,9 +112,7 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
-    let start = engine::current_rss_bytes().unwrap_or(0);
-    let out = engine::explore(model, &bench_options(threads, false));
-    row_from_outcome(name, threads, start, &out)
+    measure_ours(name, threads, false, |o| engine::explore(model, o))
 }
 
 /// Explores `model` once with our engine and symmetry reduction.
@@ -124,8 +122,22 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
+    measure_ours(name, threads, true, |o| engine::explore_symmetric(model, o))
+}
+
+/// One run of our engine: `explore` with the benchmark options, measured from the resident
+/// memory before it starts.
+pub fn measure_ours<M: Model>(
+    name: &str,
+    threads: usize,
+    symmetry: bool,
+    explore: impl FnOnce(&Options) -> engine::Outcome<M>,
+) -> BenchRow
+where
+    M::Action: Debug,
+{
     let start = engine::current_rss_bytes().unwrap_or(0);
-    let out = engine::explore_symmetric(model, &bench_options(threads, true));
+    let out = explore(&bench_options(threads, symmetry));
     row_from_outcome(name, threads, start, &out)
 }
 
@@ -170,7 +182,7 @@ where
 }
 
 /// The options every benchmark run uses.
-pub fn bench_options(threads: usize, symmetry: bool) -> Options {
+fn bench_options(threads: usize, symmetry: bool) -> Options {
     Options {
         threads,
         symmetry,
@@ -180,7 +192,7 @@ pub fn bench_options(threads: usize, symmetry: bool) -> Options {
 }
 
 /// A table row from one run of our engine, started at resident memory `start_rss_bytes`.
-pub fn row_from_outcome<M: Model>(
+fn row_from_outcome<M: Model>(
     name: &str,
     threads: usize,
     start_rss_bytes: u64,

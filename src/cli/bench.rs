@@ -31,14 +31,9 @@ fn zbs_models() -> Vec<BenchModel> {
                 let m = model::build(scenario.model_cfg(&scenario.variant));
                 match engine {
                     // The engine's actor representation, as `zbs-mc check` uses it.
-                    Engine::Ours => {
-                        let start = crate::engine::current_rss_bytes().unwrap_or(0);
-                        let out = crate::engine::explore_actors(
-                            &m,
-                            &bench::bench_options(threads, false),
-                        );
-                        bench::row_from_outcome(name, threads, start, &out)
-                    }
+                    Engine::Ours => bench::measure_ours(name, threads, false, |o| {
+                        crate::engine::explore_actors(&m, o)
+                    }),
                     Engine::Stateright => bench::run_stateright(name, m, threads),
                 }
             }),

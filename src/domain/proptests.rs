@@ -5,8 +5,9 @@
 
 use super::Pid;
 use super::meta::Meta;
+use super::placement::fixtures::pext;
 use super::recover_cmd::RecoverCmd;
-use super::recover_manager::tests::{cfg, incident_a_meta, pext};
+use super::recover_manager::tests::{cfg, incident_a_meta};
 use super::variant::Variant;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,10 +46,10 @@ fn op() -> impl Strategy<Value = Op> {
 /// Incident A's cluster plus a pid that needs a recover and one with a single replica.
 fn start() -> Meta {
     let mut m = incident_a_meta();
-    let mut short = pext(7001, &[2, 5], 2);
+    let mut short = pext(7001, &[2, 5], Some(2));
     short.expected_replica_num = 3;
     m.pextents.insert(7001, short);
-    m.pextents.insert(7003, pext(7003, &[4], 4));
+    m.pextents.insert(7003, pext(7003, &[4], Some(4)));
     m
 }
 

@@ -300,7 +300,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::domain::access_manager::AccessManager;
     use crate::domain::chunk_table::{ChunkEntry, ChunkTable};
-    use crate::domain::pextent::PExtent;
+    use crate::domain::placement::fixtures::pext;
     use crate::domain::topology;
     use crate::domain::variant::Variant;
 
@@ -333,28 +333,13 @@ pub(crate) mod tests {
         assert_ne!(hash(&passive), hash(&active));
     }
 
-    pub(crate) fn pext(pid: Pid, location: &[Cid], preferred: Cid) -> PExtent {
-        PExtent {
-            pid,
-            location: location.to_vec(),
-            alive_location: location.to_vec(),
-            expected_replica_num: location.len() as u8,
-            epoch: 4354,
-            preferred_cid: Some(preferred),
-            thin_provision: true,
-            size: 1,
-            origin_pid: None,
-            temporary_replica: false,
-        }
-    }
-
     /// The incident-A meta: pids 3133 and 3134 at `[4, 2, 5]`, prefer local 4, no owners.
     pub(crate) fn incident_a_meta() -> Meta {
         Meta {
             topology: topology::tests::incident_a().into(),
             pextents: [3133, 3134]
                 .into_iter()
-                .map(|p| (p, pext(p, &[4, 2, 5], 4)))
+                .map(|p| (p, pext(p, &[4, 2, 5], Some(4))))
                 .collect(),
             chunks: ChunkTable {
                 chunks: [1, 2, 4, 5]

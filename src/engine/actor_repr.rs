@@ -468,20 +468,19 @@ where
     }
 
     fn memo(&self, s: &ActorModelState<A, H>) -> ActorMemo {
+        let mut timer_hashes: Vec<u64> = s
+            .timers_set
+            .iter()
+            .enumerate()
+            .flat_map(|(i, ts)| ts.iter().map(move |t| timer_hash(i, t)))
+            .collect();
+        timer_hashes.sort_unstable();
         ActorMemo {
             actors: s.actor_states.iter().map(|a| fingerprint(&**a)).collect(),
             network: network_hash(&s.network),
-            timers: timers_hash(&s.timers_set),
-            timer_hashes: {
-                let mut all: Vec<u64> = s
-                    .timers_set
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(i, ts)| ts.iter().map(move |t| timer_hash(i, t)))
-                    .collect();
-                all.sort_unstable();
-                all
-            },
+            // `timers_hash`, from the hashes at hand.
+            timers: timer_hashes.iter().fold(0u64, |a, &h| a.wrapping_add(h)),
+            timer_hashes,
             misc: misc_hash(s),
         }
     }
@@ -533,30 +532,7 @@ where
         s: ActorModelState<A, H>,
         parent: Option<(&ActorModelState<A, H>, &PackedActors<A, H>)>,
     ) -> PackedActors<A, H> {
-        let misc = match parent {
-            Some((p, packed)) if misc_eq(&s, p) => packed.misc.clone(),
-            _ => Arc::new(Misc {
-                random_choices: s.random_choices,
-                crashed: s.crashed,
-                history: s.history,
-                actor_storages: s.actor_storages,
-                timers_len: s.timers_set.len(),
-            }),
-        };
-        let timers = match parent {
-            Some((p, packed)) if s.timers_set == p.timers_set => packed.timers.clone(),
-            _ => pack_timers(&s.timers_set),
-        };
-        let network = match parent {
-            Some((p, packed)) if s.network == p.network => packed.network.clone(),
-            _ => Arc::new(pack_network(s.network)),
-        };
-        PackedActors {
-            actors: s.actor_states.into_boxed_slice(),
-            network,
-            timers,
-            misc,
-        }
+        pack_state(s, parent, None)
     }
 
     fn pack_sharing(
@@ -565,23 +541,7 @@ where
         s: ActorModelState<A, H>,
         parent: (&ActorModelState<A, H>, &PackedActors<A, H>),
     ) -> PackedActors<A, H> {
-        let network_hash = network_hash(&s.network);
-        let timers_hash = timers_hash(&s.timers_set);
-        let mut packed = self.pack(s, Some(parent));
-        for (i, a) in packed.actors.iter_mut().enumerate() {
-            if !parent
-                .0
-                .actor_states
-                .get(i)
-                .is_some_and(|p| Arc::ptr_eq(p, a))
-            {
-                let key = (i, fingerprint(&**a));
-                intern(&mut scratch.actors, key, a);
-            }
-        }
-        intern(&mut scratch.networks, network_hash, &mut packed.network);
-        intern(&mut scratch.timers, timers_hash, &mut packed.timers);
-        packed
+        pack_state(s, Some(parent), Some(scratch))
     }
 
     fn unpack<'a>(&self, p: &'a PackedActors<A, H>) -> Cow<'a, ActorModelState<A, H>> {
@@ -608,6 +568,69 @@ where
             history: misc.history.clone(),
             actor_storages: misc.actor_storages.clone(),
         })
+    }
+}
+
+/// A parent state, unpacked and packed.
+type Parent<'a, A, H> = (&'a ActorModelState<A, H>, &'a PackedActors<A, H>);
+
+/// `s` packed. What did not change since `parent` is the parent's own allocation; what did is
+/// interned in `scratch` when one is given (only the changed parts are hashed for that).
+fn pack_state<A: Actor, H: PartialEq>(
+    s: ActorModelState<A, H>,
+    parent: Option<Parent<'_, A, H>>,
+    mut scratch: Option<&mut StepCache<A>>,
+) -> PackedActors<A, H>
+where
+    A::Msg: Ord,
+    A::Timer: Ord,
+{
+    let misc = match parent {
+        Some((p, packed)) if misc_eq(&s, p) => packed.misc.clone(),
+        _ => Arc::new(Misc {
+            random_choices: s.random_choices,
+            crashed: s.crashed,
+            history: s.history,
+            actor_storages: s.actor_storages,
+            timers_len: s.timers_set.len(),
+        }),
+    };
+    let timers = match parent {
+        Some((p, packed)) if s.timers_set == p.timers_set => packed.timers.clone(),
+        _ => {
+            let mut timers = pack_timers(&s.timers_set);
+            if let Some(scratch) = scratch.as_deref_mut() {
+                intern(&mut scratch.timers, timers_hash(&s.timers_set), &mut timers);
+            }
+            timers
+        }
+    };
+    let network = match parent {
+        Some((p, packed)) if s.network == p.network => packed.network.clone(),
+        _ => {
+            let hash = network_hash(&s.network);
+            let mut network = Arc::new(pack_network(s.network));
+            if let Some(scratch) = scratch.as_deref_mut() {
+                intern(&mut scratch.networks, hash, &mut network);
+            }
+            network
+        }
+    };
+    let mut actors = s.actor_states.into_boxed_slice();
+    if let Some(scratch) = scratch {
+        for (i, a) in actors.iter_mut().enumerate() {
+            let unchanged = parent
+                .is_some_and(|(p, _)| p.actor_states.get(i).is_some_and(|pa| Arc::ptr_eq(pa, a)));
+            if !unchanged {
+                intern(&mut scratch.actors, (i, fingerprint(&**a)), a);
+            }
+        }
+    }
+    PackedActors {
+        actors,
+        network,
+        timers,
+        misc,
     }
 }
 
