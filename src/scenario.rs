@@ -104,7 +104,7 @@ impl Scenario {
             topo_updates: self.cfg.topo_updates.clone(),
             io_pids: self.cfg.io_pids.clone(),
             chunk_failures: self.cfg.chunk_failures.clone(),
-            pid_classes: Vec::new(),
+            symmetry: Default::default(),
         }
     }
 
@@ -546,7 +546,7 @@ impl RawModel {
                 topo_updates,
                 io_pids,
                 chunk_failures,
-                pid_classes: Vec::new(),
+                symmetry: Default::default(),
             },
             expected,
         })

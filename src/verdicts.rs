@@ -3,6 +3,7 @@
 //! counterexamples. `check`, the tests and (later) `verify` all go through here.
 
 use crate::actors::model::{ZbsModel, ZbsState};
+use crate::domain::{Cid, Pid};
 use crate::engine::{self, Options, Outcome, Trace, Verdict};
 use crate::properties;
 use crate::trace::ZbsAction;
@@ -28,6 +29,96 @@ pub struct Run {
     pub verdicts: Vec<Finding>,
     /// Time of the liveness pass, if it ran.
     pub liveness_seconds: Option<f64>,
+    /// What became of `--symmetry`, when it was asked for.
+    pub symmetry: Option<SymmetryUse>,
+}
+
+/// The outcome of the symmetry audit that precedes a reduced run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SymmetryUse {
+    /// The configuration has no symmetry: explored without reduction.
+    None,
+    /// The contract held on every reachable orbit: explored with reduction.
+    Applied {
+        pid_classes: Vec<Vec<Pid>>,
+        chunk_classes: Vec<Vec<Cid>>,
+        orbits_audited: usize,
+    },
+    /// The rules tell symmetric ids apart (queue order, ties broken by id): explored without
+    /// reduction, which is the only sound choice.
+    Broken {
+        pid_classes: Vec<Vec<Pid>>,
+        chunk_classes: Vec<Vec<Cid>>,
+        depth: usize,
+        what: String,
+    },
+}
+
+impl SymmetryUse {
+    /// One line for the text report.
+    pub fn describe(&self) -> String {
+        match self {
+            SymmetryUse::None => "none in this configuration; explored without reduction".into(),
+            SymmetryUse::Applied {
+                pid_classes,
+                chunk_classes,
+                orbits_audited,
+            } => format!(
+                "{} interchangeable; contract audited on {orbits_audited} orbits",
+                classes(pid_classes, chunk_classes)
+            ),
+            SymmetryUse::Broken {
+                pid_classes,
+                chunk_classes,
+                depth,
+                what,
+            } => format!(
+                "{} look interchangeable, but at depth {depth} a state and its renaming differ \
+                 ({what}): the rules tell them apart, so explored without reduction",
+                classes(pid_classes, chunk_classes)
+            ),
+        }
+    }
+}
+
+/// `pids {3133, 3134}, chunks {6, 7}`.
+fn classes(pids: &[Vec<Pid>], chunks: &[Vec<Cid>]) -> String {
+    fn sets<T: std::fmt::Display>(name: &str, classes: &[Vec<T>]) -> Vec<String> {
+        classes
+            .iter()
+            .map(|c| {
+                let ids: Vec<String> = c.iter().map(T::to_string).collect();
+                format!("{name} {{{}}}", ids.join(", "))
+            })
+            .collect()
+    }
+    let mut all = sets("pids", pids);
+    all.extend(sets("chunks", chunks));
+    all.join(", ")
+}
+
+/// Decides whether `--symmetry` may reduce this model: audits the contract on every orbit
+/// (`engine::symmetry::audit`) and falls back to the full space when it breaks.
+fn audit_symmetry(model: &ZbsModel, opts: &Options) -> SymmetryUse {
+    let sym = &model.cfg.symmetry;
+    if sym.renamings.is_empty() {
+        return SymmetryUse::None;
+    }
+    let (pid_classes, chunk_classes) = (sym.pid_classes.clone(), sym.chunk_classes.clone());
+    match engine::symmetry::audit(model, opts.max_states.map_or(usize::MAX, |n| n as usize)) {
+        Ok(orbits_audited) => SymmetryUse::Applied {
+            pid_classes,
+            chunk_classes,
+            orbits_audited,
+        },
+        Err(b) => SymmetryUse::Broken {
+            pid_classes,
+            chunk_classes,
+            depth: b.depth,
+            what: b.what,
+        },
+    }
 }
 
 impl Run {
@@ -68,7 +159,16 @@ fn kind_word(e: &stateright::Expectation) -> &'static str {
 
 /// Explores `model` for its safety properties and, with `liveness`, checks
 /// [`properties::LIVENESS`] under the model's weak fairness.
+///
+/// With `opts.symmetry`, the symmetry contract is audited first and the reduction used only
+/// where it holds ([`SymmetryUse`]).
 pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
+    let symmetry = opts.symmetry.then(|| audit_symmetry(model, opts));
+    let reduced = matches!(symmetry, Some(SymmetryUse::Applied { .. }));
+    let opts = &Options {
+        symmetry: reduced,
+        ..opts.clone()
+    };
     let safety = engine::explore_actors(model, opts);
     let mut verdicts: Vec<Finding> = safety
         .properties
@@ -123,5 +223,6 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
         safety,
         verdicts,
         liveness_seconds,
+        symmetry,
     }
 }

@@ -123,34 +123,3 @@ fn the_delivered_then_revoked_path_is_explored_and_does_not_leak() {
         );
     }
 }
-
-#[test]
-fn pid_symmetry_keeps_every_verdict_with_fewer_states_and_real_traces() {
-    let s = load("incident-a-revoked-replace.toml");
-    let v = variant(&s, &[]);
-    let m = zbs_mc::actors::model::build(s.model_cfg(&v));
-    assert_eq!(m.cfg.pid_classes, vec![vec![3133, 3134]], "identical pids");
-    let plain = zbs_mc::verdicts::run(&m, &common::exhaustive(), true);
-    let opts = zbs_mc::engine::Options {
-        symmetry: true,
-        ..common::exhaustive()
-    };
-    let sym = zbs_mc::verdicts::run(&m, &opts, true);
-    assert!(sym.safety.unique_states < plain.safety.unique_states);
-    for (a, b) in plain.verdicts.iter().zip(&sym.verdicts) {
-        assert_eq!((a.name, a.verdict), (b.name, b.verdict));
-        if let Some(t) = &b.trace {
-            assert!(t.is_valid_for(&m), "{}: a real, replayable path", b.name);
-        }
-    }
-    let leak = |r: &zbs_mc::verdicts::Run| {
-        r.finding("no_leaked_owner")
-            .unwrap()
-            .trace
-            .as_ref()
-            .unwrap()
-            .steps
-            .len()
-    };
-    assert_eq!(leak(&sym), leak(&plain), "still a shortest counterexample");
-}

@@ -48,7 +48,8 @@ pub struct ModelCfg {
     /// Chunks the operator may lose.
     pub chunk_failures: Vec<Cid>,
     /// Classes of interchangeable pids (filled by [`build`]; see `symmetry.rs`).
-    pub pid_classes: Vec<Vec<Pid>>,
+    /// Computed by [`build`] from the rest of the configuration.
+    pub symmetry: super::symmetry::Symmetry,
 }
 
 impl ModelCfg {
@@ -96,7 +97,7 @@ pub type ZbsState = ActorModelState<ZbsActor, ()>;
 /// Builds the actor model: meta, one actor per chunk, the operator, the client, and every
 /// property of [`properties::PROPERTIES`].
 pub fn build(mut cfg: ModelCfg) -> ZbsModel {
-    cfg.pid_classes = super::symmetry::pid_classes(&cfg);
+    cfg.symmetry = super::symmetry::Symmetry::of(&cfg);
     let cfg = Arc::new(cfg);
     let mut model = ActorModel::new(cfg.clone(), ())
         .actor(ZbsActor::Meta(cfg.clone()))

@@ -1,60 +1,174 @@
-//! Symmetry of the ZBS model: pids with identical configuration are interchangeable.
+//! Symmetry of the ZBS model: pids with identical configuration are interchangeable, and so
+//! are chunks that sit in identical topology positions with identical data.
 //!
-//! Two pids are in one class when everything the model file says about them is equal but
-//! their ids — location, alive location, expected replicas, epoch, prefer local, size,
-//! provisioning, owner and whether it is cached, app IO on them. Every rule and property treats
-//! pids uniformly, so renaming pids within classes maps behaviours to behaviours and keeps
-//! every verdict. (Chunks are not permuted: they are actors, and incident models give each a
-//! distinct place in the topology.)
+//! The group is computed from the model file, not assumed: a *renaming* permutes pids within
+//! loose classes (same replica count, epoch, size, provisioning, origin, temporary flag) and
+//! chunks within loose classes (same parent in the topology, same chunk-table entry), and it is
+//! kept only if it maps the whole initial configuration onto itself — the initial meta
+//! (pextents with their locations, prefer local, owners, chunk table, topology), the cached
+//! leases, the topology updates and chunk failures the operator will inject, and the pids the
+//! client does IO on. So chunks 4 and 5 are swapped together with the pids whose locations
+//! name them, or not at all. Renaming a chunk also renames its actor: its session, the
+//! messages to and from it, and its timers move to the other chunk's actor slot.
 //!
-//! The representative of a state is the renaming, among all permutations within classes, whose
-//! result hashes lowest: all states of one orbit produce the same set of renamings, so they get
-//! the same representative. Classes are small (a handful of pids), so trying all permutations
-//! is cheap; models without a class of two or more pids pay nothing.
+//! The representative of a state is the renaming, among the whole group, whose result hashes
+//! lowest: all states of one orbit produce the same set of renamings, so they get the same
+//! representative. Groups are small (a handful of pids and chunks), so trying every element is
+//! cheap; models whose configuration has no symmetry pay nothing.
+//!
+//! The rules break some ties by id (scans walk pids in order, placement prefers the lowest
+//! cid among equals), so symmetry of the configuration does not by itself prove symmetry of
+//! the behaviour: `engine::symmetry::audit` checks the contract state by state, and the tests
+//! run it on every shipped model that has a non-trivial group.
 
 use super::model::{ModelCfg, ZbsModel, ZbsState};
 use super::{ActorState, Msg, Timer};
-use crate::domain::Pid;
 use crate::domain::meta::Meta;
-use crate::domain::recover_cmd::RecoverCmd;
+use crate::domain::recover_cmd::{MigrateCandidate, RecoverCmd};
 use crate::domain::session::ChunkSession;
+use crate::domain::{Cid, Pid};
 use crate::engine::SymmetricModel;
-use stateright::actor::{Envelope, Network, Timers};
-use std::collections::BTreeMap;
+use crate::engine::symmetry::SymmetryGroup;
+use stateright::actor::{Envelope, Id, Network, Timers};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-/// The classes of interchangeable pids (only those with two or more members).
-pub fn pid_classes(cfg: &ModelCfg) -> Vec<Vec<Pid>> {
-    let mut by_key: BTreeMap<String, Vec<Pid>> = BTreeMap::new();
-    for (&pid, p) in &cfg.initial_meta.pextents {
-        let owner = cfg.initial_meta.owner_of(pid);
-        let cached = owner.is_some_and(|o| {
-            cfg.initial_cache
-                .get(&o)
-                .is_some_and(|pids| pids.contains(&pid))
-        });
-        let key = format!(
-            "{:?}|{:?}|{}|{}|{:?}|{}|{}|{:?}|{}|{}|{}",
-            p.location,
-            p.alive_location,
-            p.expected_replica_num,
-            p.epoch,
-            p.preferred_cid,
-            p.thin_provision,
-            p.size,
-            p.origin_pid,
-            p.temporary_replica,
-            owner.map_or(0, u32::from) * 2 + u32::from(cached),
-            cfg.io_pids.contains(&pid),
-        );
-        by_key.entry(key).or_default().push(pid);
+/// One element of the symmetry group: a permutation of pids and one of chunks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Renaming {
+    /// Pids that move (absent: fixed).
+    pub pids: BTreeMap<Pid, Pid>,
+    /// Chunks that move (absent: fixed).
+    pub cids: BTreeMap<Cid, Cid>,
+}
+
+/// The symmetry group of one model configuration.
+#[derive(Clone, Debug, Default)]
+pub struct Symmetry {
+    /// Every element but the identity.
+    pub renamings: Vec<Renaming>,
+    /// Orbits of the group on pids (those with two or more members), for reports.
+    pub pid_classes: Vec<Vec<Pid>>,
+    /// Orbits of the group on chunks (those with two or more members), for reports.
+    pub chunk_classes: Vec<Vec<Cid>>,
+}
+
+/// More candidate renamings than this and the configuration is treated as asymmetric (the
+/// shipped models have at most a few dozen; trying each costs a state clone per state).
+const MAX_CANDIDATES: usize = 5_040;
+
+impl Symmetry {
+    /// The renamings that map `cfg` onto itself.
+    pub fn of(cfg: &ModelCfg) -> Symmetry {
+        let meta = &cfg.initial_meta;
+        let pid_key = |pid: &Pid| {
+            let p = &meta.pextents[pid];
+            let key = (
+                p.expected_replica_num,
+                p.epoch,
+                p.thin_provision,
+                p.size,
+                p.origin_pid,
+                p.temporary_replica,
+            );
+            (key, p.location.len(), p.alive_location.len())
+        };
+        let chunk_key = |cid: &Cid| {
+            let e = meta
+                .chunks
+                .get(*cid)
+                .map(|e| (e.status, e.capacity, e.used, e.reserved));
+            (meta.topology.parent_of(*cid), e)
+        };
+        let pid_loose = loose_classes(meta.pextents.keys().copied(), pid_key);
+        let cid_loose = loose_classes(cfg.chunk_cids.iter().copied(), chunk_key);
+        let count: usize = pid_loose
+            .iter()
+            .map(|c| c.len())
+            .chain(cid_loose.iter().map(|c| c.len()))
+            .map(factorial)
+            .try_fold(1usize, |a, b| a.checked_mul(b))
+            .unwrap_or(usize::MAX);
+        if count > MAX_CANDIDATES {
+            return Symmetry::default();
+        }
+        let renamings: Vec<Renaming> = renamings(&pid_loose)
+            .into_iter()
+            .flat_map(|pids| {
+                renamings(&cid_loose).into_iter().map(move |cids| Renaming {
+                    pids: pids.clone(),
+                    cids,
+                })
+            })
+            .map(|mut r| {
+                r.pids.retain(|a, b| a != b);
+                r.cids.retain(|a, b| a != b);
+                r
+            })
+            .filter(|r| *r != Renaming::default() && Rename::new(cfg, r).fixes(cfg))
+            .collect();
+        let orbits = |moved: &dyn Fn(&Renaming) -> Vec<(u64, u64)>| {
+            let mut classes: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+            for (a, b) in renamings.iter().flat_map(moved) {
+                let lo = a.min(b);
+                classes.entry(lo).or_default().extend([a, b]);
+            }
+            merge(classes)
+        };
+        let pid_classes = orbits(&|r| r.pids.iter().map(|(&a, &b)| (a.into(), b.into())).collect())
+            .into_iter()
+            .map(|c| c.into_iter().map(|p| p as Pid).collect())
+            .collect();
+        let chunk_classes =
+            orbits(&|r| r.cids.iter().map(|(&a, &b)| (a.into(), b.into())).collect())
+                .into_iter()
+                .map(|c| c.into_iter().map(|p| p as Cid).collect())
+                .collect();
+        Symmetry {
+            renamings,
+            pid_classes,
+            chunk_classes,
+        }
+    }
+}
+
+fn factorial(n: usize) -> usize {
+    (1..=n).product()
+}
+
+/// Groups `items` by `key`, keeping groups of two or more.
+fn loose_classes<T: Copy + Ord, K: Ord>(
+    items: impl Iterator<Item = T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<Vec<T>> {
+    let mut by_key: BTreeMap<K, Vec<T>> = BTreeMap::new();
+    for t in items {
+        by_key.entry(key(&t)).or_default().push(t);
     }
     by_key.into_values().filter(|c| c.len() > 1).collect()
 }
 
+/// Joins overlapping sets until they are disjoint (the orbits).
+fn merge(sets: BTreeMap<u64, BTreeSet<u64>>) -> Vec<Vec<u64>> {
+    let mut out: Vec<BTreeSet<u64>> = Vec::new();
+    for set in sets.into_values() {
+        let (mut joined, rest): (Vec<_>, Vec<_>) =
+            out.into_iter().partition(|o| !o.is_disjoint(&set));
+        let mut all = set;
+        for j in joined.drain(..) {
+            all.extend(j);
+        }
+        out = rest;
+        out.push(all);
+    }
+    let mut out: Vec<Vec<u64>> = out.into_iter().map(|s| s.into_iter().collect()).collect();
+    out.sort();
+    out
+}
+
 /// Every renaming: one permutation per class, combined.
-fn renamings(classes: &[Vec<Pid>]) -> Vec<BTreeMap<Pid, Pid>> {
+fn renamings<T: Copy + Ord>(classes: &[Vec<T>]) -> Vec<BTreeMap<T, T>> {
     let mut all = vec![BTreeMap::new()];
     for class in classes {
         let mut next = Vec::new();
@@ -70,7 +184,7 @@ fn renamings(classes: &[Vec<Pid>]) -> Vec<BTreeMap<Pid, Pid>> {
     all
 }
 
-fn permutations(items: &[Pid]) -> Vec<Vec<Pid>> {
+fn permutations<T: Copy>(items: &[T]) -> Vec<Vec<T>> {
     if items.len() <= 1 {
         return vec![items.to_vec()];
     }
@@ -86,84 +200,145 @@ fn permutations(items: &[Pid]) -> Vec<Vec<Pid>> {
     out
 }
 
-/// Pid renaming applied to every part of a state.
-struct Rename<'a>(&'a BTreeMap<Pid, Pid>);
+/// A [`Renaming`] applied to every part of a state (and of a configuration).
+struct Rename<'a> {
+    r: &'a Renaming,
+    /// Actor slot permutation: the state at slot `i` moves to slot `actors[i]`.
+    actors: Vec<usize>,
+}
 
-impl Rename<'_> {
+impl<'a> Rename<'a> {
+    fn new(cfg: &ModelCfg, r: &'a Renaming) -> Rename<'a> {
+        let n = cfg.chunk_cids.len() + 3;
+        let actors = (0..n)
+            .map(|i| match cfg.cid_of(Id::from(i)) {
+                Some(c) => usize::from(cfg.chunk_id(r.cid(c))),
+                None => i,
+            })
+            .collect();
+        Rename { r, actors }
+    }
+
     fn pid(&self, p: Pid) -> Pid {
-        self.0.get(&p).copied().unwrap_or(p)
+        self.r.pid(p)
+    }
+
+    fn cid(&self, c: Cid) -> Cid {
+        self.r.cid(c)
+    }
+
+    fn id(&self, id: Id) -> Id {
+        Id::from(self.actors[usize::from(id)])
+    }
+
+    /// Moves each actor's entry to its renamed slot.
+    fn slots<T: Clone>(&self, v: &[T], f: impl Fn(&T) -> T) -> Vec<T> {
+        let mut out = v.to_vec();
+        for (i, x) in v.iter().enumerate() {
+            out[self.actors[i]] = f(x);
+        }
+        out
     }
 
     fn cmd(&self, c: &RecoverCmd) -> RecoverCmd {
         RecoverCmd {
             pid: self.pid(c.pid),
+            src: self.cid(c.src),
+            dst: self.cid(c.dst),
+            replace: self.cid(c.replace),
+            owner: self.cid(c.owner),
+            reserved_src: self.cid(c.reserved_src),
             ..*c
         }
     }
 
+    fn candidate(&self, c: &MigrateCandidate) -> MigrateCandidate {
+        MigrateCandidate {
+            pid: self.pid(c.pid),
+            src: self.cid(c.src),
+            dst: self.cid(c.dst),
+            replace: self.cid(c.replace),
+        }
+    }
+
+    fn cids(&self, v: &[Cid]) -> Vec<Cid> {
+        v.iter().map(|&c| self.cid(c)).collect()
+    }
+
+    fn pid_set(&self, s: &BTreeSet<Pid>) -> BTreeSet<Pid> {
+        s.iter().map(|&p| self.pid(p)).collect()
+    }
+
     fn meta(&self, m: &Meta) -> Meta {
         let mut out = m.clone();
+        out.topology.chunk_parent = m
+            .topology
+            .chunk_parent
+            .iter()
+            .map(|(&c, &n)| (self.cid(c), n))
+            .collect();
         out.pextents = m
             .pextents
             .values()
             .map(|p| {
                 let mut p = p.clone();
                 p.pid = self.pid(p.pid);
+                p.location = self.cids(&p.location);
+                p.alive_location = self.cids(&p.alive_location);
+                p.preferred_cid = p.preferred_cid.map(|c| self.cid(c));
+                p.origin_pid = p.origin_pid.map(|o| self.pid(o));
                 (p.pid, p)
             })
             .collect();
-        out.access.owners = m
+        let access = &mut *out.access;
+        access.owners = m
             .access
             .owners
             .iter()
-            .map(|(&p, &o)| (self.pid(p), o))
+            .map(|(&p, &o)| (self.pid(p), self.cid(o)))
             .collect();
-        out.access.waiting_recover_cmds = m
+        access.waiting_recover_cmds = m
             .access
             .waiting_recover_cmds
             .iter()
-            .map(|(&c, q)| (c, q.iter().map(|x| self.cmd(x)).collect::<Vec<_>>()))
+            .map(|(&c, q)| (self.cid(c), q.iter().map(|x| self.cmd(x)).collect()))
             .collect();
-        let rm = &mut out.recover;
-        let cand = |c: &crate::domain::recover_cmd::MigrateCandidate| {
-            crate::domain::recover_cmd::MigrateCandidate {
-                pid: self.pid(c.pid),
-                ..*c
-            }
-        };
-        rm.passive_waiting_migrate = m.recover.passive_waiting_migrate.iter().map(cand).collect();
-        rm.active_waiting_migrate = m.recover.active_waiting_migrate.iter().map(cand).collect();
-        rm.active_waiting_recover = m
-            .recover
-            .active_waiting_recover
-            .iter()
-            .map(|&p| self.pid(p))
-            .collect();
-        rm.passive_waiting_recover = m
-            .recover
-            .passive_waiting_recover
-            .iter()
-            .map(|&p| self.pid(p))
-            .collect();
+        let rm = &mut *out.recover;
+        let cands = |v: &[MigrateCandidate]| v.iter().map(|c| self.candidate(c)).collect();
+        rm.passive_waiting_migrate = cands(&m.recover.passive_waiting_migrate);
+        rm.active_waiting_migrate = cands(&m.recover.active_waiting_migrate);
+        rm.active_waiting_recover = self.pid_set(&m.recover.active_waiting_recover);
+        rm.passive_waiting_recover = self.pid_set(&m.recover.passive_waiting_recover);
         rm.pid_cmds = m
             .recover
             .pid_cmds
             .values()
             .map(|c| (self.pid(c.pid), self.cmd(c)))
             .collect();
-        rm.safety_lowering_migrate = m.recover.safety_lowering_migrate.as_ref().map(cand);
-        for (cid, e) in &m.chunks.chunks {
-            let e2 = out.chunks.chunks.get_mut(cid).expect("same chunks");
-            e2.rx_pids = e.rx_pids.iter().map(|&p| self.pid(p)).collect();
-            e2.tx_pids = e.tx_pids.iter().map(|&p| self.pid(p)).collect();
-            e2.recover_src_pids = e.recover_src_pids.iter().map(|&p| self.pid(p)).collect();
-        }
+        rm.safety_lowering_migrate = m
+            .recover
+            .safety_lowering_migrate
+            .as_ref()
+            .map(|c| self.candidate(c));
+        out.chunks.chunks = m
+            .chunks
+            .chunks
+            .iter()
+            .map(|(&cid, e)| {
+                let mut e = e.clone();
+                e.rx_pids = self.pid_set(&e.rx_pids);
+                e.tx_pids = self.pid_set(&e.tx_pids);
+                e.recover_src_pids = self.pid_set(&e.recover_src_pids);
+                (self.cid(cid), e)
+            })
+            .collect();
         out
     }
 
     fn session(&self, s: &ChunkSession) -> ChunkSession {
         ChunkSession {
-            lease_cache: s.lease_cache.iter().map(|&p| self.pid(p)).collect(),
+            cid: self.cid(s.cid),
+            lease_cache: self.pid_set(&s.lease_cache),
             running: s
                 .running
                 .values()
@@ -182,30 +357,34 @@ impl Rename<'_> {
             Msg::ReleaseOwner(p) => Msg::ReleaseOwner(self.pid(*p)),
             Msg::AppIo(p) => Msg::AppIo(self.pid(*p)),
             Msg::GrantLease(p) => Msg::GrantLease(self.pid(*p)),
-            Msg::UpdateTopo { .. } | Msg::ChunkLost(_) | Msg::Disconnect => m.clone(),
+            Msg::UpdateTopo { cid, new_parent } => Msg::UpdateTopo {
+                cid: self.cid(*cid),
+                new_parent: *new_parent,
+            },
+            Msg::ChunkLost(c) => Msg::ChunkLost(self.cid(*c)),
+            Msg::Disconnect => Msg::Disconnect,
         }
     }
 
+    /// Topology updates and chunk failures are named by their index in the model file, which
+    /// the group fixes (see [`Rename::fixes`]), so they stay as they are.
     fn timer(&self, t: &Timer) -> Timer {
         match t {
             Timer::Execute(p) => Timer::Execute(self.pid(*p)),
             Timer::IdleRelease(p) => Timer::IdleRelease(self.pid(*p)),
             Timer::AppIo(p) => Timer::AppIo(self.pid(*p)),
+            Timer::Heartbeat(c) => Timer::Heartbeat(self.cid(*c)),
             Timer::Scan
             | Timer::MigrateScan
             | Timer::SwapMigrate
-            | Timer::Heartbeat(_)
             | Timer::TopoUpdate(_)
             | Timer::ChunkFailure(_) => t.clone(),
         }
     }
 
     fn state(&self, s: &ZbsState) -> ZbsState {
-        let mut out = s.clone();
-        out.actor_states = s
-            .actor_states
-            .iter()
-            .map(|a| {
+        ZbsState {
+            actor_states: self.slots(&s.actor_states, |a| {
                 Arc::new(match &**a {
                     ActorState::Meta(m) => ActorState::Meta(super::meta::MetaNode {
                         meta: self.meta(&m.meta),
@@ -214,26 +393,53 @@ impl Rename<'_> {
                     ActorState::Chunk(c) => ActorState::Chunk(self.session(c)),
                     other => other.clone(),
                 })
-            })
-            .collect();
-        out.network =
-            Network::new_unordered_nonduplicating(s.network.iter_all().map(|e| Envelope {
-                src: e.src,
-                dst: e.dst,
-                msg: self.msg(e.msg),
-            }));
-        out.timers_set = s
-            .timers_set
-            .iter()
-            .map(|ts| {
+            }),
+            network: Network::new_unordered_nonduplicating(s.network.iter_all().map(|e| {
+                Envelope {
+                    src: self.id(e.src),
+                    dst: self.id(e.dst),
+                    msg: self.msg(e.msg),
+                }
+            })),
+            timers_set: self.slots(&s.timers_set, |ts| {
                 let mut t2 = Timers::new();
                 for t in ts.iter() {
                     t2.set(self.timer(t));
                 }
                 t2
-            })
-            .collect();
-        out
+            }),
+            random_choices: self.slots(&s.random_choices, Clone::clone),
+            crashed: self.slots(&s.crashed, Clone::clone),
+            history: s.history,
+            actor_storages: self.slots(&s.actor_storages, Clone::clone),
+        }
+    }
+
+    /// Does this renaming map the model file's configuration onto itself?
+    fn fixes(&self, cfg: &ModelCfg) -> bool {
+        let cache = |c: &BTreeMap<Cid, Vec<Pid>>, f: &dyn Fn(Cid, Pid) -> (Cid, Pid)| {
+            c.iter()
+                .flat_map(|(&cid, pids)| pids.iter().map(move |&p| f(cid, p)))
+                .collect::<BTreeSet<_>>()
+        };
+        let io =
+            |f: &dyn Fn(Pid) -> Pid| cfg.io_pids.iter().map(|&p| f(p)).collect::<BTreeSet<_>>();
+        self.meta(&cfg.initial_meta) == cfg.initial_meta
+            && cache(&cfg.initial_cache, &|c, p| (self.cid(c), self.pid(p)))
+                == cache(&cfg.initial_cache, &|c, p| (c, p))
+            && cfg.topo_updates.iter().all(|&(c, _)| self.cid(c) == c)
+            && cfg.chunk_failures.iter().all(|&c| self.cid(c) == c)
+            && io(&|p| self.pid(p)) == io(&|p| p)
+    }
+}
+
+impl Renaming {
+    pub fn pid(&self, p: Pid) -> Pid {
+        self.pids.get(&p).copied().unwrap_or(p)
+    }
+
+    pub fn cid(&self, c: Cid) -> Cid {
+        self.cids.get(&c).copied().unwrap_or(c)
     }
 }
 
@@ -244,16 +450,27 @@ fn hash_of(s: &ZbsState) -> u64 {
 }
 
 impl SymmetricModel for ZbsModel {
+    /// The image with the lowest hash (`s` itself when the group is trivial).
     fn canonical(&self, s: &ZbsState) -> ZbsState {
-        let classes = &self.cfg.pid_classes;
-        if classes.is_empty() {
-            return s.clone();
-        }
-        renamings(classes)
+        self.images(s)
+            .into_iter()
+            .fold((hash_of(s), None), |best, t| {
+                let h = hash_of(&t);
+                if h < best.0 { (h, Some(t)) } else { best }
+            })
+            .1
+            .unwrap_or_else(|| s.clone())
+    }
+}
+
+impl SymmetryGroup for ZbsModel {
+    fn images(&self, s: &ZbsState) -> Vec<ZbsState> {
+        let cfg = &self.cfg;
+        cfg.symmetry
+            .renamings
             .iter()
-            .map(|m| Rename(m).state(s))
-            .min_by_key(hash_of)
-            .expect("at least the identity renaming")
+            .map(|r| Rename::new(cfg, r).state(s))
+            .collect()
     }
 }
 

@@ -156,6 +156,7 @@ pub fn run(args: &CheckArgs) -> i32 {
                 "peak_rss_bytes": engine::peak_rss_bytes(),
                 "complete": outcome.complete,
                 "stopped_by": outcome.stopped_by.map(|s| format!("{s:?}")),
+                "symmetry": run.symmetry,
                 "properties": properties,
             });
             let _ = writeln!(
@@ -187,6 +188,9 @@ pub fn run(args: &CheckArgs) -> i32 {
                     Some(s) => format!(" (stopped: {s:?} limit; not every state was explored)"),
                 }
             );
+            if let Some(sym) = &run.symmetry {
+                let _ = writeln!(out, "symmetry: {}", sym.describe());
+            }
             let _ = writeln!(out);
             for p in reported {
                 let word = match (p.verdict, p.kind) {
