@@ -266,8 +266,7 @@ pub fn one_cmd_per_pid(v: &SystemView) -> bool {
         .values()
         .flatten()
         .for_each(&mut add);
-    v.sessions
-        .iter()
+    v.sessions()
         .flat_map(|s| s.running.values())
         .for_each(&mut add);
     for f in v.live_in_flight() {
@@ -321,8 +320,7 @@ pub fn cmd_in_progress(v: &SystemView) -> bool {
 /// Companion of [`well_formed_cmd`].
 pub fn cmd_running_on_chunk(v: &SystemView) -> bool {
     let tracked = &v.meta.meta.recover.pid_cmds;
-    v.sessions
-        .iter()
+    v.sessions()
         .flat_map(|s| s.running.values())
         .any(|c| tracked.get(&c.pid) == Some(c))
 }
@@ -340,8 +338,7 @@ pub fn replica_replaced(v: &SystemView) -> bool {
 /// A chunk runs a command that is no longer in `pid_cmds_`: it was revoked after delivery.
 pub fn delivered_then_revoked(v: &SystemView) -> bool {
     let tracked = &v.meta.meta.recover.pid_cmds;
-    v.sessions
-        .iter()
+    v.sessions()
         .flat_map(|s| s.running.values())
         .any(|c| tracked.get(&c.pid) != Some(c))
 }
@@ -364,7 +361,7 @@ pub fn is_quiescent(v: &SystemView) -> bool {
             .waiting_recover_cmds
             .values()
             .any(|q| !q.is_empty())
-        || v.sessions.iter().any(|s| !s.running.is_empty())
+        || v.sessions().any(|s| !s.running.is_empty())
         || v.live_in_flight()
             .any(|f| !matches!(f.msg, Msg::ReleaseOwner(_)))
     {
@@ -433,6 +430,6 @@ fn all_safe_and_idle(v: &SystemView) -> bool {
     rm.pid_cmds.is_empty()
         && rm.passive_waiting_migrate.is_empty()
         && rm.active_waiting_migrate.is_empty()
-        && v.sessions.iter().all(|s| s.running.is_empty())
+        && v.sessions().all(|s| s.running.is_empty())
         && placement::is_quiescent_safe(&meta.cluster_view(v.cfg.meta.max_recover_cmds_per_chunk))
 }

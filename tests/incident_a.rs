@@ -89,7 +89,7 @@ fn with_the_fix_every_property_holds_as_the_model_file_expects() {
 fn revoked_after_delivery_does_not_leak(m: &ZbsModel, s: &ZbsState) -> bool {
     let v = SystemView::of(&m.cfg, s);
     let tracked = &v.meta.meta.recover.pid_cmds;
-    v.sessions.iter().all(|session| {
+    v.sessions().all(|session| {
         session
             .running
             .values()

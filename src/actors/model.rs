@@ -129,33 +129,37 @@ pub struct SystemView<'a> {
     pub meta: &'a MetaNode,
     pub operator: &'a OperatorState,
     pub client: &'a ClientState,
-    /// Chunk sessions, in `cfg.chunk_cids` order.
-    pub sessions: Vec<&'a ChunkSession>,
     state: &'a ZbsState,
 }
 
 impl<'a> SystemView<'a> {
     pub fn of(cfg: &'a ModelCfg, state: &'a ZbsState) -> SystemView<'a> {
-        let mut meta = None;
-        let mut operator = None;
-        let mut client = None;
-        let mut sessions = Vec::with_capacity(cfg.chunk_cids.len());
-        for actor in &state.actor_states {
-            match &**actor {
-                ActorState::Meta(m) => meta = Some(m),
-                ActorState::Chunk(s) => sessions.push(s),
-                ActorState::Operator(o) => operator = Some(o),
-                ActorState::Client(c) => client = Some(c),
-            }
-        }
+        let actor = |id: Id| &*state.actor_states[usize::from(id)];
+        let (ActorState::Meta(meta), ActorState::Operator(operator), ActorState::Client(client)) = (
+            actor(cfg.meta_id()),
+            actor(cfg.operator_id()),
+            actor(cfg.client_id()),
+        ) else {
+            panic!("actors in the order `build` adds them");
+        };
         SystemView {
             cfg,
-            meta: meta.expect("actor 0 is meta"),
-            operator: operator.expect("one operator actor"),
-            client: client.expect("one client actor"),
-            sessions,
+            meta,
+            operator,
+            client,
             state,
         }
+    }
+
+    /// Chunk sessions, in `cfg.chunk_cids` order (read from the state each time: properties
+    /// run on every state, and a collected list would be an allocation per property).
+    pub fn sessions(&self) -> impl Iterator<Item = &'a ChunkSession> + use<'a> {
+        self.state.actor_states[1..=self.cfg.chunk_cids.len()]
+            .iter()
+            .map(|a| match &**a {
+                ActorState::Chunk(s) => s,
+                _ => panic!("actors 1..=N are chunk sessions"),
+            })
     }
 
     /// Messages in flight, each copy once (read from the state each time: properties run
@@ -169,7 +173,7 @@ impl<'a> SystemView<'a> {
     }
 
     pub fn session(&self, cid: Cid) -> Option<&'a ChunkSession> {
-        self.sessions.iter().copied().find(|s| s.cid == cid)
+        self.sessions().find(|s| s.cid == cid)
     }
 
     /// Messages in flight to chunk `cid`; none if the chunk is down (they are lost).

@@ -95,6 +95,37 @@ pub struct BenchRow {
     pub start_rss_bytes: u64,
     pub complete: bool,
     pub violations: Vec<Violation>,
+    /// How many times the exploration ran; `seconds` is the median. Runs shorter than
+    /// [`SHORT_RUN`] are repeated: one run of a few milliseconds measures thread start-up and
+    /// the clock, not the engine.
+    #[serde(default = "one")]
+    pub runs: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A run faster than this is repeated until [`REPEAT_FOR`] has passed (at most
+/// [`MAX_RUNS`] runs), and its median time reported.
+const SHORT_RUN: f64 = 0.1;
+const REPEAT_FOR: f64 = 0.5;
+const MAX_RUNS: u32 = 200;
+
+/// Runs `f` once, or repeatedly if it is short; returns the last result, the median seconds
+/// and the number of runs.
+fn timed<T>(mut f: impl FnMut() -> T) -> (T, f64, u32) {
+    let mut times = Vec::new();
+    loop {
+        let start = Instant::now();
+        let out = f();
+        times.push(start.elapsed().as_secs_f64());
+        let total: f64 = times.iter().sum();
+        if times[0] >= SHORT_RUN || total >= REPEAT_FOR || times.len() as u32 >= MAX_RUNS {
+            times.sort_by(f64::total_cmp);
+            return (out, times[times.len() / 2], times.len() as u32);
+        }
+    }
 }
 
 /// An extra model for the standard set, e.g. the ZBS model. `run` is called in the child
@@ -131,28 +162,32 @@ pub fn measure_ours<M: Model>(
     name: &str,
     threads: usize,
     symmetry: bool,
-    explore: impl FnOnce(&Options) -> engine::Outcome<M>,
+    explore: impl Fn(&Options) -> engine::Outcome<M>,
 ) -> BenchRow
 where
     M::Action: Debug,
 {
     let start = engine::current_rss_bytes().unwrap_or(0);
-    let out = explore(&bench_options(threads, symmetry));
-    row_from_outcome(name, threads, start, &out)
+    let opts = bench_options(threads, symmetry);
+    let (out, seconds, runs) = timed(|| explore(&opts));
+    BenchRow {
+        seconds,
+        runs,
+        ..row_from_outcome(name, threads, start, &out)
+    }
 }
 
 /// Explores `model` once with stateright's BFS checker.
 pub fn run_stateright<M>(name: &str, model: M, threads: usize) -> BenchRow
 where
-    M: Model + Send + Sync + 'static,
+    M: Model + Clone + Send + Sync + 'static,
     M::State: Clone + Debug + Hash + Eq + Send + Sync + 'static,
     M::Action: Clone + Debug + PartialEq + Send + Sync + 'static,
 {
     let props = model.properties();
     let start_rss_bytes = engine::current_rss_bytes().unwrap_or(0);
-    let start = Instant::now();
-    let checker = model.checker().threads(threads).spawn_bfs().join();
-    let seconds = start.elapsed().as_secs_f64();
+    let (checker, seconds, runs) =
+        timed(|| model.clone().checker().threads(threads).spawn_bfs().join());
     let discoveries = checker.discoveries();
     let violations = props
         .iter()
@@ -178,6 +213,7 @@ where
         start_rss_bytes,
         complete: checker.is_done() && discoveries.is_empty(),
         violations,
+        runs,
     }
 }
 
@@ -225,6 +261,7 @@ where
         start_rss_bytes,
         complete: out.complete,
         violations,
+        runs: 1,
     }
 }
 
@@ -434,8 +471,17 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
 
 fn print_header() {
     println!(
-        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>11} {:>9} {:>8} {:>9}  violations",
-        "model", "engine", "thr", "states", "seconds", "states/s", "peak MiB", "B/state", "explore",
+        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>4} {:>11} {:>9} {:>8} {:>9}  violations",
+        "model",
+        "engine",
+        "thr",
+        "states",
+        "seconds",
+        "runs",
+        "states/s",
+        "peak MiB",
+        "B/state",
+        "explore",
     );
 }
 
@@ -449,12 +495,13 @@ fn explore_mib(r: &BenchRow) -> f64 {
 fn print_ratio(ours: &BenchRow, theirs: &BenchRow) {
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
     println!(
-        "{:<28} {:<10} {:>3} {:>12} {:>8.1}x {:>11} {:>8.1}x {:>8} {:>8.1}x  (stateright / ours)",
+        "{:<28} {:<10} {:>3} {:>12} {:>8.1}x {:>4} {:>11} {:>8.1}x {:>8} {:>8.1}x  (stateright / ours)",
         "",
         "ratio",
         "",
         "",
         ratio(theirs.seconds, ours.seconds),
+        "",
         "",
         ratio(theirs.peak_rss_bytes as f64, ours.peak_rss_bytes as f64),
         "",
@@ -493,12 +540,21 @@ fn print_row(r: &BenchRow) {
             .join(" | ")
     };
     println!(
-        "{:<28} {:<10} {:>3} {:>12} {:>9.2} {:>11} {:>9.0} {:>8.1} {:>9.1}  {}",
+        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>4} {:>11} {:>9.0} {:>8.1} {:>9.1}  {}",
         r.name,
         format!("{:?}", r.engine).to_lowercase(),
         r.threads,
         group(r.states),
-        r.seconds,
+        // Three significant digits: a repeated short run is worth reading in milliseconds.
+        if r.seconds >= 1.0 {
+            format!("{:.2}", r.seconds)
+        } else {
+            format!("{:.3}", r.seconds)
+                .chars()
+                .take(9)
+                .collect::<String>()
+        },
+        r.runs,
         group(rate as u64),
         r.peak_rss_bytes as f64 / (1u64 << 20) as f64,
         r.peak_rss_bytes as f64 / r.states.max(1) as f64,

@@ -251,7 +251,9 @@ type StepKey = (usize, u64, u64);
 /// Each exploring thread's cache of handler results, keyed by actor, the hash of its state
 /// and the input (compared in full on a hit). Emptied when it reaches [`CACHE_CAP`] entries.
 pub(crate) struct StepCache<A: Actor> {
-    map: std::collections::HashMap<StepKey, (OwnedInput<A>, HandlerStep), FastBuild>,
+    /// Boxed: an empty slot of the table then costs a pointer, not a whole entry.
+    #[allow(clippy::type_complexity)]
+    map: std::collections::HashMap<StepKey, Box<(OwnedInput<A>, HandlerStep)>, FastBuild>,
     /// Parts of recently packed states, by hash (and actor): a packed successor whose part
     /// equals one of these shares its allocation instead of keeping its own. The same meta
     /// state, network or timer set is reached along many interleavings.
@@ -294,7 +296,7 @@ fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
 
 /// Entries per thread's handler cache and intern tables (about 150 bytes each; the ZBS
 /// models never fill them).
-const CACHE_CAP: usize = 1 << 15;
+const CACHE_CAP: usize = 1 << 12;
 
 impl<A: Actor> StepCache<A> {
     /// The handler's result for `input` on actor `index`, whose state hashes to `state_hash`:
@@ -311,13 +313,13 @@ impl<A: Actor> StepCache<A> {
             Input::Timer(t) => fingerprint(t),
         };
         let key = (index, state_hash, input_hash);
-        let hit = self.map.get(&key).is_some_and(|(i, _)| input.is(i));
+        let hit = self.map.get(&key).is_some_and(|e| input.is(&e.0));
         if !hit {
             if self.map.len() >= CACHE_CAP {
                 self.map.clear();
             }
             let step = run(&input);
-            self.map.insert(key, (input.to_owned(), step));
+            self.map.insert(key, Box::new((input.to_owned(), step)));
         }
         &self.map[&key].1
     }
@@ -448,6 +450,14 @@ where
     type Memo = ActorMemo;
     type Scratch = StepCache<A>;
     const LOSSY: bool = true;
+
+    /// Interned parts are shared with states of the level being built; once it is built,
+    /// holding them would keep alive parts whose states are gone.
+    fn new_level(&self, scratch: &mut StepCache<A>) {
+        scratch.actors.clear();
+        scratch.networks.clear();
+        scratch.timers.clear();
+    }
 
     #[inline(always)]
     fn canon(

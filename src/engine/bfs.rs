@@ -52,7 +52,7 @@ const BLOCK: usize = 4096;
 /// [`BLOCK`], so that 64 shards' first blocks cost little on a small model (64 full blocks
 /// of ActorModel states were 14 MiB, more than a whole small exploration).
 fn block_capacity(n: usize) -> usize {
-    (64usize << n.min(6)).min(BLOCK)
+    (8usize << n.min(9)).min(BLOCK)
 }
 
 /// States larger than this inline are taken to own heap data (see the expand phase).
@@ -278,9 +278,8 @@ where
     let mut depth = 0u32;
     let mut stopped: Option<StopReason> = None;
 
-    let buckets: Vec<Mutex<Vec<Succ<R::Packed>>>> =
-        (0..SUBS * SHARDS).map(|_| Mutex::new(Vec::new())).collect();
-    let batch_parents: Vec<AtomicU64> = (0..SUB * SUBS).map(|_| AtomicU64::new(0)).collect();
+    // Grown to the largest batch seen (a small model never needs all `SUBS * SHARDS`).
+    let mut buckets: Vec<Mutex<Vec<Succ<R::Packed>>>> = Vec::new();
     #[allow(clippy::type_complexity)]
     let next_parts: Vec<Mutex<Vec<Vec<(R::Packed, Fingerprint)>>>> =
         (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
@@ -302,6 +301,9 @@ where
             }
             break;
         }
+        for scratch in scratch_pool.lock().unwrap().iter_mut() {
+            repr.new_level(scratch);
+        }
         let mut start = 0;
         while start < frontier.len {
             // Heavy states: smaller batches, so that the successors buffered between the two
@@ -313,6 +315,13 @@ where
             };
             let end = (start + sub * subs).min(frontier.len);
             let n_subs = (end - start).div_ceil(sub);
+            // Sized to the batch: a small model's levels are far below a full batch.
+            let batch_parents: Vec<AtomicU64> =
+                (0..end - start).map(|_| AtomicU64::new(0)).collect();
+            if buckets.len() < n_subs * SHARDS {
+                buckets.resize_with(n_subs * SHARDS, Default::default);
+            }
+            let buckets = &buckets;
             let level = &frontier;
 
             // Phase 1: expand.

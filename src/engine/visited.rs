@@ -232,7 +232,7 @@ impl Visited {
     /// An empty set.
     pub fn new() -> Self {
         Visited {
-            shards: (0..SHARDS).map(|_| RwLock::new(Shard::new(64))).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::new(16))).collect(),
         }
     }
 

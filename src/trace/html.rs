@@ -121,7 +121,7 @@ pub fn state_tables(model: &ZbsModel, state: &ZbsState) -> String {
 
     // Sessions and chunk table.
     s.push_str(r#"<div><h3>sessions and chunks</h3><table class="sessions"><tr><th>chunk</th><th>status</th><th>waiting_recover_cmds (meta)</th><th>lease cache (libmeta)</th><th>running</th><th>rx / tx / src pids</th></tr>"#);
-    for sess in &v.sessions {
+    for sess in v.sessions() {
         let cid = sess.cid;
         let entry = meta.chunks.get(cid);
         let queue = meta.access.waiting_recover_cmds.get(&cid);

@@ -119,13 +119,12 @@ fn state(cx: &Counterexample, index: usize, s: &ZbsState, action: &str) -> Value
     o.insert(
         "lease_caches".into(),
         map(v
-            .sessions
-            .iter()
+            .sessions()
             .map(|s| (int(s.cid), set(s.lease_cache.iter().map(|&p| int(p)))))),
     );
     o.insert(
         "running".into(),
-        map(v.sessions.iter().map(|s| {
+        map(v.sessions().map(|s| {
             (
                 int(s.cid),
                 Value::Array(s.running.values().map(cmd).collect()),
@@ -143,7 +142,7 @@ fn state(cx: &Counterexample, index: usize, s: &ZbsState, action: &str) -> Value
     );
     o.insert(
         "chunks_down".into(),
-        set(v.sessions.iter().filter(|s| s.down).map(|s| int(s.cid))),
+        set(v.sessions().filter(|s| s.down).map(|s| int(s.cid))),
     );
     o.insert(
         "in_flight".into(),

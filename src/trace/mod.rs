@@ -140,14 +140,12 @@ impl StateSummary {
                 .map(|(&c, q)| (c, q.iter().map(cmd_text).collect()))
                 .collect(),
             lease_caches: v
-                .sessions
-                .iter()
+                .sessions()
                 .filter(|s| !s.lease_cache.is_empty())
                 .map(|s| (s.cid, s.lease_cache.iter().copied().collect()))
                 .collect(),
             running: v
-                .sessions
-                .iter()
+                .sessions()
                 .filter(|s| !s.running.is_empty())
                 .map(|s| (s.cid, s.running.values().map(cmd_text).collect()))
                 .collect(),

@@ -198,7 +198,7 @@ pub fn render(cx: &Counterexample) -> String {
             e.preferred_cid.map_or("none".into(), |c| c.to_string()),
         );
     }
-    for sess in &init.sessions {
+    for sess in init.sessions() {
         if !sess.lease_cache.is_empty() {
             let _ = writeln!(
                 s,
