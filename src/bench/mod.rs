@@ -1,7 +1,7 @@
 //! `zbs-mc bench`: times our engine and stateright's BFS on identical work.
 //!
-//! A single configuration (`bench toy N P K M …`) is explored once in-process and printed as
-//! text or JSON. With no model argument the standard set runs, each configuration in a fresh
+//! A single configuration (`bench toy N P K M …`) is explored in-process — once, or, if it
+//! takes under 0.1 s, repeatedly for the median time — and printed as text or JSON. With no model argument the standard set runs, each configuration in a fresh
 //! child process (this executable re-run with `bench <config> --format json`), so every row's
 //! peak RSS is that configuration's own and not the high-water mark of earlier rows.
 //!
@@ -521,6 +521,17 @@ fn group(n: u64) -> String {
     out
 }
 
+/// Seconds to three significant digits (at least two decimals): a repeated run of a few
+/// milliseconds is worth reading.
+fn seconds_text(s: f64) -> String {
+    let decimals = if s > 0.0 && s < 1.0 {
+        (2 - s.log10().floor() as i32).clamp(2, 6) as usize
+    } else {
+        2
+    };
+    format!("{s:.decimals$}")
+}
+
 fn print_row(r: &BenchRow) {
     let rate = r.states as f64 / r.seconds.max(1e-9);
     let violations = if r.violations.is_empty() {
@@ -545,15 +556,7 @@ fn print_row(r: &BenchRow) {
         format!("{:?}", r.engine).to_lowercase(),
         r.threads,
         group(r.states),
-        // Three significant digits: a repeated short run is worth reading in milliseconds.
-        if r.seconds >= 1.0 {
-            format!("{:.2}", r.seconds)
-        } else {
-            format!("{:.3}", r.seconds)
-                .chars()
-                .take(9)
-                .collect::<String>()
-        },
+        seconds_text(r.seconds),
         r.runs,
         group(rate as u64),
         r.peak_rss_bytes as f64 / (1u64 << 20) as f64,
@@ -561,4 +564,27 @@ fn print_row(r: &BenchRow) {
         explore_mib(r),
         violations
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_keep_three_significant_digits() {
+        assert_eq!(seconds_text(12.345), "12.35");
+        assert_eq!(seconds_text(0.634), "0.634");
+        assert_eq!(seconds_text(0.00223), "0.00223");
+        assert_eq!(seconds_text(0.0), "0.00");
+    }
+
+    #[test]
+    fn short_runs_are_repeated_and_long_ones_are_not() {
+        let mut n = 0;
+        let (_, _, runs) = timed(|| n += 1);
+        assert!(runs > 1 && runs == n, "{runs} runs of a no-op");
+        let (_, secs, runs) = timed(|| std::thread::sleep(std::time::Duration::from_millis(120)));
+        assert_eq!(runs, 1);
+        assert!(secs >= 0.12);
+    }
 }
