@@ -42,8 +42,11 @@ pub struct CheckArgs {
     /// No progress line on stderr (it is shown only on a terminal anyway).
     #[arg(long)]
     pub quiet: bool,
-    /// Symmetry reduction: explore one state per orbit of interchangeable pids (pids whose
-    /// model-file configuration is identical); counterexamples are still real paths.
+    /// Symmetry reduction: explore one state per orbit of interchangeable pids and chunks
+    /// (renamings that map the model file's cluster onto itself, e.g. two alike pids together
+    /// with the chunks only they use). The rules are first audited to treat them alike; if
+    /// they do not (ids in queue order, ties broken by id), the full space is explored and the
+    /// `symmetry:` line says why. Counterexamples are still real, shortest paths.
     #[arg(long)]
     pub symmetry: bool,
     /// Skip the liveness properties (they need the whole state graph in memory).
