@@ -75,7 +75,7 @@ impl SymmetryUse {
                 what,
             } => format!(
                 "{} look interchangeable, but at depth {depth} a state and its renaming differ \
-                 ({what}): the rules tell them apart, so explored without reduction",
+                 ({what}): the reduction cannot be trusted here, so explored without reduction",
                 classes(pid_classes, chunk_classes)
             ),
         }

@@ -135,7 +135,7 @@ fn fingerprints_do_not_merge_distinct_zbs_states() {
     use zbs_mc::scenario::Scenario;
     for (name, states) in [
         ("incident-a-lease-leak.toml", 423),
-        ("incident-a-revoked-replace.toml", 1228),
+        ("incident-a-revoked-replace.toml", 1017),
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("models")

@@ -315,6 +315,12 @@ impl<'a> Rename<'a> {
             .values()
             .map(|c| (self.pid(c.pid), self.cmd(c)))
             .collect();
+        rm.cmds_issued = m
+            .recover
+            .cmds_issued
+            .iter()
+            .map(|(&p, &n)| (self.pid(p), n))
+            .collect();
         rm.safety_lowering_migrate = m
             .recover
             .safety_lowering_migrate

@@ -23,7 +23,7 @@ pub struct RecoverManager {
     /// pid → the one command in progress for it.
     pub pid_cmds: BTreeMap<Pid, RecoverCmd>,
     /// Number of commands ever accepted; the next command's `id`.
-    pub cmds_issued: u32,
+    pub cmds_issued: BTreeMap<Pid, u32>,
     /// Model-only observation (a ghost variable, not ZBS state): the first migrate
     /// `MakeMigrateCmd()` queued that would lower its pid's topology safety beyond the brief's
     /// exceptions (`placement::migrate_never_lowers_safety`).
@@ -192,9 +192,10 @@ impl Meta {
         }) {
             return Err(Refusal::NoSlot);
         }
-        self.recover.cmds_issued += 1;
+        let issued = self.recover.cmds_issued.entry(cand.pid).or_default();
+        *issued += 1;
         let mut cmd = RecoverCmd {
-            id: self.recover.cmds_issued,
+            id: *issued,
             pid: cand.pid,
             src: cand.src,
             dst: cand.dst,
