@@ -186,9 +186,13 @@ where
 {
     let props = model.properties();
     let start_rss_bytes = engine::current_rss_bytes().unwrap_or(0);
-    let (checker, seconds, runs) =
-        timed(|| model.clone().checker().threads(threads).spawn_bfs().join());
-    let discoveries = checker.discoveries();
+    // The paths are part of the result, as our engine's traces are of its run: stateright
+    // builds them on demand (`discoveries()`), so that call is timed too.
+    let ((checker, discoveries), seconds, runs) = timed(|| {
+        let checker = model.clone().checker().threads(threads).spawn_bfs().join();
+        let discoveries = checker.discoveries();
+        (checker, discoveries)
+    });
     let violations = props
         .iter()
         .filter(|p| p.expectation.discovery_is_failure())
