@@ -108,23 +108,8 @@ impl Symmetry {
             })
             .filter(|r| *r != Renaming::default() && Rename::new(cfg, r).fixes(cfg))
             .collect();
-        let orbits = |moved: &dyn Fn(&Renaming) -> Vec<(u64, u64)>| {
-            let mut classes: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
-            for (a, b) in renamings.iter().flat_map(moved) {
-                let lo = a.min(b);
-                classes.entry(lo).or_default().extend([a, b]);
-            }
-            merge(classes)
-        };
-        let pid_classes = orbits(&|r| r.pids.iter().map(|(&a, &b)| (a.into(), b.into())).collect())
-            .into_iter()
-            .map(|c| c.into_iter().map(|p| p as Pid).collect())
-            .collect();
-        let chunk_classes =
-            orbits(&|r| r.cids.iter().map(|(&a, &b)| (a.into(), b.into())).collect())
-                .into_iter()
-                .map(|c| c.into_iter().map(|p| p as Cid).collect())
-                .collect();
+        let pid_classes = orbits(meta.pextents.keys().copied(), &renamings, Renaming::pid);
+        let chunk_classes = orbits(cfg.chunk_cids.iter().copied(), &renamings, Renaming::cid);
         Symmetry {
             renamings,
             pid_classes,
@@ -149,22 +134,21 @@ fn loose_classes<T: Copy + Ord, K: Ord>(
     by_key.into_values().filter(|c| c.len() > 1).collect()
 }
 
-/// Joins overlapping sets until they are disjoint (the orbits).
-fn merge(sets: BTreeMap<u64, BTreeSet<u64>>) -> Vec<Vec<u64>> {
-    let mut out: Vec<BTreeSet<u64>> = Vec::new();
-    for set in sets.into_values() {
-        let (mut joined, rest): (Vec<_>, Vec<_>) =
-            out.into_iter().partition(|o| !o.is_disjoint(&set));
-        let mut all = set;
-        for j in joined.drain(..) {
-            all.extend(j);
-        }
-        out = rest;
-        out.push(all);
-    }
-    let mut out: Vec<Vec<u64>> = out.into_iter().map(|s| s.into_iter().collect()).collect();
-    out.sort();
-    out
+/// The orbits of the group on `items` with two or more members. The renamings form a group
+/// (with the identity left out), so an item's orbit is the item and its images.
+fn orbits<T: Copy + Ord>(
+    items: impl Iterator<Item = T>,
+    group: &[Renaming],
+    image: fn(&Renaming, T) -> T,
+) -> Vec<Vec<T>> {
+    let orbits: BTreeSet<Vec<T>> = items
+        .map(|x| {
+            let orbit: BTreeSet<T> = group.iter().map(|r| image(r, x)).chain([x]).collect();
+            orbit.into_iter().collect()
+        })
+        .filter(|o: &Vec<T>| o.len() > 1)
+        .collect();
+    orbits.into_iter().collect()
 }
 
 /// Every renaming: one permutation per class, combined.
@@ -498,5 +482,23 @@ mod tests {
         let r = renamings(&[vec![1, 2], vec![7, 8, 9]]);
         assert_eq!(r.len(), 2 * 6);
         assert!(r.iter().all(|m| m.len() == 5));
+    }
+
+    #[test]
+    fn orbits_are_the_items_moved_together() {
+        let swap = Renaming {
+            pids: [(1, 2), (2, 1)].into(),
+            cids: [(6, 7), (7, 6)].into(),
+        };
+        let group = [swap];
+        assert_eq!(
+            orbits([1, 2, 3].into_iter(), &group, Renaming::pid),
+            vec![vec![1, 2]]
+        );
+        assert_eq!(
+            orbits([5, 6, 7].into_iter(), &group, Renaming::cid),
+            vec![vec![6, 7]]
+        );
+        assert!(orbits([1, 2].into_iter(), &[], Renaming::pid).is_empty());
     }
 }
