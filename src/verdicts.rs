@@ -45,6 +45,12 @@ pub enum SymmetryUse {
         chunk_classes: Vec<Vec<Cid>>,
         orbits_audited: usize,
     },
+    /// A limit stopped the audit before it had seen every orbit: explored without reduction.
+    Unverified {
+        pid_classes: Vec<Vec<Pid>>,
+        chunk_classes: Vec<Vec<Cid>>,
+        orbits_audited: usize,
+    },
     /// The rules tell symmetric ids apart (queue order, ties broken by id): explored without
     /// reduction, which is the only sound choice.
     Broken {
@@ -66,6 +72,15 @@ impl SymmetryUse {
                 orbits_audited,
             } => format!(
                 "{} interchangeable; contract audited on {orbits_audited} orbits",
+                classes(pid_classes, chunk_classes)
+            ),
+            SymmetryUse::Unverified {
+                pid_classes,
+                chunk_classes,
+                orbits_audited,
+            } => format!(
+                "{} look interchangeable, but a limit stopped the audit after {orbits_audited} \
+                 orbits: explored without reduction",
                 classes(pid_classes, chunk_classes)
             ),
             SymmetryUse::Broken {
@@ -106,11 +121,16 @@ fn audit_symmetry(model: &ZbsModel, opts: &Options) -> SymmetryUse {
         return SymmetryUse::None;
     }
     let (pid_classes, chunk_classes) = (sym.pid_classes.clone(), sym.chunk_classes.clone());
-    match engine::symmetry::audit(model, opts.max_states.map_or(usize::MAX, |n| n as usize)) {
-        Ok(orbits_audited) => SymmetryUse::Applied {
+    match engine::symmetry::audit(model, opts) {
+        Ok(a) if a.complete => SymmetryUse::Applied {
             pid_classes,
             chunk_classes,
-            orbits_audited,
+            orbits_audited: a.orbits,
+        },
+        Ok(a) => SymmetryUse::Unverified {
+            pid_classes,
+            chunk_classes,
+            orbits_audited: a.orbits,
         },
         Err(b) => SymmetryUse::Broken {
             pid_classes,
@@ -163,10 +183,13 @@ fn kind_word(e: &stateright::Expectation) -> &'static str {
 /// With `opts.symmetry`, the symmetry contract is audited first and the reduction used only
 /// where it holds ([`SymmetryUse`]).
 pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
+    let started = std::time::Instant::now();
     let symmetry = opts.symmetry.then(|| audit_symmetry(model, opts));
     let reduced = matches!(symmetry, Some(SymmetryUse::Applied { .. }));
     let opts = &Options {
         symmetry: reduced,
+        // The audit spent part of the time budget.
+        timeout: opts.timeout.map(|t| t.saturating_sub(started.elapsed())),
         ..opts.clone()
     };
     let safety = engine::explore_actors(model, opts);

@@ -143,3 +143,37 @@ fn renaming_is_a_group_action_on_every_reachable_state() {
     assert_eq!(seen.len(), 513);
     assert!(moved > 400, "the renaming changes most states ({moved})");
 }
+
+#[test]
+fn a_limit_that_stops_the_audit_leaves_the_run_unreduced() {
+    // Half-audited is not audited: the reduction is applied only over a whole audit.
+    let m = model("incident-a-revoked-replace.toml", &[]);
+    let opts = Options {
+        max_states: Some(100),
+        ..symmetric()
+    };
+    let r = verdicts::run(&m, &opts, false);
+    assert!(
+        matches!(
+            r.symmetry,
+            Some(SymmetryUse::Unverified {
+                orbits_audited: 100,
+                ..
+            })
+        ),
+        "{:?}",
+        r.symmetry
+    );
+    assert!(!r.safety.complete);
+    // A depth bound is the same for the audit and the run: the audit covers what is explored.
+    let opts = Options {
+        max_depth: Some(5),
+        ..symmetric()
+    };
+    let r = verdicts::run(&m, &opts, false);
+    assert!(
+        matches!(r.symmetry, Some(SymmetryUse::Applied { .. })),
+        "{:?}",
+        r.symmetry
+    );
+}

@@ -66,24 +66,43 @@ pub struct SymmetryBreak<S> {
     pub what: String,
 }
 
-/// Checks the [`SymmetricModel`] contract on every orbit the reduced search reaches, up to
-/// `max_states` orbits.
+/// How far [`audit`] got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Audited {
+    /// Orbits whose representatives were checked.
+    pub orbits: usize,
+    /// Every orbit the reduced search reaches (within `max_depth`) was checked; `false` when
+    /// `max_states`, `timeout` or `max_memory_bytes` stopped the audit first.
+    pub complete: bool,
+}
+
+/// Checks the [`SymmetricModel`] contract on every orbit the reduced search reaches, within
+/// the limits of `opts` (`max_states`, `max_depth`, `timeout`, `max_memory_bytes`).
 ///
 /// For each representative `r` and each image `π·r`: every property has the same value on
 /// both, and their successors fall in the same orbits. By induction on the length of a path,
 /// every reachable state is then an image of an explored representative, so the reduced
 /// exploration visits exactly one state per reachable orbit and its verdicts are those of the
 /// full space. A model that iterates ids in order, or breaks ties by id, fails here on the
-/// first state where that matters. Returns the number of orbits audited (all of them when
-/// below `max_states`). Costs one successor computation per group element and orbit, single
-/// threaded — the price of knowing rather than assuming.
-pub fn audit<M>(model: &M, max_states: usize) -> Result<usize, Box<SymmetryBreak<M::State>>>
+/// first state where that matters. The check is sufficient, not necessary: an image that is
+/// not reachable may fail it although the reduction would have been sound. Costs one successor
+/// computation per group element and orbit, single threaded — the price of knowing rather
+/// than assuming.
+pub fn audit<M>(model: &M, opts: &super::Options) -> Result<Audited, Box<SymmetryBreak<M::State>>>
 where
     M: SymmetryGroup,
     M::State: Clone + std::hash::Hash,
 {
     use super::fingerprint::fingerprint;
     use std::collections::{BTreeSet, HashSet, VecDeque};
+    let started = std::time::Instant::now();
+    let out_of_budget = |orbits: usize| {
+        opts.max_states.is_some_and(|m| orbits as u64 >= m)
+            || opts.timeout.is_some_and(|t| started.elapsed() >= t)
+            || opts.max_memory_bytes.is_some_and(|m| {
+                orbits % 1024 == 0 && super::current_rss_bytes().is_some_and(|r| r >= m)
+            })
+    };
     let successors = |s: &M::State| -> Vec<M::State> {
         let mut actions = Vec::new();
         model.actions(s, &mut actions);
@@ -96,7 +115,7 @@ where
     let orbits = |v: &[M::State]| v.iter().map(fingerprint).collect::<BTreeSet<_>>();
     let properties = model.properties();
     let mut seen = HashSet::new();
-    let mut queue: VecDeque<(M::State, usize)> = model
+    let mut queue: VecDeque<(M::State, u32)> = model
         .init_states()
         .into_iter()
         .map(|s| (model.canonical(&s), 0))
@@ -121,14 +140,22 @@ where
             return Err(Box::new(SymmetryBreak {
                 state: r,
                 image,
-                depth,
+                depth: depth as usize,
                 what,
             }));
         }
-        if seen.len() >= max_states {
-            break;
+        if out_of_budget(seen.len()) {
+            return Ok(Audited {
+                orbits: seen.len(),
+                complete: false,
+            });
         }
-        queue.extend(next.into_iter().map(|t| (t, depth + 1)));
+        if opts.max_depth.is_none_or(|m| depth < m) {
+            queue.extend(next.into_iter().map(|t| (t, depth + 1)));
+        }
     }
-    Ok(seen.len())
+    Ok(Audited {
+        orbits: seen.len(),
+        complete: true,
+    })
 }
