@@ -100,7 +100,7 @@ where
         opts.max_states.is_some_and(|m| orbits as u64 >= m)
             || opts.timeout.is_some_and(|t| started.elapsed() >= t)
             || opts.max_memory_bytes.is_some_and(|m| {
-                orbits % 1024 == 0 && super::current_rss_bytes().is_some_and(|r| r >= m)
+                orbits.is_multiple_of(1024) && super::current_rss_bytes().is_some_and(|r| r >= m)
             })
     };
     let successors = |s: &M::State| -> Vec<M::State> {
