@@ -33,67 +33,55 @@ pub struct Run {
     pub symmetry: Option<SymmetryUse>,
 }
 
+/// What `--symmetry` found: the classes of interchangeable ids, and whether the audit let the
+/// run use them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SymmetryUse {
+    pub pid_classes: Vec<Vec<Pid>>,
+    pub chunk_classes: Vec<Vec<Cid>>,
+    #[serde(flatten)]
+    pub status: SymmetryStatus,
+}
+
 /// The outcome of the symmetry audit that precedes a reduced run.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub enum SymmetryUse {
+pub enum SymmetryStatus {
     /// The configuration has no symmetry: explored without reduction.
     None,
     /// The contract held on every reachable orbit: explored with reduction.
-    Applied {
-        pid_classes: Vec<Vec<Pid>>,
-        chunk_classes: Vec<Vec<Cid>>,
-        orbits_audited: usize,
-    },
+    Applied { orbits_audited: usize },
     /// A limit stopped the audit before it had seen every orbit: explored without reduction.
-    Unverified {
-        pid_classes: Vec<Vec<Pid>>,
-        chunk_classes: Vec<Vec<Cid>>,
-        orbits_audited: usize,
-    },
-    /// The rules tell symmetric ids apart (queue order, ties broken by id): explored without
-    /// reduction, which is the only sound choice.
-    Broken {
-        pid_classes: Vec<Vec<Pid>>,
-        chunk_classes: Vec<Vec<Cid>>,
-        depth: usize,
-        what: String,
-    },
+    Unverified { orbits_audited: usize },
+    /// A state and one of its renamings behave differently (queue order, ties broken by id):
+    /// explored without reduction.
+    Broken { depth: usize, what: String },
 }
 
 impl SymmetryUse {
     /// One line for the text report.
     pub fn describe(&self) -> String {
-        match self {
-            SymmetryUse::None => "none in this configuration; explored without reduction".into(),
-            SymmetryUse::Applied {
-                pid_classes,
-                chunk_classes,
-                orbits_audited,
-            } => format!(
-                "{} interchangeable; contract audited on {orbits_audited} orbits",
-                classes(pid_classes, chunk_classes)
+        let classes = classes(&self.pid_classes, &self.chunk_classes);
+        match &self.status {
+            SymmetryStatus::None => "none in this configuration; explored without reduction".into(),
+            SymmetryStatus::Applied { orbits_audited } => {
+                format!("{classes} interchangeable; contract audited on {orbits_audited} orbits")
+            }
+            SymmetryStatus::Unverified { orbits_audited } => format!(
+                "{classes} look interchangeable, but a limit stopped the audit after \
+                 {orbits_audited} orbits: explored without reduction"
             ),
-            SymmetryUse::Unverified {
-                pid_classes,
-                chunk_classes,
-                orbits_audited,
-            } => format!(
-                "{} look interchangeable, but a limit stopped the audit after {orbits_audited} \
-                 orbits: explored without reduction",
-                classes(pid_classes, chunk_classes)
-            ),
-            SymmetryUse::Broken {
-                pid_classes,
-                chunk_classes,
-                depth,
-                what,
-            } => format!(
-                "{} look interchangeable, but at depth {depth} a state and its renaming differ \
-                 ({what}): the reduction cannot be trusted here, so explored without reduction",
-                classes(pid_classes, chunk_classes)
+            SymmetryStatus::Broken { depth, what } => format!(
+                "{classes} look interchangeable, but at depth {depth} a state and its renaming \
+                 differ ({what}): the reduction cannot be trusted here, so explored without \
+                 reduction"
             ),
         }
+    }
+
+    /// Whether the run was reduced.
+    pub fn applied(&self) -> bool {
+        matches!(self.status, SymmetryStatus::Applied { .. })
     }
 }
 
@@ -117,27 +105,26 @@ fn classes(pids: &[Vec<Pid>], chunks: &[Vec<Cid>]) -> String {
 /// (`engine::symmetry::audit`) and falls back to the full space when it breaks.
 fn audit_symmetry(model: &ZbsModel, opts: &Options) -> SymmetryUse {
     let sym = &model.cfg.symmetry;
-    if sym.renamings.is_empty() {
-        return SymmetryUse::None;
-    }
-    let (pid_classes, chunk_classes) = (sym.pid_classes.clone(), sym.chunk_classes.clone());
-    match engine::symmetry::audit(model, opts) {
-        Ok(a) if a.complete => SymmetryUse::Applied {
-            pid_classes,
-            chunk_classes,
-            orbits_audited: a.orbits,
-        },
-        Ok(a) => SymmetryUse::Unverified {
-            pid_classes,
-            chunk_classes,
-            orbits_audited: a.orbits,
-        },
-        Err(b) => SymmetryUse::Broken {
-            pid_classes,
-            chunk_classes,
-            depth: b.depth,
-            what: b.what,
-        },
+    let status = if sym.renamings.is_empty() {
+        SymmetryStatus::None
+    } else {
+        match engine::symmetry::audit(model, opts) {
+            Ok(a) if a.complete => SymmetryStatus::Applied {
+                orbits_audited: a.orbits,
+            },
+            Ok(a) => SymmetryStatus::Unverified {
+                orbits_audited: a.orbits,
+            },
+            Err(b) => SymmetryStatus::Broken {
+                depth: b.depth,
+                what: b.what,
+            },
+        }
+    };
+    SymmetryUse {
+        pid_classes: sym.pid_classes.clone(),
+        chunk_classes: sym.chunk_classes.clone(),
+        status,
     }
 }
 
@@ -185,7 +172,7 @@ fn kind_word(e: &stateright::Expectation) -> &'static str {
 pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
     let started = std::time::Instant::now();
     let symmetry = opts.symmetry.then(|| audit_symmetry(model, opts));
-    let reduced = matches!(symmetry, Some(SymmetryUse::Applied { .. }));
+    let reduced = symmetry.as_ref().is_some_and(SymmetryUse::applied);
     let opts = &Options {
         symmetry: reduced,
         // The audit spent part of the time budget.

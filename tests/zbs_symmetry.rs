@@ -7,7 +7,7 @@ use common::{exhaustive, load, variant};
 use zbs_mc::actors::model::{ZbsModel, build};
 use zbs_mc::actors::symmetry::Renaming;
 use zbs_mc::engine::Options;
-use zbs_mc::verdicts::{self, Run, SymmetryUse};
+use zbs_mc::verdicts::{self, Run, SymmetryStatus};
 
 fn model(name: &str, overrides: &[&str]) -> ZbsModel {
     let s = load(name);
@@ -66,7 +66,7 @@ fn a_reduced_run_keeps_every_verdict_with_real_shortest_traces() {
         assert_eq!(plain.safety.unique_states, full, "{name} {overrides:?}");
         assert_eq!(sym.safety.unique_states, orbits, "{name} {overrides:?}");
         assert!(
-            matches!(sym.symmetry, Some(SymmetryUse::Applied { orbits_audited, .. }) if orbits_audited as u64 == orbits)
+            matches!(sym.symmetry.as_ref().map(|s| &s.status), Some(SymmetryStatus::Applied { orbits_audited }) if *orbits_audited as u64 == orbits)
         );
         for (a, b) in plain.verdicts.iter().zip(&sym.verdicts) {
             assert_eq!((a.name, a.verdict), (b.name, b.verdict), "{name}");
@@ -91,7 +91,8 @@ fn a_symmetry_the_rules_break_is_refused_and_the_full_space_explored() {
     assert_eq!(m.cfg.symmetry.pid_classes, vec![vec![3133, 3134]]);
     assert_eq!(m.cfg.symmetry.chunk_classes, vec![vec![6, 7]]);
     let sym = verdicts::run(&m, &symmetric(), false);
-    let Some(SymmetryUse::Broken { depth, what, .. }) = &sym.symmetry else {
+    let Some(SymmetryStatus::Broken { depth, what }) = sym.symmetry.as_ref().map(|s| &s.status)
+    else {
         panic!("expected the audit to refuse: {:?}", sym.symmetry);
     };
     assert!(*depth > 0 && what.contains("orbits"), "{depth} {what}");
@@ -109,7 +110,7 @@ fn a_symmetry_the_rules_break_is_refused_and_the_full_space_explored() {
 fn no_symmetry_no_audit() {
     let m = model("recover-and-migrate.toml", &[]);
     let r = verdicts::run(&m, &symmetric(), false);
-    assert_eq!(r.symmetry, Some(SymmetryUse::None));
+    assert_eq!(r.symmetry.map(|s| s.status), Some(SymmetryStatus::None));
     assert_eq!(r.safety.unique_states, 24_459);
 }
 
@@ -155,10 +156,9 @@ fn a_limit_that_stops_the_audit_leaves_the_run_unreduced() {
     let r = verdicts::run(&m, &opts, false);
     assert!(
         matches!(
-            r.symmetry,
-            Some(SymmetryUse::Unverified {
-                orbits_audited: 100,
-                ..
+            r.symmetry.as_ref().map(|s| &s.status),
+            Some(SymmetryStatus::Unverified {
+                orbits_audited: 100
             })
         ),
         "{:?}",
@@ -172,7 +172,7 @@ fn a_limit_that_stops_the_audit_leaves_the_run_unreduced() {
     };
     let r = verdicts::run(&m, &opts, false);
     assert!(
-        matches!(r.symmetry, Some(SymmetryUse::Applied { .. })),
+        r.symmetry.as_ref().is_some_and(|s| s.applied()),
         "{:?}",
         r.symmetry
     );
