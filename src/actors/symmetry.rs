@@ -23,9 +23,14 @@
 
 use super::model::{ModelCfg, ZbsModel, ZbsState};
 use super::{ActorState, Msg, Timer};
+use crate::domain::access_manager::AccessManager;
+use crate::domain::chunk_table::{ChunkEntry, ChunkTable};
 use crate::domain::meta::Meta;
+use crate::domain::pextent::PExtent;
 use crate::domain::recover_cmd::{MigrateCandidate, RecoverCmd};
+use crate::domain::recover_manager::RecoverManager;
 use crate::domain::session::ChunkSession;
+use crate::domain::topology::Topology;
 use crate::domain::{Cid, Pid};
 use crate::engine::SymmetricModel;
 use crate::engine::symmetry::SymmetryGroup;
@@ -224,24 +229,49 @@ impl<'a> Rename<'a> {
         out
     }
 
+    // Every struct below is taken apart field by field, with no `..rest`: a field added to a
+    // domain type is a compile error here until it is renamed (or said to need none), instead
+    // of a silently unrenamed id that only the audit would notice.
+
     fn cmd(&self, c: &RecoverCmd) -> RecoverCmd {
+        let &RecoverCmd {
+            id,
+            pid,
+            src,
+            dst,
+            replace,
+            owner,
+            epoch,
+            owner_allocated,
+            reserved_src,
+            reserved_space,
+        } = c;
         RecoverCmd {
-            pid: self.pid(c.pid),
-            src: self.cid(c.src),
-            dst: self.cid(c.dst),
-            replace: self.cid(c.replace),
-            owner: self.cid(c.owner),
-            reserved_src: self.cid(c.reserved_src),
-            ..*c
+            id,
+            pid: self.pid(pid),
+            src: self.cid(src),
+            dst: self.cid(dst),
+            replace: self.cid(replace),
+            owner: self.cid(owner),
+            epoch,
+            owner_allocated,
+            reserved_src: self.cid(reserved_src),
+            reserved_space,
         }
     }
 
     fn candidate(&self, c: &MigrateCandidate) -> MigrateCandidate {
+        let &MigrateCandidate {
+            pid,
+            src,
+            dst,
+            replace,
+        } = c;
         MigrateCandidate {
-            pid: self.pid(c.pid),
-            src: self.cid(c.src),
-            dst: self.cid(c.dst),
-            replace: self.cid(c.replace),
+            pid: self.pid(pid),
+            src: self.cid(src),
+            dst: self.cid(dst),
+            replace: self.cid(replace),
         }
     }
 
@@ -253,88 +283,137 @@ impl<'a> Rename<'a> {
         s.iter().map(|&p| self.pid(p)).collect()
     }
 
-    fn meta(&self, m: &Meta) -> Meta {
-        let mut out = m.clone();
-        out.topology.chunk_parent = m
-            .topology
-            .chunk_parent
-            .iter()
-            .map(|(&c, &n)| (self.cid(c), n))
-            .collect();
-        out.pextents = m
-            .pextents
-            .values()
-            .map(|p| {
-                let mut p = p.clone();
-                p.pid = self.pid(p.pid);
-                p.location = self.cids(&p.location);
-                p.alive_location = self.cids(&p.alive_location);
-                p.preferred_cid = p.preferred_cid.map(|c| self.cid(c));
-                p.origin_pid = p.origin_pid.map(|o| self.pid(o));
-                (p.pid, p)
-            })
-            .collect();
-        let access = &mut *out.access;
-        access.owners = m
-            .access
-            .owners
-            .iter()
-            .map(|(&p, &o)| (self.pid(p), self.cid(o)))
-            .collect();
-        access.waiting_recover_cmds = m
-            .access
-            .waiting_recover_cmds
-            .iter()
-            .map(|(&c, q)| (self.cid(c), q.iter().map(|x| self.cmd(x)).collect()))
-            .collect();
-        let rm = &mut *out.recover;
+    /// A map keyed by pid, values renamed by `f`.
+    fn by_pid<V, W>(&self, m: &BTreeMap<Pid, V>, f: impl Fn(&V) -> W) -> BTreeMap<Pid, W> {
+        m.iter().map(|(&p, v)| (self.pid(p), f(v))).collect()
+    }
+
+    /// A map keyed by cid, values renamed by `f`.
+    fn by_cid<V, W>(&self, m: &BTreeMap<Cid, V>, f: impl Fn(&V) -> W) -> BTreeMap<Cid, W> {
+        m.iter().map(|(&c, v)| (self.cid(c), f(v))).collect()
+    }
+
+    fn pextent(&self, p: &PExtent) -> PExtent {
+        let PExtent {
+            pid,
+            location,
+            alive_location,
+            expected_replica_num,
+            epoch,
+            preferred_cid,
+            thin_provision,
+            size,
+            origin_pid,
+            temporary_replica,
+        } = p;
+        PExtent {
+            pid: self.pid(*pid),
+            location: self.cids(location),
+            alive_location: self.cids(alive_location),
+            expected_replica_num: *expected_replica_num,
+            epoch: *epoch,
+            preferred_cid: preferred_cid.map(|c| self.cid(c)),
+            thin_provision: *thin_provision,
+            size: *size,
+            origin_pid: origin_pid.map(|o| self.pid(o)),
+            temporary_replica: *temporary_replica,
+        }
+    }
+
+    fn chunk_entry(&self, e: &ChunkEntry) -> ChunkEntry {
+        let ChunkEntry {
+            status,
+            capacity,
+            used,
+            reserved,
+            rx_pids,
+            tx_pids,
+            recover_src_pids,
+        } = e;
+        ChunkEntry {
+            status: *status,
+            capacity: *capacity,
+            used: *used,
+            reserved: *reserved,
+            rx_pids: self.pid_set(rx_pids),
+            tx_pids: self.pid_set(tx_pids),
+            recover_src_pids: self.pid_set(recover_src_pids),
+        }
+    }
+
+    fn recover_manager(&self, rm: &RecoverManager) -> RecoverManager {
+        let RecoverManager {
+            passive_waiting_migrate,
+            active_waiting_migrate,
+            active_waiting_recover,
+            passive_waiting_recover,
+            pid_cmds,
+            cmds_issued,
+            safety_lowering_migrate,
+        } = rm;
         let cands = |v: &[MigrateCandidate]| v.iter().map(|c| self.candidate(c)).collect();
-        rm.passive_waiting_migrate = cands(&m.recover.passive_waiting_migrate);
-        rm.active_waiting_migrate = cands(&m.recover.active_waiting_migrate);
-        rm.active_waiting_recover = self.pid_set(&m.recover.active_waiting_recover);
-        rm.passive_waiting_recover = self.pid_set(&m.recover.passive_waiting_recover);
-        rm.pid_cmds = m
-            .recover
-            .pid_cmds
-            .values()
-            .map(|c| (self.pid(c.pid), self.cmd(c)))
-            .collect();
-        rm.cmds_issued = m
-            .recover
-            .cmds_issued
-            .iter()
-            .map(|(&p, &n)| (self.pid(p), n))
-            .collect();
-        rm.safety_lowering_migrate = m
-            .recover
-            .safety_lowering_migrate
-            .as_ref()
-            .map(|c| self.candidate(c));
-        out.chunks.chunks = m
-            .chunks
-            .chunks
-            .iter()
-            .map(|(&cid, e)| {
-                let mut e = e.clone();
-                e.rx_pids = self.pid_set(&e.rx_pids);
-                e.tx_pids = self.pid_set(&e.tx_pids);
-                e.recover_src_pids = self.pid_set(&e.recover_src_pids);
-                (self.cid(cid), e)
-            })
-            .collect();
-        out
+        RecoverManager {
+            passive_waiting_migrate: cands(passive_waiting_migrate),
+            active_waiting_migrate: cands(active_waiting_migrate),
+            active_waiting_recover: self.pid_set(active_waiting_recover),
+            passive_waiting_recover: self.pid_set(passive_waiting_recover),
+            pid_cmds: self.by_pid(pid_cmds, |c| self.cmd(c)),
+            cmds_issued: self.by_pid(cmds_issued, |&n| n),
+            safety_lowering_migrate: safety_lowering_migrate.as_ref().map(|c| self.candidate(c)),
+        }
+    }
+
+    fn access_manager(&self, a: &AccessManager) -> AccessManager {
+        let AccessManager {
+            owners,
+            waiting_recover_cmds,
+        } = a;
+        AccessManager {
+            owners: self.by_pid(owners, |&o| self.cid(o)),
+            waiting_recover_cmds: self.by_cid(waiting_recover_cmds, |q| {
+                q.iter().map(|c| self.cmd(c)).collect()
+            }),
+        }
+    }
+
+    fn meta(&self, m: &Meta) -> Meta {
+        let Meta {
+            topology,
+            pextents,
+            chunks,
+            recover,
+            access,
+        } = m;
+        let Topology { tree, chunk_parent } = &**topology;
+        let ChunkTable { chunks } = &**chunks;
+        Meta {
+            topology: Topology {
+                tree: tree.clone(),
+                chunk_parent: self.by_cid(chunk_parent, |&n| n),
+            }
+            .into(),
+            pextents: self.by_pid(pextents, |p| self.pextent(p)).into(),
+            chunks: ChunkTable {
+                chunks: self.by_cid(chunks, |e| self.chunk_entry(e)),
+            }
+            .into(),
+            recover: self.recover_manager(recover).into(),
+            access: self.access_manager(access).into(),
+        }
     }
 
     fn session(&self, s: &ChunkSession) -> ChunkSession {
+        let ChunkSession {
+            cid,
+            lease_cache,
+            running,
+            down,
+        } = s;
         ChunkSession {
-            cid: self.cid(s.cid),
-            lease_cache: self.pid_set(&s.lease_cache),
-            running: s
-                .running
-                .values()
-                .map(|c| (self.pid(c.pid), self.cmd(c)))
-                .collect(),
-            ..s.clone()
+            cid: self.cid(*cid),
+            lease_cache: self.pid_set(lease_cache),
+            running: self.by_pid(running, |c| self.cmd(c)),
+            down: *down,
         }
     }
 
@@ -376,12 +455,18 @@ impl<'a> Rename<'a> {
         ZbsState {
             actor_states: self.slots(&s.actor_states, |a| {
                 Arc::new(match &**a {
-                    ActorState::Meta(m) => ActorState::Meta(super::meta::MetaNode {
-                        meta: self.meta(&m.meta),
-                        ..m.clone()
+                    ActorState::Meta(super::meta::MetaNode {
+                        meta,
+                        scans_left,
+                        migrate_scans_left,
+                    }) => ActorState::Meta(super::meta::MetaNode {
+                        meta: self.meta(meta),
+                        scans_left: *scans_left,
+                        migrate_scans_left: *migrate_scans_left,
                     }),
                     ActorState::Chunk(c) => ActorState::Chunk(self.session(c)),
-                    other => other.clone(),
+                    // Indexed by the model file's lists, which the group fixes; no ids.
+                    ActorState::Operator(_) | ActorState::Client(_) => ActorState::clone(a),
                 })
             }),
             network: Network::new_unordered_nonduplicating(s.network.iter_all().map(|e| {
