@@ -53,6 +53,8 @@ pub struct Renaming {
 pub struct Symmetry {
     /// Every element but the identity.
     pub renamings: Vec<Renaming>,
+    /// Each renaming's actor slot permutation, computed once (`images` runs per state).
+    slots: Vec<Vec<usize>>,
     /// Orbits of the group on pids (those with two or more members), for reports.
     pub pid_classes: Vec<Vec<Pid>>,
     /// Orbits of the group on chunks (those with two or more members), for reports.
@@ -111,12 +113,17 @@ impl Symmetry {
                 r.cids.retain(|a, b| a != b);
                 r
             })
-            .filter(|r| *r != Renaming::default() && Rename::new(cfg, r).fixes(cfg))
+            .filter(|r| {
+                let actors = slot_permutation(cfg, r);
+                *r != Renaming::default() && Rename { r, actors: &actors }.fixes(cfg)
+            })
             .collect();
+        let slots = renamings.iter().map(|r| slot_permutation(cfg, r)).collect();
         let pid_classes = orbits(meta.pextents.keys().copied(), &renamings, Renaming::pid);
         let chunk_classes = orbits(cfg.chunk_cids.iter().copied(), &renamings, Renaming::cid);
         Symmetry {
             renamings,
+            slots,
             pid_classes,
             chunk_classes,
         }
@@ -189,25 +196,26 @@ fn permutations<T: Copy>(items: &[T]) -> Vec<Vec<T>> {
     out
 }
 
+/// Actor slot permutation of `r`: the state at slot `i` moves to slot `[i]` (a chunk's actor
+/// moves with its cid).
+fn slot_permutation(cfg: &ModelCfg, r: &Renaming) -> Vec<usize> {
+    let n = cfg.chunk_cids.len() + 3;
+    (0..n)
+        .map(|i| match cfg.cid_of(Id::from(i)) {
+            Some(c) => usize::from(cfg.chunk_id(r.cid(c))),
+            None => i,
+        })
+        .collect()
+}
+
 /// A [`Renaming`] applied to every part of a state (and of a configuration).
 struct Rename<'a> {
     r: &'a Renaming,
-    /// Actor slot permutation: the state at slot `i` moves to slot `actors[i]`.
-    actors: Vec<usize>,
+    /// [`slot_permutation`] of `r`.
+    actors: &'a [usize],
 }
 
-impl<'a> Rename<'a> {
-    fn new(cfg: &ModelCfg, r: &'a Renaming) -> Rename<'a> {
-        let n = cfg.chunk_cids.len() + 3;
-        let actors = (0..n)
-            .map(|i| match cfg.cid_of(Id::from(i)) {
-                Some(c) => usize::from(cfg.chunk_id(r.cid(c))),
-                None => i,
-            })
-            .collect();
-        Rename { r, actors }
-    }
-
+impl Rename<'_> {
     fn pid(&self, p: Pid) -> Pid {
         self.r.pid(p)
     }
@@ -541,10 +549,11 @@ impl SymmetricModel for ZbsModel {
 impl SymmetryGroup for ZbsModel {
     fn images(&self, s: &ZbsState) -> Vec<ZbsState> {
         let cfg = &self.cfg;
-        cfg.symmetry
-            .renamings
+        let sym = &cfg.symmetry;
+        sym.renamings
             .iter()
-            .map(|r| Rename::new(cfg, r).state(s))
+            .zip(&sym.slots)
+            .map(|(r, actors)| Rename { r, actors }.state(s))
             .collect()
     }
 }
