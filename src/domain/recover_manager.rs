@@ -22,7 +22,8 @@ pub struct RecoverManager {
     pub passive_waiting_recover: BTreeSet<Pid>,
     /// pid → the one command in progress for it.
     pub pid_cmds: BTreeMap<Pid, RecoverCmd>,
-    /// Number of commands ever accepted; the next command's `id`.
+    /// Per pid, the number of commands ever accepted for it: the next one's `id`. A model
+    /// stand-in for ZBS's `start_ms`, which tells two commands for one pid apart (specs A19).
     pub cmds_issued: BTreeMap<Pid, u32>,
     /// Model-only observation (a ghost variable, not ZBS state): the first migrate
     /// `MakeMigrateCmd()` queued that would lower its pid's topology safety beyond the brief's

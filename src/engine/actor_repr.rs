@@ -451,14 +451,6 @@ where
     type Scratch = StepCache<A>;
     const LOSSY: bool = true;
 
-    /// Interned parts are shared with states of the level being built; once it is built,
-    /// holding them would keep alive parts whose states are gone.
-    fn new_level(&self, scratch: &mut StepCache<A>) {
-        scratch.actors.clear();
-        scratch.networks.clear();
-        scratch.timers.clear();
-    }
-
     #[inline(always)]
     fn canon(
         &self,

@@ -301,9 +301,6 @@ where
             }
             break;
         }
-        for scratch in scratch_pool.lock().unwrap().iter_mut() {
-            repr.new_level(scratch);
-        }
         let mut start = 0;
         while start < frontier.len {
             // Heavy states: smaller batches, so that the successors buffered between the two

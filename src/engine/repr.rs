@@ -74,8 +74,6 @@ where
     ) -> Self::Packed {
         self.pack(s, Some(parent))
     }
-    /// A new level starts: `scratch` may drop what only the previous level needed.
-    fn new_level(&self, _scratch: &mut Self::Scratch) {}
     /// The state back from its packed form.
     fn unpack<'a>(&self, p: &'a Self::Packed) -> Cow<'a, M::State>;
 }
