@@ -366,6 +366,21 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// This test's turn with the browser ([`BROWSER`]), Chromium, chromedriver and a fresh working
+/// directory; `None` when the test must be skipped ([`browser`]).
+fn browser_turn(
+    name: &str,
+) -> Option<(
+    std::sync::MutexGuard<'static, ()>,
+    PathBuf,
+    PathBuf,
+    PathBuf,
+)> {
+    let turn = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let (chromium, chromedriver) = browser()?;
+    Some((turn, chromium, chromedriver, workdir(name)))
+}
+
 fn workdir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("browser-{name}-{}", std::process::id()));
@@ -396,11 +411,10 @@ fn check_incident_a(dir: &Path, flag: &str, file: &str) -> PathBuf {
 
 #[test]
 fn explorer_steps_from_a_counterexample_into_the_leak() {
-    let _one_browser_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((chromium, chromedriver)) = browser() else {
+    let Some((_one_browser_at_a_time, chromium, chromedriver, dir)) = browser_turn("explorer")
+    else {
         return;
     };
-    let dir = workdir("explorer");
     let trace = check_incident_a(&dir, "--out", "a.json");
 
     // The explorer, on loopback, any free port; it prints its address.
@@ -460,11 +474,9 @@ fn explorer_steps_from_a_counterexample_into_the_leak() {
 
 #[test]
 fn report_steps_through_the_counterexample() {
-    let _one_browser_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((chromium, chromedriver)) = browser() else {
+    let Some((_one_browser_at_a_time, chromium, chromedriver, dir)) = browser_turn("report") else {
         return;
     };
-    let dir = workdir("report");
     let html = check_incident_a(&dir, "--report", "a.html");
 
     let d = Driver::start(&chromium, &chromedriver, dir.join("profile"));
