@@ -199,22 +199,26 @@ impl Driver {
         self.cmd("POST", "/url", Some(json!({ "url": url })));
     }
 
+    /// The first element matching now, if any (the page may still be rendering).
+    fn try_find(&self, using: &str, value: &str) -> Option<String> {
+        let (status, text) = http(
+            self.port,
+            "POST",
+            &format!("/session/{}/element", self.session),
+            Some(&json!({ "using": using, "value": value })),
+        );
+        let v: Value = serde_json::from_str(&text).ok().filter(|_| status == 200)?;
+        v["value"]["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .map(str::to_string)
+    }
+
     /// The first element matching, waiting for it to appear.
     fn find(&self, using: &str, value: &str) -> String {
         let start = Instant::now();
         loop {
-            let (status, text) = http(
-                self.port,
-                "POST",
-                &format!("/session/{}/element", self.session),
-                Some(&json!({ "using": using, "value": value })),
-            );
-            if status == 200 {
-                let v: Value = serde_json::from_str(&text).unwrap();
-                return v["value"]["element-6066-11e4-a52e-4f735466cecf"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
+            if let Some(id) = self.try_find(using, value) {
+                return id;
             }
             assert!(start.elapsed() < WAIT, "no element {using} {value:?}");
             std::thread::sleep(Duration::from_millis(100));
@@ -254,30 +258,21 @@ impl Driver {
     fn wait_text(&self, selector: &str, ok: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
-            let (status, text) = http(
-                self.port,
-                "POST",
-                &format!("/session/{}/element", self.session),
-                Some(&json!({ "using": "css selector", "value": selector })),
-            );
-            if status == 200 {
-                let v: Value = serde_json::from_str(&text).unwrap();
-                if let Some(id) = v["value"]["element-6066-11e4-a52e-4f735466cecf"].as_str() {
-                    let (s2, t2) = http(
-                        self.port,
-                        "GET",
-                        &format!("/session/{}/element/{id}/text", self.session),
-                        None,
-                    );
-                    if s2 == 200 {
-                        let t: Value = serde_json::from_str(&t2).unwrap();
-                        let t = t["value"].as_str().unwrap_or("").to_string();
-                        if ok(&t) {
-                            return t;
-                        }
-                        if start.elapsed() > WAIT {
-                            panic!("{selector}: text never matched; last: {t}");
-                        }
+            if let Some(id) = self.try_find("css selector", selector) {
+                let (status, text) = http(
+                    self.port,
+                    "GET",
+                    &format!("/session/{}/element/{id}/text", self.session),
+                    None,
+                );
+                if status == 200 {
+                    let t: Value = serde_json::from_str(&text).unwrap();
+                    let t = t["value"].as_str().unwrap_or("").to_string();
+                    if ok(&t) {
+                        return t;
+                    }
+                    if start.elapsed() > WAIT {
+                        panic!("{selector}: text never matched; last: {t}");
                     }
                 }
             }
