@@ -2,6 +2,10 @@
 
 use clap::Parser;
 
+/// The system allocator, counting heap bytes while `zbs-mc bench` measures a run.
+#[global_allocator]
+static ALLOC: zbs_mc::bench::heap::Counting = zbs_mc::bench::heap::Counting;
+
 fn main() {
     let cli = match zbs_mc::cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -1,7 +1,7 @@
 //! `zbs-mc bench`: times our engine and stateright's BFS on identical work.
 //!
 //! A single configuration (`bench toy N P K M …`) is explored in-process — once, or, if it
-//! takes under 0.1 s, repeatedly for the median time — and printed as text or JSON. With no model argument the standard set runs, each configuration in a fresh
+//! takes under a second, repeatedly (for 2 s) for the median time — and printed as text or JSON. With no model argument the standard set runs, each configuration in a fresh
 //! child process (this executable re-run with `bench <config> --format json`), so every row's
 //! peak RSS is that configuration's own and not the high-water mark of earlier rows.
 //!
@@ -13,6 +13,7 @@
 //! Cmd::Bench(args) => std::process::exit(zbs_mc::bench::run(&args, &extra_models)?),
 //! ```
 
+pub mod heap;
 pub mod toy;
 
 use crate::engine::{self, Options, Progress, SymmetricModel};
@@ -95,6 +96,11 @@ pub struct BenchRow {
     pub start_rss_bytes: u64,
     pub complete: bool,
     pub violations: Vec<Violation>,
+    /// Most heap bytes the exploration held at once (see [`heap`]), measured in a run of its
+    /// own for explorations under [`HEAP_RUN_MAX`] seconds — where peak resident memory is
+    /// mostly the process floor; `None` for longer ones, or without the counting allocator.
+    #[serde(default)]
+    pub peak_heap_bytes: Option<u64>,
     /// How many times the exploration ran; `seconds` is the median. Runs shorter than
     /// [`SHORT_RUN`] are repeated: one run of a few milliseconds measures thread start-up and
     /// the clock, not the engine.
@@ -107,21 +113,39 @@ fn one() -> u32 {
 }
 
 /// A run faster than this is repeated until [`REPEAT_FOR`] has passed (at most
-/// [`MAX_RUNS`] runs), and its median time reported.
-const SHORT_RUN: f64 = 0.1;
-const REPEAT_FOR: f64 = 0.5;
+/// [`MAX_RUNS`] runs), and its median time reported: a single run of a tenth of a second
+/// varied by ±30 % between runs on this VM.
+const SHORT_RUN: f64 = 1.0;
+const REPEAT_FOR: f64 = 2.0;
 const MAX_RUNS: u32 = 200;
+
+/// Explorations faster than this get an extra run that counts their heap.
+pub const HEAP_RUN_MAX: f64 = 1.0;
+
+/// The peak heap of one more run of `f`, if the timed runs took under [`HEAP_RUN_MAX`].
+fn heap_of<T>(seconds: f64, f: impl FnOnce() -> T) -> Option<u64> {
+    if seconds >= HEAP_RUN_MAX {
+        return None;
+    }
+    heap::peak_during(f).1
+}
 
 /// Runs `f` once, or repeatedly if it is short; returns the last result, the median seconds
 /// and the number of runs.
-fn timed<T>(mut f: impl FnMut() -> T) -> (T, f64, u32) {
+fn timed<T>(f: impl FnMut() -> T) -> (T, f64, u32) {
+    timed_with(SHORT_RUN, REPEAT_FOR, f)
+}
+
+/// [`timed`] with its thresholds: runs shorter than `short` seconds are repeated until
+/// `repeat_for` seconds have passed (at most [`MAX_RUNS`] runs).
+fn timed_with<T>(short: f64, repeat_for: f64, mut f: impl FnMut() -> T) -> (T, f64, u32) {
     let mut times = Vec::new();
     loop {
         let start = Instant::now();
         let out = f();
         times.push(start.elapsed().as_secs_f64());
         let total: f64 = times.iter().sum();
-        if times[0] >= SHORT_RUN || total >= REPEAT_FOR || times.len() as u32 >= MAX_RUNS {
+        if times[0] >= short || total >= repeat_for || times.len() as u32 >= MAX_RUNS {
             times.sort_by(f64::total_cmp);
             return (out, times[times.len() / 2], times.len() as u32);
         }
@@ -173,6 +197,7 @@ where
     BenchRow {
         seconds,
         runs,
+        peak_heap_bytes: heap_of(seconds, || explore(&opts)),
         ..row_from_outcome(name, threads, start, &out)
     }
 }
@@ -188,11 +213,13 @@ where
     let start_rss_bytes = engine::current_rss_bytes().unwrap_or(0);
     // The paths are part of the result, as our engine's traces are of its run: stateright
     // builds them on demand (`discoveries()`), so that call is timed too.
-    let ((checker, discoveries), seconds, runs) = timed(|| {
+    let explore = || {
         let checker = model.clone().checker().threads(threads).spawn_bfs().join();
         let discoveries = checker.discoveries();
         (checker, discoveries)
-    });
+    };
+    let ((checker, discoveries), seconds, runs) = timed(explore);
+    let peak_heap_bytes = heap_of(seconds, explore);
     let violations = props
         .iter()
         .filter(|p| p.expectation.discovery_is_failure())
@@ -218,6 +245,7 @@ where
         complete: checker.is_done() && discoveries.is_empty(),
         violations,
         runs,
+        peak_heap_bytes,
     }
 }
 
@@ -266,6 +294,7 @@ where
         complete: out.complete,
         violations,
         runs: 1,
+        peak_heap_bytes: None,
     }
 }
 
@@ -475,7 +504,7 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
 
 fn print_header() {
     println!(
-        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>4} {:>11} {:>9} {:>8} {:>9}  violations",
+        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>4} {:>11} {:>9} {:>8} {:>9} {:>9}  violations",
         "model",
         "engine",
         "thr",
@@ -486,6 +515,7 @@ fn print_header() {
         "peak MiB",
         "B/state",
         "explore",
+        "heap MiB",
     );
 }
 
@@ -494,12 +524,22 @@ fn explore_mib(r: &BenchRow) -> f64 {
     r.peak_rss_bytes.saturating_sub(r.start_rss_bytes) as f64 / (1u64 << 20) as f64
 }
 
-/// How our engine compares with stateright's on one model: time, peak memory, and memory
-/// above the floor (on a small model both peaks are the floor, and only the last tells).
+/// MiB of heap the exploration held at its peak, if measured.
+fn heap_mib(r: &BenchRow) -> Option<f64> {
+    r.peak_heap_bytes.map(|b| b as f64 / (1u64 << 20) as f64)
+}
+
+/// How our engine compares with stateright's on one model: time, peak memory, memory above
+/// the floor and peak heap (on a small model both peaks are the floor, and only the last two
+/// tell).
 fn print_ratio(ours: &BenchRow, theirs: &BenchRow) {
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    let heap = match (heap_mib(theirs), heap_mib(ours)) {
+        (Some(t), Some(o)) => format!("{:.1}x", ratio(t, o)),
+        _ => "-".into(),
+    };
     println!(
-        "{:<28} {:<10} {:>3} {:>12} {:>8.1}x {:>4} {:>11} {:>8.1}x {:>8} {:>8.1}x  (stateright / ours)",
+        "{:<28} {:<10} {:>3} {:>12} {:>8.1}x {:>4} {:>11} {:>8.1}x {:>8} {:>8.1}x {:>9}  (stateright / ours)",
         "",
         "ratio",
         "",
@@ -510,6 +550,7 @@ fn print_ratio(ours: &BenchRow, theirs: &BenchRow) {
         ratio(theirs.peak_rss_bytes as f64, ours.peak_rss_bytes as f64),
         "",
         ratio(explore_mib(theirs), explore_mib(ours)),
+        heap,
     );
 }
 
@@ -555,7 +596,7 @@ fn print_row(r: &BenchRow) {
             .join(" | ")
     };
     println!(
-        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>4} {:>11} {:>9.0} {:>8.1} {:>9.1}  {}",
+        "{:<28} {:<10} {:>3} {:>12} {:>9} {:>4} {:>11} {:>9.0} {:>8.1} {:>9.1} {:>9}  {}",
         r.name,
         format!("{:?}", r.engine).to_lowercase(),
         r.threads,
@@ -566,6 +607,7 @@ fn print_row(r: &BenchRow) {
         r.peak_rss_bytes as f64 / (1u64 << 20) as f64,
         r.peak_rss_bytes as f64 / r.states.max(1) as f64,
         explore_mib(r),
+        heap_mib(r).map_or("-".into(), |h| format!("{h:.2}")),
         violations
     );
 }
@@ -587,8 +629,11 @@ mod tests {
         let mut n = 0;
         let (_, _, runs) = timed(|| n += 1);
         assert!(runs > 1 && runs == n, "{runs} runs of a no-op");
-        let (_, secs, runs) = timed(|| std::thread::sleep(std::time::Duration::from_millis(120)));
+        let sleep = || std::thread::sleep(std::time::Duration::from_millis(30));
+        let (_, secs, runs) = timed_with(0.02, 0.1, sleep);
         assert_eq!(runs, 1);
-        assert!(secs >= 0.12);
+        assert!(secs >= 0.03);
+        let (_, _, runs) = timed_with(0.05, 0.1, sleep);
+        assert!((2..=4).contains(&runs), "{runs} runs of 30 ms until 0.1 s");
     }
 }

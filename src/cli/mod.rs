@@ -67,9 +67,10 @@ pub enum Command {
     /// model file's topology updates.
     Placement(placement::PlacementArgs),
     /// Benchmark the engine: `bench` runs the standard set (lease toy and ZBS models, ours
-    /// and stateright's BFS side by side, with stateright/ours ratios of time, peak memory
-    /// and memory above the process floor; a run under 0.1 s is repeated and its median
-    /// shown); `bench toy N P K M` or `bench incident-a` one run.
+    /// and stateright's BFS side by side, with stateright/ours ratios of time, peak memory,
+    /// memory above the process floor and peak heap; a run under 1 s is repeated for 2 s and
+    /// its median shown, and its heap counted in one more run); `bench toy N P K M` or
+    /// `bench incident-a` one run.
     Bench(crate::bench::BenchArgs),
     /// Render one trace of a model (or re-render a saved JSON trace) in any trace format.
     Trace(trace::TraceArgs),

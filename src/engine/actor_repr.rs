@@ -218,29 +218,6 @@ enum Input<'a, A: Actor> {
     Timer(&'a A::Timer),
 }
 
-/// An [`Input`] kept in the cache.
-enum OwnedInput<A: Actor> {
-    Msg(Id, A::Msg),
-    Timer(A::Timer),
-}
-
-impl<A: Actor> Input<'_, A> {
-    fn is(&self, owned: &OwnedInput<A>) -> bool {
-        match (self, owned) {
-            (Input::Msg(s, m), OwnedInput::Msg(s2, m2)) => s == s2 && *m == m2,
-            (Input::Timer(t), OwnedInput::Timer(t2)) => *t == t2,
-            _ => false,
-        }
-    }
-
-    fn to_owned(&self) -> OwnedInput<A> {
-        match self {
-            Input::Msg(s, m) => OwnedInput::Msg(*s, (*m).clone()),
-            Input::Timer(t) => OwnedInput::Timer((*t).clone()),
-        }
-    }
-}
-
 /// The hasher of the engine's small tables (the fingerprint's: keys are hashes already, or
 /// small).
 type FastBuild = std::hash::BuildHasherDefault<FoldHasher>;
@@ -249,11 +226,13 @@ type FastBuild = std::hash::BuildHasherDefault<FoldHasher>;
 type StepKey = (usize, u64, u64);
 
 /// Each exploring thread's cache of handler results, keyed by actor, the hash of its state
-/// and the input (compared in full on a hit). Emptied when it reaches [`CACHE_CAP`] entries.
+/// and the hash of the input. Neither the actor state nor the input is kept to compare in
+/// full: the key is two 64-bit hashes, so a false hit needs a collision no likelier than
+/// one of the engine's 64-bit state fingerprints, which the visited set trusts already
+/// (specs/engine.md, "Fingerprints"). Keeping the input (a cloned message) made each entry
+/// three times larger. Emptied when it reaches [`CACHE_CAP`] entries.
 pub(crate) struct StepCache<A: Actor> {
-    /// Boxed: an empty slot of the table then costs a pointer, not a whole entry.
-    #[allow(clippy::type_complexity)]
-    map: std::collections::HashMap<StepKey, Box<(OwnedInput<A>, HandlerStep)>, FastBuild>,
+    map: std::collections::HashMap<StepKey, HandlerStep, FastBuild>,
     /// Parts of recently packed states, by hash (and actor): a packed successor whose part
     /// equals one of these shares its allocation instead of keeping its own. The same meta
     /// state, network or timer set is reached along many interleavings.
@@ -296,7 +275,7 @@ fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
 
 /// Entries per thread's handler cache and intern tables (about 150 bytes each; the ZBS
 /// models never fill them).
-const CACHE_CAP: usize = 1 << 12;
+const CACHE_CAP: usize = 1 << 11;
 
 impl<A: Actor> StepCache<A> {
     /// The handler's result for `input` on actor `index`, whose state hashes to `state_hash`:
@@ -313,15 +292,14 @@ impl<A: Actor> StepCache<A> {
             Input::Timer(t) => fingerprint(t),
         };
         let key = (index, state_hash, input_hash);
-        let hit = self.map.get(&key).is_some_and(|e| input.is(&e.0));
-        if !hit {
+        if !self.map.contains_key(&key) {
             if self.map.len() >= CACHE_CAP {
                 self.map.clear();
             }
             let step = run(&input);
-            self.map.insert(key, Box::new((input.to_owned(), step)));
+            self.map.insert(key, step);
         }
-        &self.map[&key].1
+        &self.map[&key]
     }
 }
 
@@ -544,6 +522,14 @@ where
         parent: (&ActorModelState<A, H>, &PackedActors<A, H>),
     ) -> PackedActors<A, H> {
         pack_state(s, Some(parent), Some(scratch))
+    }
+
+    fn release_parts(&self, scratch: &mut StepCache<A>) {
+        // The interned parts would keep every meta state of the search alive; the handler
+        // results are hashes, and replaying a trace reuses them.
+        scratch.actors = Default::default();
+        scratch.networks = Default::default();
+        scratch.timers = Default::default();
     }
 
     fn unpack<'a>(&self, p: &'a PackedActors<A, H>) -> Cow<'a, ActorModelState<A, H>> {

@@ -28,7 +28,7 @@ use super::limits::{Limits, peak_rss_bytes};
 use super::liveness;
 use super::progress::Reporter;
 use super::repr::Repr;
-use super::trace::replay;
+use super::trace::{Trace, replay};
 use super::visited::{ROOT, SHARDS, Visited, shard_of};
 use super::{Options, Outcome, PropertyResult, StopReason, Verdict};
 use stateright::{Expectation, Model, Property};
@@ -231,6 +231,18 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
+    run_with(model, repr, opts, None)
+}
+
+/// [`run`], with levels of at most `alone_max` states (default: one sub-chunk) expanded by
+/// [`expand_level_alone`] and larger ones in batches. Tests set it to compare the two ways.
+fn run_with<M, R>(model: &M, repr: &R, opts: &Options, alone_max: Option<usize>) -> Outcome<M>
+where
+    M: Model + Sync,
+    R: Repr<M>,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
+{
     let threads = opts.threads.max(1);
     let props = model.properties();
     let heavy = std::mem::size_of::<M::State>() > HEAVY_STATE_BYTES;
@@ -300,6 +312,37 @@ where
                 stopped = Some(StopReason::MaxDepth);
             }
             break;
+        }
+        // A level that fits in one sub-chunk is expanded by one thread anyway: it goes the
+        // sequential way, with no buffering between the phases (see `expand_level_alone`).
+        let one_sub = if heavy { HEAVY_SUB } else { SUB };
+        if frontier.len <= alone_max.unwrap_or(one_sub) {
+            let mut scratch = scratch_pool.lock().unwrap().pop().unwrap_or_default();
+            let level = expand_level_alone(
+                model,
+                repr,
+                &props,
+                &decided,
+                &visited,
+                &mut scratch,
+                &frontier,
+                &mut found,
+            );
+            scratch_pool.lock().unwrap().push(scratch);
+            for (d, f) in decided.iter_mut().zip(&found) {
+                *d = f.is_some();
+            }
+            unique += level.len as u64;
+            frontier = level;
+            reporter.tick("explore", unique, depth + 1, 0);
+            if let Some(r) = limits.check(unique) {
+                stopped = Some(r);
+                break 'levels;
+            }
+            if frontier.len > 0 {
+                depth += 1;
+            }
+            continue 'levels;
         }
         let mut start = 0;
         while start < frontier.len {
@@ -381,23 +424,10 @@ where
                                     continue;
                                 }
                             }
-                            let Some(next) = model.next_state(state, action) else {
+                            let Some((c, fp)) =
+                                build_successor(model, repr, &memo, state, action, fast)
+                            else {
                                 continue;
-                            };
-                            if !model.within_boundary(&next) {
-                                continue;
-                            }
-                            let c = repr.canon(model, next);
-                            let fp = match fast {
-                                Some(Some(fp)) => {
-                                    debug_assert_eq!(
-                                        fp,
-                                        repr.child_fingerprint(&memo, state, &c),
-                                        "successor_fingerprint disagrees with the built successor"
-                                    );
-                                    fp
-                                }
-                                _ => repr.child_fingerprint(&memo, state, &c),
                             };
                             // Seen in an earlier batch or level: never buffer it (for models
                             // with heavy states, buffering every duplicate dominated memory).
@@ -540,6 +570,12 @@ where
     drop(frontier);
     drop(buckets);
     drop(next_parts);
+    // Traces are replayed with one thread's handler results (their first steps are the
+    // search's first steps); the rest of the scratch holds states no frontier needs.
+    let mut scratch = scratch_pool.into_inner().unwrap().pop().unwrap_or_default();
+    repr.release_parts(&mut scratch);
+    let traces = replay_found(model, repr, &mut scratch, &visited, &found);
+    drop(scratch);
 
     let complete = stopped.is_none();
     let live_ok = matches!(stopped, None | Some(StopReason::Decided));
@@ -559,8 +595,7 @@ where
     }
     .into_iter();
 
-    for (i, p) in props.iter().enumerate() {
-        let trace = found[i].map(|(_, fp)| replay(model, repr, &visited.chain_to(fp)));
+    for (p, trace) in props.iter().zip(traces) {
         let (verdict, trace, lasso) = match p.expectation {
             Expectation::Always => match trace {
                 Some(t) => (Verdict::Violated, Some(t), None),
@@ -600,6 +635,129 @@ where
     }
 }
 
+/// The successor `action` leads to from `state`, canonical, with its fingerprint (`fast`:
+/// the one `successor_fingerprint` gave, if any); `None` if there is none or it lies outside
+/// the model's boundary.
+fn build_successor<M, R>(
+    model: &M,
+    repr: &R,
+    memo: &R::Memo,
+    state: &M::State,
+    action: M::Action,
+    fast: Option<Option<Fingerprint>>,
+) -> Option<(M::State, Fingerprint)>
+where
+    M: Model,
+    M::State: Clone,
+    R: Repr<M>,
+{
+    let next = model.next_state(state, action)?;
+    if !model.within_boundary(&next) {
+        return None;
+    }
+    let c = repr.canon(model, next);
+    let fp = match fast {
+        Some(Some(fp)) => {
+            debug_assert_eq!(
+                fp,
+                repr.child_fingerprint(memo, state, &c),
+                "successor_fingerprint disagrees with the built successor"
+            );
+            fp
+        }
+        _ => repr.child_fingerprint(memo, state, &c),
+    };
+    Some((c, fp))
+}
+
+/// Expands a whole level on the calling thread: each successor is looked up and inserted as
+/// it is generated, in sequential generation order (parent, then action), which is the order
+/// the batched phases reproduce, so a level goes either way with the same result. Used for
+/// levels of one sub-chunk, which the batched path would expand on one thread as well, but
+/// after buffering every successor, locking 64 buckets and merging 64 shard parts: on a small
+/// model (incident A: 17 levels of about 25 states) that overhead was the bulk of the time.
+#[allow(clippy::too_many_arguments)]
+fn expand_level_alone<M, R>(
+    model: &M,
+    repr: &R,
+    props: &[Property<M>],
+    decided: &[bool],
+    visited: &Visited,
+    scratch: &mut R::Scratch,
+    frontier: &Level<R::Packed>,
+    found: &mut Found,
+) -> Level<R::Packed>
+where
+    M: Model,
+    M::State: Clone,
+    R: Repr<M>,
+{
+    let mut blocks: Blocks<R::Packed> = Vec::new();
+    let mut actions = Vec::new();
+    frontier.for_each_in(0, frontier.len, |g, (packed, parent_fp)| {
+        let state = repr.unpack(packed);
+        let state = &*state;
+        let memo = repr.memo(state);
+        model.actions(state, &mut actions);
+        for (a, action) in actions.drain(..).enumerate() {
+            let fast = repr.successor_fingerprint(model, &memo, scratch, state, &action);
+            if let Some(fast) = fast {
+                match fast {
+                    Some(fp) if !visited.contains(fp) => {}
+                    _ => continue,
+                }
+            }
+            let Some((c, fp)) = build_successor(model, repr, &memo, state, action, fast) else {
+                continue;
+            };
+            if !visited.insert(fp, *parent_fp) {
+                continue;
+            }
+            let order = ((g as u64) << 32) | (a as u64).min(u32::MAX as u64);
+            check_props(model, props, decided, &c, order, fp, found);
+            if blocks.last().is_none_or(|b| b.len() == BLOCK) {
+                blocks.push(Vec::with_capacity(block_capacity(blocks.len())));
+            }
+            let packed = repr.pack_sharing(scratch, c, (state, packed));
+            blocks.last_mut().expect("just pushed").push((packed, fp));
+        }
+    });
+    Level::new(blocks)
+}
+
+/// The trace to each property's first discovery. Properties discovered at the same state
+/// share its trace, replayed once (incident A: the leaked owner and the unsafe final
+/// location).
+fn replay_found<M, R>(
+    model: &M,
+    repr: &R,
+    scratch: &mut R::Scratch,
+    visited: &Visited,
+    found: &Found,
+) -> Vec<Option<Trace<M::State, M::Action>>>
+where
+    M: Model,
+    M::State: Clone + Hash,
+    M::Action: Clone,
+    R: Repr<M>,
+{
+    let mut traces: Vec<Option<Trace<M::State, M::Action>>> = Vec::with_capacity(found.len());
+    for (i, f) in found.iter().enumerate() {
+        let trace = f.map(|(_, fp)| {
+            let earlier = found[..i]
+                .iter()
+                .zip(&traces)
+                .find_map(|(g, t)| t.as_ref().filter(|_| g.is_some_and(|(_, g)| g == fp)));
+            match earlier {
+                Some(t) => t.clone(),
+                None => replay(model, repr, scratch, &visited.chain_to(fp)),
+            }
+        });
+        traces.push(trace);
+    }
+    traces
+}
+
 /// Whether some state of `frontier` has a successor not in `visited` (used at the depth
 /// bound: if not, the bound cut nothing and the exploration is still complete).
 fn has_unseen_successor<M, R>(
@@ -632,4 +790,56 @@ where
         }
     });
     unseen
+}
+
+#[cfg(test)]
+mod tests {
+    //! The two ways of expanding a level give one result.
+    use super::*;
+    use crate::actors::model::{ZbsModel, ZbsState, build};
+    use crate::engine::actor_repr::Actors;
+    use crate::engine::symmetry::Identity;
+    use stateright::Model;
+
+    fn zbs(file: &str) -> ZbsModel {
+        let path = format!("{}/models/{file}", env!("CARGO_MANIFEST_DIR"));
+        let scenario = crate::scenario::Scenario::load(std::path::Path::new(&path)).unwrap();
+        build(scenario.model_cfg(&scenario.variant))
+    }
+
+    type Decided = (
+        &'static str,
+        Verdict,
+        Option<Trace<ZbsState, <ZbsModel as Model>::Action>>,
+    );
+
+    /// What a run decides: counts, depth, and each property's verdict and trace (compared
+    /// as values: the `Debug` of equal networks may list messages in different orders).
+    fn summary(out: &Outcome<ZbsModel>) -> (u64, u32, Vec<Decided>) {
+        let props = out
+            .properties
+            .iter()
+            .map(|p| (p.name, p.verdict, p.trace.clone()))
+            .collect();
+        (out.unique_states, out.max_depth, props)
+    }
+
+    #[test]
+    fn levels_expanded_alone_or_in_batches_agree() {
+        // recover-and-migrate: levels from 1 to thousands of states, violations at depth > 5.
+        let model = zbs("recover-and-migrate.toml");
+        for threads in [1, 2] {
+            let opts = Options {
+                threads,
+                ..Options::default()
+            };
+            let batched = run_with(&model, &Actors(Identity), &opts, Some(0));
+            let alone = run_with(&model, &Actors(Identity), &opts, Some(usize::MAX));
+            let mixed = run(&model, &Actors(Identity), &opts);
+            assert_eq!(batched.unique_states, 24_459);
+            assert!(batched.properties.iter().any(|p| p.trace.is_some()));
+            assert_eq!(summary(&batched), summary(&alone), "{threads} threads");
+            assert_eq!(summary(&batched), summary(&mixed), "{threads} threads");
+        }
+    }
 }

@@ -590,13 +590,14 @@ where
     M::Action: Clone,
 {
     let init = init_with(model, repr, g.fps[prefix[0]]).expect("lasso replay: no initial state");
+    let mut scratch = R::Scratch::default();
     let mut pre = Trace {
         init,
         steps: Vec::new(),
     };
     let mut cur = pre.init.clone();
     for &u in &prefix[1..] {
-        let (a, s) = step_to(model, repr, &cur, g.fps[u], &|_| true)
+        let (a, s) = step_to(model, repr, &cur, &mut scratch, g.fps[u], &|_| true)
             .expect("lasso replay failed (nondeterministic model or bad symmetry?)");
         cur = s.clone();
         pre.steps.push((a, s));
@@ -613,8 +614,10 @@ where
     for _ in 0..100_000 {
         let mut turn = Vec::with_capacity(cycle.len());
         for &(v, c) in cycle {
-            let (a, s) = step_to(model, repr, &cur, g.fps[v], &|a| class_code(fair(a)) == c)
-                .expect("lasso replay failed (fairness classes not symmetric?)");
+            let (a, s) = step_to(model, repr, &cur, &mut scratch, g.fps[v], &|a| {
+                class_code(fair(a)) == c
+            })
+            .expect("lasso replay failed (fairness classes not symmetric?)");
             cur = s.clone();
             turn.push((a, s));
         }

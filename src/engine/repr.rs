@@ -76,6 +76,9 @@ where
     }
     /// The state back from its packed form.
     fn unpack<'a>(&self, p: &'a Self::Packed) -> Cow<'a, M::State>;
+    /// Lets go of the parts `scratch` keeps only to share them between packed states (once
+    /// no more states are packed), keeping what still speeds up `successor_fingerprint`.
+    fn release_parts(&self, _scratch: &mut Self::Scratch) {}
 }
 
 /// States kept as they are, fingerprinted whole; `C` canonicalises them.

@@ -86,11 +86,13 @@ where
 }
 
 /// One real step from `cur` to a successor whose stored fingerprint is `target`, optionally
-/// restricted to actions accepted by `accept`.
+/// restricted to actions accepted by `accept`. `scratch` is the representation's (the
+/// search's own, if at hand: its handler results make the step cheap).
 pub(crate) fn step_to<M, R>(
     model: &M,
     repr: &R,
     cur: &M::State,
+    scratch: &mut R::Scratch,
     target: Fingerprint,
     accept: &dyn Fn(&M::Action) -> bool,
 ) -> Option<(M::Action, M::State)>
@@ -102,13 +104,21 @@ where
 {
     let mut actions = Vec::new();
     model.actions(cur, &mut actions);
+    // As in the search: a successor whose fingerprint the representation tells unbuilt is
+    // built only if it is the one wanted.
+    let memo = repr.memo(cur);
     for a in actions {
         if !accept(&a) {
             continue;
         }
+        if let Some(fast) = repr.successor_fingerprint(model, &memo, scratch, cur, &a)
+            && fast != Some(target)
+        {
+            continue;
+        }
         if let Some(next) = model.next_state(cur, a.clone())
             && model.within_boundary(&next)
-            && stored_fp(model, repr, next.clone()) == target
+            && repr.child_fingerprint(&memo, cur, &repr.canon(model, next.clone())) == target
         {
             return Some((a, next));
         }
@@ -130,7 +140,12 @@ where
 }
 
 /// Replays a fingerprint chain (starting at an initial state) into a real trace.
-pub(crate) fn replay<M, R>(model: &M, repr: &R, chain: &[Fingerprint]) -> Trace<M::State, M::Action>
+pub(crate) fn replay<M, R>(
+    model: &M,
+    repr: &R,
+    scratch: &mut R::Scratch,
+    chain: &[Fingerprint],
+) -> Trace<M::State, M::Action>
 where
     M: Model,
     R: Repr<M>,
@@ -141,7 +156,7 @@ where
     let mut steps = Vec::with_capacity(chain.len() - 1);
     let mut cur = init.clone();
     for &fp in &chain[1..] {
-        let (a, next) = step_to(model, repr, &cur, fp, &|_| true)
+        let (a, next) = step_to(model, repr, &cur, scratch, fp, &|_| true)
             .expect("trace replay: no successor matches (nondeterministic model or bad symmetry?)");
         cur = next.clone();
         steps.push((a, next));
