@@ -239,6 +239,16 @@ pub(crate) struct StepCache<A: Actor> {
     actors: Interned<(usize, u64), A::State>,
     networks: Interned<u64, PackedNetwork<A::Msg>>,
     timers: Interned<u64, [(u32, A::Timer)]>,
+    /// The hash of every actor state in `actors`, by address: the parent memo of a state
+    /// this thread packed then hashes no actor. Cleared with `actors`, which keeps each of
+    /// these allocations alive (an address cannot be reused meanwhile), and an `Arc`ed state
+    /// is never changed in place while the table shares it.
+    actor_hashes: std::collections::HashMap<usize, u64, FastBuild>,
+    /// The actor the last `successor_fingerprint` changed and the hash of its new state:
+    /// packing that successor next interns the actor under this hash instead of hashing it
+    /// again (a meta state is the costliest part to hash). A stale value only costs a missed
+    /// share, since `intern` compares parts in full.
+    last_changed: Option<(usize, u64)>,
 }
 
 type Interned<K, T> = std::collections::HashMap<K, Arc<T>, FastBuild>;
@@ -250,6 +260,8 @@ impl<A: Actor> Default for StepCache<A> {
             actors: Default::default(),
             networks: Default::default(),
             timers: Default::default(),
+            actor_hashes: Default::default(),
+            last_changed: None,
         }
     }
 }
@@ -399,6 +411,8 @@ where
         timers.set(*h, *on)?;
     }
     let actor_hash = step.actor.unwrap_or(memo.actors[index]);
+    let changed = step.actor.map(|h| (index, h));
+    cache.last_changed = changed;
     let misc = memo.misc;
     let actors = memo
         .actors
@@ -447,7 +461,7 @@ where
         )
     }
 
-    fn memo(&self, s: &ActorModelState<A, H>) -> ActorMemo {
+    fn memo(&self, scratch: &StepCache<A>, s: &ActorModelState<A, H>) -> ActorMemo {
         let mut timer_hashes: Vec<u64> = s
             .timers_set
             .iter()
@@ -456,7 +470,14 @@ where
             .collect();
         timer_hashes.sort_unstable();
         ActorMemo {
-            actors: s.actor_states.iter().map(|a| fingerprint(&**a)).collect(),
+            actors: s
+                .actor_states
+                .iter()
+                .map(|a| match scratch.actor_hashes.get(&address(a)) {
+                    Some(&h) => h,
+                    None => fingerprint(&**a),
+                })
+                .collect(),
             network: network_hash(&s.network),
             // `timers_hash`, from the hashes at hand.
             timers: timer_hashes.iter().fold(0u64, |a, &h| a.wrapping_add(h)),
@@ -504,6 +525,7 @@ where
         if !C::IDENTITY || !matches!(parent.network, Network::UnorderedNonDuplicating(_)) {
             return None;
         }
+        cache.last_changed = None;
         step_fingerprint(model, memo, cache, parent, action)
     }
 
@@ -528,6 +550,7 @@ where
         // The interned parts would keep every meta state of the search alive; the handler
         // results are hashes, and replaying a trace reuses them.
         scratch.actors = Default::default();
+        scratch.actor_hashes = Default::default();
         scratch.networks = Default::default();
         scratch.timers = Default::default();
     }
@@ -610,7 +633,22 @@ where
             let unchanged = parent
                 .is_some_and(|(p, _)| p.actor_states.get(i).is_some_and(|pa| Arc::ptr_eq(pa, a)));
             if !unchanged {
-                intern(&mut scratch.actors, (i, fingerprint(&**a)), a);
+                let hash = match scratch.last_changed {
+                    Some((j, h)) if j == i => h,
+                    _ => fingerprint(&**a),
+                };
+                if scratch.actors.len() >= CACHE_CAP {
+                    scratch.actors.clear();
+                    scratch.actor_hashes.clear();
+                }
+                intern(&mut scratch.actors, (i, hash), a);
+                if scratch
+                    .actors
+                    .get(&(i, hash))
+                    .is_some_and(|t| Arc::ptr_eq(t, a))
+                {
+                    scratch.actor_hashes.insert(address(a), hash);
+                }
             }
         }
     }
@@ -620,6 +658,11 @@ where
         timers,
         misc,
     }
+}
+
+/// An actor state's address, the key of `StepCache::actor_hashes`.
+fn address<T>(a: &Arc<T>) -> usize {
+    Arc::as_ptr(a) as usize
 }
 
 fn pack_timers<T: Clone + Ord + Hash + Eq>(timers_set: &[Timers<T>]) -> Arc<[(u32, T)]> {
@@ -666,7 +709,7 @@ mod tests {
         <R as Repr<ZbsModel>>::child_fingerprint(&Actors(Identity), memo, parent, child)
     }
     fn memo(s: &ZbsState) -> ActorMemo {
-        <R as Repr<ZbsModel>>::memo(&Actors(Identity), s)
+        <R as Repr<ZbsModel>>::memo(&Actors(Identity), &StepCache::default(), s)
     }
     fn pack(s: ZbsState, parent: Option<(&ZbsState, &P)>) -> P {
         <R as Repr<ZbsModel>>::pack(&Actors(Identity), s, parent)

@@ -401,7 +401,7 @@ where
                         let base = (k as u64) << 32;
                         let state = repr.unpack(packed);
                         let state = &*state;
-                        let memo = repr.memo(state);
+                        let memo = repr.memo(&scratch, state);
                         model.actions(state, &mut actions);
                         for (a, action) in actions.drain(..).enumerate() {
                             // A successor the representation can fingerprint unbuilt, and
@@ -697,7 +697,7 @@ where
     frontier.for_each_in(0, frontier.len, |g, (packed, parent_fp)| {
         let state = repr.unpack(packed);
         let state = &*state;
-        let memo = repr.memo(state);
+        let memo = repr.memo(scratch, state);
         model.actions(state, &mut actions);
         for (a, action) in actions.drain(..).enumerate() {
             let fast = repr.successor_fingerprint(model, &memo, scratch, state, &action);

@@ -37,8 +37,9 @@ where
     fn canon(&self, model: &M, s: M::State) -> M::State;
     /// The fingerprint of a (canonical) state.
     fn fingerprint(&self, s: &M::State) -> Fingerprint;
-    /// What fingerprinting `s`'s successors can reuse of `s`.
-    fn memo(&self, s: &M::State) -> Self::Memo;
+    /// What fingerprinting `s`'s successors can reuse of `s` (`scratch`: this thread's, which
+    /// may know hashes of `s`'s parts already).
+    fn memo(&self, scratch: &Self::Scratch, s: &M::State) -> Self::Memo;
     /// The fingerprint of `child`, a successor of `parent` (whose memo is given).
     fn child_fingerprint(
         &self,
@@ -104,7 +105,7 @@ where
         fingerprint(s)
     }
     #[inline(always)]
-    fn memo(&self, _: &M::State) {}
+    fn memo(&self, _: &(), _: &M::State) {}
     #[inline(always)]
     fn child_fingerprint(&self, _: &(), _: &M::State, child: &M::State) -> Fingerprint {
         fingerprint(child)

@@ -106,7 +106,7 @@ where
     model.actions(cur, &mut actions);
     // As in the search: a successor whose fingerprint the representation tells unbuilt is
     // built only if it is the one wanted.
-    let memo = repr.memo(cur);
+    let memo = repr.memo(scratch, cur);
     for a in actions {
         if !accept(&a) {
             continue;
