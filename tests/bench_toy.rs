@@ -85,3 +85,26 @@ fn single_config_run_and_bad_arguments() {
     }];
     assert_eq!(run(&parse(&["bench", "tiny"]), &extra).unwrap(), 0);
 }
+
+#[test]
+fn the_binary_counts_the_heap_of_short_runs() {
+    // The `zbs-mc` binary installs the counting allocator; this test binary does not.
+    let toy = Toy::new(2, 2, 1, 1, true).unwrap();
+    assert_eq!(run_ours("toy", &toy, 1).peak_heap_bytes, None);
+    for engine in ["ours", "stateright"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zbs-mc"))
+            .args(["bench", "toy", "2", "2", "1", "1", "--format", "json"])
+            .args(["--threads", "2", "--engine", engine])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{engine}: {out:?}");
+        let row: zbs_mc::bench::BenchRow = serde_json::from_slice(&out.stdout).unwrap();
+        let heap = row.peak_heap_bytes.expect("a short run's heap is counted");
+        // The visited set alone holds 16 bytes per state.
+        assert!(
+            heap >= 16 * row.states,
+            "{engine}: {heap} bytes for {} states",
+            row.states
+        );
+    }
+}

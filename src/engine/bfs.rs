@@ -744,12 +744,13 @@ where
     let mut traces: Vec<Option<Trace<M::State, M::Action>>> = Vec::with_capacity(found.len());
     for (i, f) in found.iter().enumerate() {
         let trace = f.map(|(_, fp)| {
-            let earlier = found[..i]
+            match found[..i]
                 .iter()
-                .zip(&traces)
-                .find_map(|(g, t)| t.as_ref().filter(|_| g.is_some_and(|(_, g)| g == fp)));
-            match earlier {
-                Some(t) => t.clone(),
+                .position(|g| g.is_some_and(|(_, g)| g == fp))
+            {
+                Some(j) => traces[j]
+                    .clone()
+                    .expect("an earlier discovery has its trace"),
                 None => replay(model, repr, scratch, &visited.chain_to(fp)),
             }
         });
