@@ -61,21 +61,48 @@ pub(crate) enum PackedNetwork<Msg: Eq + Hash> {
     Other(Box<Network<Msg>>),
 }
 
+/// A packed network with its hash ([`network_hash`]), which the memo of every state sharing
+/// it then reads instead of hashing each message again.
+#[derive(PartialEq)]
+pub(crate) struct NetworkPart<Msg: Eq + Hash> {
+    hash: u64,
+    packed: PackedNetwork<Msg>,
+}
+
+impl<Msg: Clone + Ord + Hash> NetworkPart<Msg> {
+    fn new(hash: u64, network: Network<Msg>) -> Arc<Self> {
+        Arc::new(NetworkPart {
+            hash,
+            packed: pack_network(network),
+        })
+    }
+}
+
+/// A packed timer set — every timer set, as `(actor index, timer)` in order — with its hash
+/// ([`timers_hash`]) and each timer's hash, sorted: the memo of every state sharing it reads
+/// them instead of hashing each timer again.
+#[derive(PartialEq)]
+pub(crate) struct TimersPart<T> {
+    hash: u64,
+    hashes: Arc<[u64]>,
+    timers: Box<[(u32, T)]>,
+}
+
 /// A frontier state. The network and the timers are interned (see [`StepCache`]): a level
 /// holds tens of thousands of states but only a few hundred distinct networks and timer sets.
 pub(crate) struct PackedActors<A: Actor, H> {
     actors: Box<[Arc<A::State>]>,
-    network: Arc<PackedNetwork<A::Msg>>,
-    /// Every timer set, as `(actor index, timer)` in order.
-    timers: Arc<[(u32, A::Timer)]>,
+    network: Arc<NetworkPart<A::Msg>>,
+    timers: Arc<TimersPart<A::Timer>>,
     misc: Arc<Misc<A, H>>,
 }
 
 /// A parent's part hashes, reused for the parts its successors share with it.
+#[derive(Debug, PartialEq)]
 pub(crate) struct ActorMemo {
     actors: Vec<u64>,
     /// The hash of every timer set, sorted (to look one up).
-    timer_hashes: Vec<u64>,
+    timer_hashes: Arc<[u64]>,
     network: u64,
     timers: u64,
     misc: u64,
@@ -237,8 +264,8 @@ pub(crate) struct StepCache<A: Actor> {
     /// equals one of these shares its allocation instead of keeping its own. The same meta
     /// state, network or timer set is reached along many interleavings.
     actors: Interned<(usize, u64), A::State>,
-    networks: Interned<u64, PackedNetwork<A::Msg>>,
-    timers: Interned<u64, [(u32, A::Timer)]>,
+    networks: Interned<u64, NetworkPart<A::Msg>>,
+    timers: Interned<u64, TimersPart<A::Timer>>,
     /// The hash of every actor state in `actors`, by address: the parent memo of a state
     /// this thread packed then hashes no actor. Cleared with `actors`, which keeps each of
     /// these allocations alive (an address cannot be reused meanwhile), and an `Arc`ed state
@@ -249,6 +276,10 @@ pub(crate) struct StepCache<A: Actor> {
     /// again (a meta state is the costliest part to hash). A stale value only costs a missed
     /// share, since `intern` compares parts in full.
     last_changed: Option<(usize, u64)>,
+    /// The hashes of the network and of the timers of that same successor: packing it looks
+    /// its network and timers up in the intern tables by these and compares them in place,
+    /// so a network or timer set met before is neither copied, sorted nor hashed again.
+    last_parts: Option<(u64, u64)>,
 }
 
 type Interned<K, T> = std::collections::HashMap<K, Arc<T>, FastBuild>;
@@ -262,6 +293,7 @@ impl<A: Actor> Default for StepCache<A> {
             timers: Default::default(),
             actor_hashes: Default::default(),
             last_changed: None,
+            last_parts: None,
         }
     }
 }
@@ -416,18 +448,15 @@ where
     let actor_hash = step.actor.unwrap_or(memo.actors[index]);
     let changed = step.actor.map(|h| (index, h));
     cache.last_changed = changed;
+    let timers = timers.apply(memo.timers);
+    cache.last_parts = Some((network, timers));
     let misc = memo.misc;
     let actors = memo
         .actors
         .iter()
         .enumerate()
         .map(|(i, &h)| if i == index { actor_hash } else { h });
-    Some(Some(combine(
-        actors,
-        network,
-        timers.apply(memo.timers),
-        misc,
-    )))
+    Some(Some(combine(actors, network, timers, misc)))
 }
 
 impl<A, Cfg, H, C> Repr<ActorModel<A, Cfg, H>> for Actors<C>
@@ -465,28 +494,16 @@ where
     }
 
     fn memo(&self, scratch: &StepCache<A>, s: &ActorModelState<A, H>) -> ActorMemo {
-        let mut timer_hashes: Vec<u64> = s
-            .timers_set
-            .iter()
-            .enumerate()
-            .flat_map(|(i, ts)| ts.iter().map(move |t| timer_hash(i, t)))
-            .collect();
-        timer_hashes.sort_unstable();
-        ActorMemo {
-            actors: s
-                .actor_states
-                .iter()
-                .map(|a| match scratch.actor_hashes.get(&address(a)) {
-                    Some(&h) => h,
-                    None => fingerprint(&**a),
-                })
-                .collect(),
-            network: network_hash(&s.network),
-            // `timers_hash`, from the hashes at hand.
-            timers: timer_hashes.iter().fold(0u64, |a, &h| a.wrapping_add(h)),
-            timer_hashes,
-            misc: misc_hash(s),
-        }
+        memo_with(scratch, s, network_hash(&s.network), None)
+    }
+
+    fn memo_packed(
+        &self,
+        scratch: &StepCache<A>,
+        packed: &PackedActors<A, H>,
+        s: &ActorModelState<A, H>,
+    ) -> ActorMemo {
+        memo_with(scratch, s, packed.network.hash, Some(&packed.timers))
     }
 
     fn child_fingerprint(
@@ -525,10 +542,11 @@ where
     ) -> Option<Option<Fingerprint>> {
         // Only without symmetry (a canonical successor is another state) and on the network
         // whose hash is a plain multiset.
+        cache.last_changed = None;
+        cache.last_parts = None;
         if !C::IDENTITY || !matches!(parent.network, Network::UnorderedNonDuplicating(_)) {
             return None;
         }
-        cache.last_changed = None;
         step_fingerprint(model, memo, cache, parent, action)
     }
 
@@ -558,8 +576,26 @@ where
         scratch.timers = Default::default();
     }
 
+    fn trim_parts(&self, scratch: &mut StepCache<A>) {
+        // A part only the table holds belongs to no frontier state, only to expanded levels:
+        // kept, it would hold every meta state of the search until the table fills.
+        let hashes = &mut scratch.actor_hashes;
+        scratch.actors.retain(|_, part| {
+            let live = Arc::strong_count(part) > 1;
+            if !live {
+                // Its address may be reused once it is freed.
+                hashes.remove(&address(part));
+            }
+            live
+        });
+        scratch
+            .networks
+            .retain(|_, part| Arc::strong_count(part) > 1);
+        scratch.timers.retain(|_, part| Arc::strong_count(part) > 1);
+    }
+
     fn unpack<'a>(&self, p: &'a PackedActors<A, H>) -> Cow<'a, ActorModelState<A, H>> {
-        let network = match &*p.network {
+        let network = match &p.network.packed {
             PackedNetwork::Multiset(envelopes) => Network::new_unordered_nonduplicating(
                 envelopes
                     .iter()
@@ -570,7 +606,7 @@ where
         let misc = &*p.misc;
         let mut timers_set: Vec<Timers<A::Timer>> =
             (0..misc.timers_len).map(|_| Timers::new()).collect();
-        for (i, t) in p.timers.iter() {
+        for (i, t) in p.timers.timers.iter() {
             timers_set[*i as usize].set(t.clone());
         }
         Cow::Owned(ActorModelState {
@@ -590,6 +626,49 @@ type Parent<'a, A, H> = (&'a ActorModelState<A, H>, &'a PackedActors<A, H>);
 
 /// `s` packed. What did not change since `parent` is the parent's own allocation; what did is
 /// interned in `scratch` when one is given (only the changed parts are hashed for that).
+/// A parent's memo, its network hashing to `network` (the thread's remembered actor hashes
+/// spare hashing the actors it packed).
+fn memo_with<A: Actor, H: Hash>(
+    scratch: &StepCache<A>,
+    s: &ActorModelState<A, H>,
+    network: u64,
+    timers: Option<&TimersPart<A::Timer>>,
+) -> ActorMemo {
+    let (timers, timer_hashes) = match timers {
+        Some(part) => (part.hash, part.hashes.clone()),
+        None => {
+            let hashes = timer_hashes(&s.timers_set);
+            // `timers_hash`, from the hashes at hand.
+            (hashes.iter().fold(0u64, |a, &h| a.wrapping_add(h)), hashes)
+        }
+    };
+    ActorMemo {
+        actors: s
+            .actor_states
+            .iter()
+            .map(|a| match scratch.actor_hashes.get(&address(a)) {
+                Some(&h) => h,
+                None => fingerprint(&**a),
+            })
+            .collect(),
+        network,
+        timers,
+        timer_hashes,
+        misc: misc_hash(s),
+    }
+}
+
+/// Every timer's hash ([`timer_hash`]), sorted.
+fn timer_hashes<T: Hash + Eq>(timers_set: &[Timers<T>]) -> Arc<[u64]> {
+    let mut hashes: Vec<u64> = timers_set
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ts)| ts.iter().map(move |t| timer_hash(i, t)))
+        .collect();
+    hashes.sort_unstable();
+    hashes.into()
+}
+
 fn pack_state<A: Actor, H: PartialEq>(
     s: ActorModelState<A, H>,
     parent: Option<Parent<'_, A, H>>,
@@ -609,26 +688,52 @@ where
             timers_len: s.timers_set.len(),
         }),
     };
+    // The hashes `successor_fingerprint` computed for this successor, if it did.
+    let known = scratch.as_deref_mut().and_then(|c| c.last_parts.take());
     let timers = match parent {
-        Some((p, packed)) if s.timers_set == p.timers_set => packed.timers.clone(),
-        _ => {
-            let mut timers = pack_timers(&s.timers_set);
-            if let Some(scratch) = scratch.as_deref_mut() {
-                intern(&mut scratch.timers, timers_hash(&s.timers_set), &mut timers);
-            }
-            timers
+        // A known hash that differs from the parent's settles it without comparing.
+        Some((p, packed))
+            if known.is_none_or(|(_, t)| t == packed.timers.hash)
+                && s.timers_set == p.timers_set =>
+        {
+            packed.timers.clone()
         }
+        _ => match scratch.as_deref_mut() {
+            Some(scratch) => {
+                let hash = known.map_or_else(|| timers_hash(&s.timers_set), |(_, t)| t);
+                match scratch.timers.get(&hash) {
+                    Some(same) if same_timers(&same.timers, &s.timers_set) => same.clone(),
+                    _ => {
+                        let mut timers = pack_timers(&s.timers_set);
+                        intern(&mut scratch.timers, hash, &mut timers);
+                        timers
+                    }
+                }
+            }
+            None => pack_timers(&s.timers_set),
+        },
     };
     let network = match parent {
-        Some((p, packed)) if s.network == p.network => packed.network.clone(),
-        _ => {
-            let hash = network_hash(&s.network);
-            let mut network = Arc::new(pack_network(s.network));
-            if let Some(scratch) = scratch.as_deref_mut() {
-                intern(&mut scratch.networks, hash, &mut network);
-            }
-            network
+        // A known hash that differs from the parent's settles it without comparing.
+        Some((p, packed))
+            if known.is_none_or(|(n, _)| n == packed.network.hash) && s.network == p.network =>
+        {
+            packed.network.clone()
         }
+        _ => match scratch.as_deref_mut() {
+            Some(scratch) => {
+                let hash = known.map_or_else(|| network_hash(&s.network), |(n, _)| n);
+                match scratch.networks.get(&hash) {
+                    Some(same) if same_network(&same.packed, &s.network) => same.clone(),
+                    _ => {
+                        let mut network = NetworkPart::new(hash, s.network);
+                        intern(&mut scratch.networks, hash, &mut network);
+                        network
+                    }
+                }
+            }
+            None => NetworkPart::new(network_hash(&s.network), s.network),
+        },
     };
     let mut actors = s.actor_states.into_boxed_slice();
     if let Some(scratch) = scratch {
@@ -663,14 +768,43 @@ fn address<T>(a: &Arc<T>) -> usize {
     Arc::as_ptr(a) as usize
 }
 
-fn pack_timers<T: Clone + Ord + Hash + Eq>(timers_set: &[Timers<T>]) -> Arc<[(u32, T)]> {
+/// Whether `packed` is `timers_set` packed, compared in place (both are sets).
+fn same_timers<T: Hash + Eq>(packed: &[(u32, T)], timers_set: &[Timers<T>]) -> bool {
+    packed.len() == timers_set.iter().map(|ts| ts.iter().count()).sum::<usize>()
+        && packed.iter().all(|(i, t)| {
+            timers_set
+                .get(*i as usize)
+                .is_some_and(|ts| ts.iter().any(|x| x == t))
+        })
+}
+
+/// Whether `packed` is `network` packed, compared in place.
+fn same_network<Msg: Eq + Hash>(packed: &PackedNetwork<Msg>, network: &Network<Msg>) -> bool {
+    match (packed, network) {
+        (PackedNetwork::Multiset(envelopes), Network::UnorderedNonDuplicating(multiset)) => {
+            envelopes.len() == multiset.len()
+                && envelopes
+                    .iter()
+                    .all(|(e, n)| multiset.get(e) == Some(&(*n as usize)))
+        }
+        (PackedNetwork::Other(n), other) => **n == *other,
+        _ => false,
+    }
+}
+
+fn pack_timers<T: Clone + Ord + Hash + Eq>(timers_set: &[Timers<T>]) -> Arc<TimersPart<T>> {
     let mut all: Vec<(u32, T)> = timers_set
         .iter()
         .enumerate()
         .flat_map(|(i, ts)| ts.iter().map(move |t| (i as u32, t.clone())))
         .collect();
     all.sort();
-    all.into()
+    let hashes = timer_hashes(timers_set);
+    Arc::new(TimersPart {
+        hash: hashes.iter().fold(0u64, |a, &h| a.wrapping_add(h)),
+        hashes,
+        timers: all.into(),
+    })
 }
 
 fn pack_network<Msg: Clone + Ord + Hash>(network: Network<Msg>) -> PackedNetwork<Msg> {
@@ -708,6 +842,9 @@ mod tests {
     }
     fn memo(s: &ZbsState) -> ActorMemo {
         <R as Repr<ZbsModel>>::memo(&Actors(Identity), &StepCache::default(), s)
+    }
+    fn memo_packed(p: &P, s: &ZbsState) -> ActorMemo {
+        <R as Repr<ZbsModel>>::memo_packed(&Actors(Identity), &StepCache::default(), p, s)
     }
     fn pack(s: ZbsState, parent: Option<(&ZbsState, &P)>) -> P {
         <R as Repr<ZbsModel>>::pack(&Actors(Identity), s, parent)
@@ -773,6 +910,17 @@ mod tests {
                 assert_eq!(incremental, fp(&fresh));
                 let child = pack(next.clone(), Some((&s, &packed)));
                 assert_eq!(unpack(&child), next);
+                // The hashes a packed state carries are its parts' own, also when packing
+                // took them from `step_fingerprint` and shared parts with earlier states.
+                assert_eq!(memo_packed(&child, &next), memo(&next));
+                let shared = <R as Repr<ZbsModel>>::pack_sharing(
+                    &Actors(Identity),
+                    &mut cache,
+                    next.clone(),
+                    (&s, &packed),
+                );
+                assert_eq!(unpack(&shared), next);
+                assert_eq!(memo_packed(&shared, &next), memo(&next));
                 checked += 1;
                 if seen.len() < 3000 {
                     frontier.push(next);
@@ -781,5 +929,48 @@ mod tests {
         }
         assert!(checked > 3000, "{checked} successors checked");
         assert_eq!(fast, checked, "every ZBS step is a delivery or a timeout");
+    }
+
+    #[test]
+    fn trimming_keeps_the_parts_of_live_states_only() {
+        let model = zbs();
+        let repr = Actors(Identity);
+        let trim = |s: &mut StepCache<_>| <R as Repr<ZbsModel>>::trim_parts(&repr, s);
+        let mut scratch = StepCache::default();
+        let init = model.init_states().remove(0);
+        let root = pack(init.clone(), None);
+        let mut actions = Vec::new();
+        model.actions(&init, &mut actions);
+        let children: Vec<P> = actions
+            .into_iter()
+            .filter_map(|a| model.next_state(&init, a))
+            .map(|c| <R as Repr<ZbsModel>>::pack_sharing(&repr, &mut scratch, c, (&init, &root)))
+            .collect();
+        assert!(children.len() > 1);
+        let tables = |s: &StepCache<_>| (s.actors.len(), s.networks.len(), s.timers.len());
+        let before = tables(&scratch);
+        assert!(before.0 > 0 && before.1 > 0, "{before:?}");
+        // While the children live, nothing they hold is let go.
+        trim(&mut scratch);
+        assert_eq!(tables(&scratch), before);
+        // One child kept: exactly the parts it holds stay, with their hashes.
+        let mut children = children;
+        let kept = children.swap_remove(0);
+        drop(children);
+        trim(&mut scratch);
+        for part in scratch.actors.values() {
+            assert!(kept.actors.iter().any(|a| Arc::ptr_eq(a, part)));
+        }
+        for part in scratch.networks.values() {
+            assert!(Arc::ptr_eq(part, &kept.network));
+        }
+        assert_eq!(scratch.actor_hashes.len(), scratch.actors.len());
+        for part in scratch.actors.values() {
+            assert_eq!(scratch.actor_hashes[&address(part)], fingerprint(&**part));
+        }
+        drop(kept);
+        trim(&mut scratch);
+        assert_eq!(tables(&scratch), (0, 0, 0));
+        assert!(scratch.actor_hashes.is_empty());
     }
 }

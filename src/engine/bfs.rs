@@ -334,6 +334,7 @@ where
             }
             unique += level.len as u64;
             frontier = level;
+            trim_parts(repr, &scratch_pool);
             reporter.tick("explore", unique, depth + 1, 0);
             if let Some(r) = limits.check(unique) {
                 stopped = Some(r);
@@ -401,7 +402,7 @@ where
                         let base = (k as u64) << 32;
                         let state = repr.unpack(packed);
                         let state = &*state;
-                        let memo = repr.memo(&scratch, state);
+                        let memo = repr.memo_packed(&scratch, packed, state);
                         model.actions(state, &mut actions);
                         for (a, action) in actions.drain(..).enumerate() {
                             // A successor the representation can fingerprint unbuilt, and
@@ -563,6 +564,7 @@ where
             })
             .collect();
         frontier = Level::new(merge_by_key(parts));
+        trim_parts(repr, &scratch_pool);
         if frontier.len > 0 {
             depth += 1;
         }
@@ -635,6 +637,18 @@ where
     }
 }
 
+/// Lets every thread's scratch go of the shared parts only expanded levels held.
+fn trim_parts<M, R>(repr: &R, pool: &Mutex<Vec<R::Scratch>>)
+where
+    M: Model,
+    M::State: Clone,
+    R: Repr<M>,
+{
+    for scratch in pool.lock().unwrap().iter_mut() {
+        repr.trim_parts(scratch);
+    }
+}
+
 /// The successor `action` leads to from `state`, canonical, with its fingerprint (`fast`:
 /// the one `successor_fingerprint` gave, if any); `None` if there is none or it lies outside
 /// the model's boundary.
@@ -697,7 +711,7 @@ where
     frontier.for_each_in(0, frontier.len, |g, (packed, parent_fp)| {
         let state = repr.unpack(packed);
         let state = &*state;
-        let memo = repr.memo(scratch, state);
+        let memo = repr.memo_packed(scratch, packed, state);
         model.actions(state, &mut actions);
         for (a, action) in actions.drain(..).enumerate() {
             let fast = repr.successor_fingerprint(model, &memo, scratch, state, &action);

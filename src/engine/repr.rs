@@ -40,6 +40,15 @@ where
     /// What fingerprinting `s`'s successors can reuse of `s` (`scratch`: this thread's, which
     /// may know hashes of `s`'s parts already).
     fn memo(&self, scratch: &Self::Scratch, s: &M::State) -> Self::Memo;
+    /// [`Repr::memo`] of `s`, the unpacked `packed`, whose packed parts may carry their hashes.
+    fn memo_packed(
+        &self,
+        scratch: &Self::Scratch,
+        _packed: &Self::Packed,
+        s: &M::State,
+    ) -> Self::Memo {
+        self.memo(scratch, s)
+    }
     /// The fingerprint of `child`, a successor of `parent` (whose memo is given).
     fn child_fingerprint(
         &self,
@@ -80,6 +89,9 @@ where
     /// Lets go of the parts `scratch` keeps only to share them between packed states (once
     /// no more states are packed), keeping what still speeds up `successor_fingerprint`.
     fn release_parts(&self, _scratch: &mut Self::Scratch) {}
+    /// Lets go of the parts `scratch` keeps for sharing that no packed state holds any more
+    /// (called between levels, once the expanded level is gone).
+    fn trim_parts(&self, _scratch: &mut Self::Scratch) {}
 }
 
 /// States kept as they are, fingerprinted whole; `C` canonicalises them.
