@@ -50,6 +50,8 @@ pub(crate) struct Misc<A: Actor, H> {
     history: H,
     actor_storages: Vec<Option<A::Storage>>,
     timers_len: usize,
+    /// [`misc_hash`] of these.
+    hash: u64,
 }
 
 /// The network of a packed state.
@@ -494,7 +496,7 @@ where
     }
 
     fn memo(&self, scratch: &StepCache<A>, s: &ActorModelState<A, H>) -> ActorMemo {
-        memo_with(scratch, s, network_hash(&s.network), None)
+        memo_with(scratch, s, None)
     }
 
     fn memo_packed(
@@ -503,7 +505,7 @@ where
         packed: &PackedActors<A, H>,
         s: &ActorModelState<A, H>,
     ) -> ActorMemo {
-        memo_with(scratch, s, packed.network.hash, Some(&packed.timers))
+        memo_with(scratch, s, Some(packed))
     }
 
     fn child_fingerprint(
@@ -628,14 +630,15 @@ type Parent<'a, A, H> = (&'a ActorModelState<A, H>, &'a PackedActors<A, H>);
 /// interned in `scratch` when one is given (only the changed parts are hashed for that).
 /// A parent's memo, its network hashing to `network` (the thread's remembered actor hashes
 /// spare hashing the actors it packed).
+/// A parent's memo: the part hashes `packed` (`s` packed) carries, the others computed (the
+/// thread's remembered actor hashes spare hashing the actors it packed).
 fn memo_with<A: Actor, H: Hash>(
     scratch: &StepCache<A>,
     s: &ActorModelState<A, H>,
-    network: u64,
-    timers: Option<&TimersPart<A::Timer>>,
+    packed: Option<&PackedActors<A, H>>,
 ) -> ActorMemo {
-    let (timers, timer_hashes) = match timers {
-        Some(part) => (part.hash, part.hashes.clone()),
+    let (timers, timer_hashes) = match packed {
+        Some(p) => (p.timers.hash, p.timers.hashes.clone()),
         None => {
             let hashes = timer_hashes(&s.timers_set);
             // `timers_hash`, from the hashes at hand.
@@ -651,10 +654,10 @@ fn memo_with<A: Actor, H: Hash>(
                 None => fingerprint(&**a),
             })
             .collect(),
-        network,
+        network: packed.map_or_else(|| network_hash(&s.network), |p| p.network.hash),
         timers,
         timer_hashes,
-        misc: misc_hash(s),
+        misc: packed.map_or_else(|| misc_hash(s), |p| p.misc.hash),
     }
 }
 
@@ -669,7 +672,7 @@ fn timer_hashes<T: Hash + Eq>(timers_set: &[Timers<T>]) -> Arc<[u64]> {
     hashes.into()
 }
 
-fn pack_state<A: Actor, H: PartialEq>(
+fn pack_state<A: Actor, H: PartialEq + Hash>(
     s: ActorModelState<A, H>,
     parent: Option<Parent<'_, A, H>>,
     mut scratch: Option<&mut StepCache<A>>,
@@ -681,6 +684,7 @@ where
     let misc = match parent {
         Some((p, packed)) if misc_eq(&s, p) => packed.misc.clone(),
         _ => Arc::new(Misc {
+            hash: misc_hash(&s),
             random_choices: s.random_choices,
             crashed: s.crashed,
             history: s.history,

@@ -111,15 +111,25 @@ where
         if !accept(&a) {
             continue;
         }
-        if let Some(fast) = repr.successor_fingerprint(model, &memo, scratch, cur, &a)
-            && fast != Some(target)
-        {
+        let fast = repr.successor_fingerprint(model, &memo, scratch, cur, &a);
+        if fast.is_some_and(|f| f != Some(target)) {
             continue;
         }
-        if let Some(next) = model.next_state(cur, a.clone())
-            && model.within_boundary(&next)
-            && repr.child_fingerprint(&memo, cur, &repr.canon(model, next.clone())) == target
-        {
+        let Some(next) = model.next_state(cur, a.clone()) else {
+            continue;
+        };
+        // A fingerprint told unbuilt is the built successor's (no canonical form differs).
+        let reached = match fast {
+            Some(_) => {
+                debug_assert_eq!(
+                    repr.child_fingerprint(&memo, cur, &repr.canon(model, next.clone())),
+                    target
+                );
+                true
+            }
+            None => repr.child_fingerprint(&memo, cur, &repr.canon(model, next.clone())) == target,
+        };
+        if reached && model.within_boundary(&next) {
             return Some((a, next));
         }
     }
@@ -153,13 +163,12 @@ where
     M::Action: Clone,
 {
     let init = init_with(model, repr, chain[0]).expect("trace replay: no matching initial state");
-    let mut steps = Vec::with_capacity(chain.len() - 1);
-    let mut cur = init.clone();
+    let mut steps: Vec<(M::Action, M::State)> = Vec::with_capacity(chain.len() - 1);
     for &fp in &chain[1..] {
-        let (a, next) = step_to(model, repr, &cur, scratch, fp, &|_| true)
+        let cur = steps.last().map_or(&init, |(_, s)| s);
+        let step = step_to(model, repr, cur, scratch, fp, &|_| true)
             .expect("trace replay: no successor matches (nondeterministic model or bad symmetry?)");
-        cur = next.clone();
-        steps.push((a, next));
+        steps.push(step);
     }
     Trace { init, steps }
 }
