@@ -19,8 +19,9 @@
 //! * **Packed, interned frontier states.** A frontier state keeps the actor `Arc`s and `Arc`s
 //!   to its network (a sorted slice), its timers (a sorted slice) and the rest; networks, timer
 //!   sets and changed actor states are interned per thread, so a level of tens of thousands of
-//!   states holds a few hundred distinct networks. The `ActorModelState` is rebuilt when the
-//!   state is expanded.
+//!   states holds a few hundred distinct networks. Those parts carry their hashes for the
+//!   memo of the states that share them, and the tables let go of parts no frontier state
+//!   holds between levels. The `ActorModelState` is rebuilt when the state is expanded.
 //!
 //! Which actions exist and what they do stays stateright's: the engine calls
 //! `ActorModel::actions` and `next_state` on unpacked states, and the arithmetic above is
