@@ -24,6 +24,26 @@ pub struct MetaNode {
     pub migrate_scans_left: Option<u8>,
 }
 
+impl MetaNode {
+    /// Offers each table to the checker's `pool`, which swaps it for an equal table another
+    /// meta state holds (the copy-on-write tables of `domain/shared.rs`; values unchanged).
+    pub fn share_tables(&mut self, pool: &mut crate::engine::parts::PartPool) {
+        // Destructured, so that a new table is not forgotten here.
+        let Meta {
+            topology,
+            pextents,
+            chunks,
+            recover,
+            access,
+        } = &mut self.meta;
+        pool.share(topology.allocation_mut());
+        pool.share(pextents.allocation_mut());
+        pool.share(chunks.allocation_mut());
+        pool.share(recover.allocation_mut());
+        pool.share(access.allocation_mut());
+    }
+}
+
 /// Uses one run of a budget; whether another run may follow.
 fn spend(left: &mut Option<u8>) -> bool {
     match left {

@@ -177,6 +177,17 @@ impl ZbsActor {
     }
 }
 
+/// Only the meta's state has parts worth sharing: its tables (a chunk, the operator and a
+/// client are a few words each).
+impl crate::engine::parts::SharedParts for ActorState {
+    fn share_parts(&mut self, pool: &mut crate::engine::parts::PartPool) {
+        match self {
+            ActorState::Meta(node) => node.share_tables(pool),
+            ActorState::Chunk(_) | ActorState::Operator(_) | ActorState::Client(_) => {}
+        }
+    }
+}
+
 impl ActorState {
     pub fn as_meta(&mut self) -> Option<&mut meta::MetaNode> {
         match self {

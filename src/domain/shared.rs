@@ -23,6 +23,14 @@ impl<T> Shared<T> {
     }
 }
 
+impl<T> Shared<T> {
+    /// The allocation itself, for a caller that may swap it for an equal one (the checker
+    /// sharing equal tables between states).
+    pub fn allocation_mut(&mut self) -> &mut Arc<T> {
+        &mut self.0
+    }
+}
+
 impl<T> From<T> for Shared<T> {
     fn from(value: T) -> Self {
         Shared::new(value)

@@ -28,6 +28,7 @@
 //! tested against them (`tests` below, `tests/engine_actor.rs`).
 
 use super::fingerprint::{Fingerprint, FoldHasher, fingerprint};
+use super::parts::{PartPool, SharedParts};
 use super::repr::Repr;
 use super::symmetry::Canon;
 use stateright::actor::{
@@ -274,6 +275,9 @@ pub(crate) struct StepCache<A: Actor> {
     /// these allocations alive (an address cannot be reused meanwhile), and an `Arc`ed state
     /// is never changed in place while the table shares it.
     actor_hashes: std::collections::HashMap<usize, u64, FastBuild>,
+    /// The copy-on-write parts (the meta's tables) of the actor states in `actors`: a new
+    /// distinct actor state shares each part equal to one of these (see `parts.rs`).
+    parts: PartPool,
     /// The actor the last `successor_fingerprint` changed and the hash of its new state:
     /// packing that successor next interns the actor under this hash instead of hashing it
     /// again (a meta state is the costliest part to hash). A stale value only costs a missed
@@ -295,6 +299,7 @@ impl<A: Actor> Default for StepCache<A> {
             networks: Default::default(),
             timers: Default::default(),
             actor_hashes: Default::default(),
+            parts: Default::default(),
             last_changed: None,
             last_parts: None,
         }
@@ -309,6 +314,16 @@ fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
     key: K,
     part: &mut Arc<T>,
 ) -> bool {
+    intern_new(table, key, part, |_| {})
+}
+
+/// [`intern`], calling `prepare` on a part before the table keeps it as a new one.
+fn intern_new<K: Hash + Eq, T: PartialEq + ?Sized>(
+    table: &mut Interned<K, T>,
+    key: K,
+    part: &mut Arc<T>,
+    prepare: impl FnOnce(&mut Arc<T>),
+) -> bool {
     match table.get(&key) {
         Some(same) if **same == **part => {
             *part = same.clone();
@@ -319,6 +334,7 @@ fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
             if table.len() >= CACHE_CAP {
                 table.clear();
             }
+            prepare(part);
             table.insert(key, part.clone());
             true
         }
@@ -467,7 +483,7 @@ where
     A: Actor + Sync + Send,
     A::Msg: Ord + Send + Sync,
     A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync,
+    A::State: Send + Sync + SharedParts,
     A::Random: Send + Sync,
     A::Storage: Send + Sync,
     H: Clone + Debug + Hash + PartialEq + Send + Sync,
@@ -577,6 +593,7 @@ where
         scratch.actor_hashes = Default::default();
         scratch.networks = Default::default();
         scratch.timers = Default::default();
+        scratch.parts = Default::default();
     }
 
     fn trim_parts(&self, scratch: &mut StepCache<A>) {
@@ -595,6 +612,7 @@ where
             .networks
             .retain(|_, part| Arc::strong_count(part) > 1);
         scratch.timers.retain(|_, part| Arc::strong_count(part) > 1);
+        scratch.parts.trim();
     }
 
     fn unpack<'a>(&self, p: &'a PackedActors<A, H>) -> Cow<'a, ActorModelState<A, H>> {
@@ -681,6 +699,7 @@ fn pack_state<A: Actor, H: PartialEq + Hash>(
 where
     A::Msg: Ord,
     A::Timer: Ord,
+    A::State: SharedParts,
 {
     let misc = match parent {
         Some((p, packed)) if misc_eq(&s, p) => packed.misc.clone(),
@@ -754,7 +773,14 @@ where
                     scratch.actors.clear();
                     scratch.actor_hashes.clear();
                 }
-                if intern(&mut scratch.actors, (i, hash), a) {
+                // A new distinct state: its changed tables may equal other states' tables.
+                let pool = &mut scratch.parts;
+                let prepare = |a: &mut Arc<A::State>| {
+                    if let Some(state) = Arc::get_mut(a) {
+                        state.share_parts(pool);
+                    }
+                };
+                if intern_new(&mut scratch.actors, (i, hash), a, prepare) {
                     scratch.actor_hashes.insert(address(a), hash);
                 }
             }
@@ -977,5 +1003,61 @@ mod tests {
         trim(&mut scratch);
         assert_eq!(tables(&scratch), (0, 0, 0));
         assert!(scratch.actor_hashes.is_empty());
+    }
+
+    #[test]
+    fn a_new_meta_state_shares_tables_equal_to_held_ones() {
+        use crate::actors::ActorState;
+        use crate::domain::meta::Meta;
+        use crate::domain::shared::Shared;
+        let model = zbs();
+        let repr = Actors(Identity);
+        let mut scratch = StepCache::default();
+        let init = model.init_states().remove(0);
+        let root = pack(init.clone(), None);
+        // The same tables as the initial meta's, each in an allocation of its own, in a meta
+        // state that differs (one scan fewer left): a distinct actor state, equal tables.
+        let ActorState::Meta(node) = &*init.actor_states[0] else {
+            panic!("actor 0 is the meta");
+        };
+        let fresh = |m: &Meta| Meta {
+            topology: Shared::new((*m.topology).clone()),
+            pextents: Shared::new((*m.pextents).clone()),
+            chunks: Shared::new((*m.chunks).clone()),
+            recover: Shared::new((*m.recover).clone()),
+            access: Shared::new((*m.access).clone()),
+        };
+        let variant = |scans: Option<u8>| {
+            let mut node = node.clone();
+            node.meta = fresh(&node.meta);
+            node.scans_left = scans;
+            let mut s = init.clone();
+            s.actor_states[0] = Arc::new(ActorState::Meta(node));
+            s
+        };
+        let pack_meta = |scratch: &mut StepCache<_>, s: ZbsState| {
+            let p = <R as Repr<ZbsModel>>::pack_sharing(&repr, scratch, s, (&init, &root));
+            let ActorState::Meta(node) = &*p.actors[0] else {
+                panic!("actor 0 is the meta");
+            };
+            node.meta.clone()
+        };
+        let a = pack_meta(&mut scratch, variant(Some(7)));
+        let b = pack_meta(&mut scratch, variant(Some(8)));
+        let same = |x: &Meta, y: &Meta| {
+            [
+                std::ptr::eq(&*x.topology, &*y.topology),
+                std::ptr::eq(&*x.pextents, &*y.pextents),
+                std::ptr::eq(&*x.chunks, &*y.chunks),
+                std::ptr::eq(&*x.recover, &*y.recover),
+                std::ptr::eq(&*x.access, &*y.access),
+            ]
+        };
+        assert_eq!(
+            same(&a, &b),
+            [true; 5],
+            "every table of the second is the first's"
+        );
+        assert_eq!(same(&a, &fresh(&a)), [false; 5]);
     }
 }

@@ -13,6 +13,7 @@ mod bfs;
 pub mod fingerprint;
 mod limits;
 pub mod liveness;
+pub mod parts;
 mod progress;
 pub(crate) mod repr;
 pub mod simulate;
@@ -231,7 +232,7 @@ pub trait PackableActor:
     stateright::actor::Actor<
         Msg: Ord + Send + Sync,
         Timer: Ord + Send + Sync,
-        State: Send + Sync + Eq,
+        State: Send + Sync + Eq + parts::SharedParts,
         Random: Send + Sync,
         Storage: Send + Sync,
     > + Send
@@ -243,7 +244,7 @@ impl<A> PackableActor for A where
     A: stateright::actor::Actor<
             Msg: Ord + Send + Sync,
             Timer: Ord + Send + Sync,
-            State: Send + Sync + Eq,
+            State: Send + Sync + Eq + parts::SharedParts,
             Random: Send + Sync,
             Storage: Send + Sync,
         > + Send
