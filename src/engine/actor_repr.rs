@@ -231,17 +231,28 @@ impl<'p> TouchedTimers<'p> {
 /// (stateright's `Actor` contract), so the result of one `(actor state, input)` pair serves
 /// every global state in which that actor is in that state — the meta's scan over the same
 /// tables, say, whatever the chunks are doing.
+///
+/// 24 bytes: a cache entry is this and its 8-byte key.
+#[derive(Clone, Copy)]
 pub(crate) struct HandlerStep {
-    actor: Option<u64>,
-    no_op: bool,
+    /// The hash of the actor's new state, if [`CHANGED`].
+    actor: u64,
     /// The sum of the hashes of the envelopes sent.
     sent: u64,
-    /// Timer commands in the order issued: the timer's hash (`timer_hash`), and whether it
-    /// is set (or cancelled).
-    timers: Box<[(u64, bool)]>,
-    /// It chose randoms or saved storage, which the fingerprint arithmetic does not follow.
-    unfollowed: bool,
+    /// Its timer commands, in the order issued: `timers_len` entries of the cache's
+    /// `timer_commands` from `timers_at`.
+    timers_at: u32,
+    timers_len: u8,
+    flags: u8,
 }
+
+/// The handler changed its actor's state.
+const CHANGED: u8 = 1;
+/// The step is no step (stateright's `is_no_op`).
+const NO_OP: u8 = 2;
+/// It chose randoms or saved storage (or issued over 255 timer commands), which the
+/// fingerprint arithmetic does not follow.
+const UNFOLLOWED: u8 = 4;
 
 /// An input to an actor: a message from `src`, or a timer.
 enum Input<'a, A: Actor> {
@@ -253,17 +264,17 @@ enum Input<'a, A: Actor> {
 /// small).
 type FastBuild = std::hash::BuildHasherDefault<FoldHasher>;
 
-/// Actor index, hash of its state, hash of the input.
-type StepKey = (usize, u64, u64);
-
-/// Each exploring thread's cache of handler results, keyed by actor, the hash of its state
-/// and the hash of the input. Neither the actor state nor the input is kept to compare in
-/// full: the key is two 64-bit hashes, so a false hit needs a collision no likelier than
-/// one of the engine's 64-bit state fingerprints, which the visited set trusts already
-/// (specs/engine.md, "Fingerprints"). Keeping the input (a cloned message) made each entry
+/// Each exploring thread's cache of handler results, keyed by one 64-bit hash of the actor,
+/// the hash of its state and the hash of the input. Neither the actor state nor the input is
+/// kept to compare in full, so a false hit needs a 64-bit collision, no likelier than one of
+/// the engine's state fingerprints, which the visited set trusts already (specs/engine.md,
+/// "What is and is not guaranteed"). Keeping the input (a cloned message) made each entry
 /// three times larger. Emptied when it reaches [`CACHE_CAP`] entries.
 pub(crate) struct StepCache<A: Actor> {
-    map: std::collections::HashMap<StepKey, HandlerStep, FastBuild>,
+    map: std::collections::HashMap<u64, HandlerStep, FastBuild>,
+    /// Every cached step's timer commands: the timer's hash (`timer_hash`) and whether it is
+    /// set (or cancelled). Emptied with `map`.
+    timer_commands: Vec<(u64, bool)>,
     /// Parts of recently packed states, by hash (and actor): a packed successor whose part
     /// equals one of these shares its allocation instead of keeping its own. The same meta
     /// state, network or timer set is reached along many interleavings.
@@ -295,6 +306,7 @@ impl<A: Actor> Default for StepCache<A> {
     fn default() -> Self {
         StepCache {
             map: Default::default(),
+            timer_commands: Vec::new(),
             actors: Default::default(),
             networks: Default::default(),
             timers: Default::default(),
@@ -341,31 +353,44 @@ fn intern_new<K: Hash + Eq, T: PartialEq + ?Sized>(
     }
 }
 
-/// Entries per thread's handler cache and each intern table. A handler entry is about 72
-/// bytes; `bench/five-chunks-large` fills the cache and still hits 90 % of the time
-/// (4,096 entries: same speed, 0.9 MiB more heap on `bench-five-chunks`).
+/// Entries per thread's handler cache and each intern table. A handler entry is 32 bytes
+/// (and its timer commands); `bench/five-chunks-large` fills the cache and still hits 90 %
+/// of the time (4,096 entries of the earlier 72 bytes: same speed, 0.9 MiB more heap on
+/// `bench-five-chunks`).
 const CACHE_CAP: usize = 1 << 11;
 
 impl<A: Actor> StepCache<A> {
     /// The handler's result for `input` on actor `index`, whose state hashes to `state_hash`:
-    /// from the cache, or computed by `run` and remembered.
+    /// from the cache, or computed by `run` (which appends its timer commands to the vector
+    /// it is given) and remembered.
     fn get(
         &mut self,
         index: usize,
         state_hash: u64,
         input: Input<'_, A>,
-        run: impl FnOnce(&Input<'_, A>) -> HandlerStep,
-    ) -> &HandlerStep {
+        run: impl FnOnce(&Input<'_, A>, &mut Vec<(u64, bool)>) -> HandlerStep,
+    ) -> HandlerStep {
         let input_hash = match &input {
             Input::Msg(src, msg) => fingerprint(&(src, msg)),
             Input::Timer(t) => fingerprint(t),
         };
-        let key = (index, state_hash, input_hash);
-        if self.map.len() >= CACHE_CAP && !self.map.contains_key(&key) {
-            self.map.clear();
+        let key = fingerprint(&(index, state_hash, input_hash));
+        if let Some(step) = self.map.get(&key) {
+            return *step;
         }
-        // One lookup on a hit, the common case.
-        self.map.entry(key).or_insert_with(|| run(&input))
+        if self.map.len() >= CACHE_CAP {
+            self.map.clear();
+            self.timer_commands.clear();
+        }
+        let step = run(&input, &mut self.timer_commands);
+        self.map.insert(key, step);
+        step
+    }
+
+    /// A cached step's timer commands.
+    fn timers_of(&self, step: &HandlerStep) -> &[(u64, bool)] {
+        let at = step.timers_at as usize;
+        &self.timer_commands[at..at + step.timers_len as usize]
     }
 }
 
@@ -405,7 +430,7 @@ where
     let index = usize::from(id);
     let actor = &model.actors[index];
     let last = &*parent.actor_states[index];
-    let step = cache.get(index, memo.actors[index], input, |input| {
+    let step = cache.get(index, memo.actors[index], input, |input, timers| {
         let mut state = Cow::Borrowed(last);
         let mut out = Out::new();
         let no_op = match input {
@@ -419,8 +444,8 @@ where
             }
         };
         let mut sent = 0u64;
-        let mut timers = Vec::new();
-        let mut unfollowed = false;
+        let at = timers.len();
+        let mut flags = if no_op { NO_OP } else { 0 };
         for c in out.iter() {
             match c {
                 Command::Send(dst, msg) => {
@@ -428,24 +453,33 @@ where
                 }
                 Command::SetTimer(t, _) => timers.push((timer_hash(index, t), true)),
                 Command::CancelTimer(t) => timers.push((timer_hash(index, t), false)),
-                Command::ChooseRandom(..) | Command::Save(_) => unfollowed = true,
+                Command::ChooseRandom(..) | Command::Save(_) => flags |= UNFOLLOWED,
             }
         }
+        let timers_len = u8::try_from(timers.len() - at).unwrap_or_else(|_| {
+            flags |= UNFOLLOWED;
+            0
+        });
+        timers.truncate(at + timers_len as usize);
+        let actor = match &state {
+            Cow::Owned(s) => {
+                flags |= CHANGED;
+                fingerprint(s)
+            }
+            Cow::Borrowed(_) => 0,
+        };
         HandlerStep {
-            actor: match &state {
-                Cow::Owned(s) => Some(fingerprint(s)),
-                Cow::Borrowed(_) => None,
-            },
-            no_op,
+            actor,
             sent,
-            timers: timers.into(),
-            unfollowed,
+            timers_at: u32::try_from(at).expect("at most 2,048 steps of 255 timer commands"),
+            timers_len,
+            flags,
         }
     });
-    if step.no_op {
+    if step.flags & NO_OP != 0 {
         return Some(None);
     }
-    if step.unfollowed {
+    if step.flags & UNFOLLOWED != 0 {
         return None;
     }
     if index >= parent.timers_set.len() {
@@ -461,11 +495,11 @@ where
         ActorModelAction::Timeout(_, timer) => timers.set(timer_hash(index, timer), false)?,
         _ => unreachable!("only deliveries and timeouts get here"),
     }
-    for (h, on) in step.timers.iter() {
+    for (h, on) in cache.timers_of(&step) {
         timers.set(*h, *on)?;
     }
-    let actor_hash = step.actor.unwrap_or(memo.actors[index]);
-    let changed = step.actor.map(|h| (index, h));
+    let changed = (step.flags & CHANGED != 0).then_some((index, step.actor));
+    let actor_hash = changed.map_or(memo.actors[index], |(_, h)| h);
     cache.last_changed = changed;
     let timers = timers.apply(memo.timers);
     cache.last_parts = Some((network, timers));

@@ -34,6 +34,7 @@ use super::{Options, Outcome, PropertyResult, StopReason, Verdict};
 use stateright::{Expectation, Model, Property};
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::rc::Rc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -572,11 +573,16 @@ where
     drop(frontier);
     drop(buckets);
     drop(next_parts);
+    drop(next_keys);
+    // The visited set goes before the traces are built (at the end of a small run they are
+    // the peak): only the discoveries' fingerprint chains are needed of it.
+    let chains = chains_to(&visited, &found);
+    drop(visited);
     // Traces are replayed with one thread's handler results (their first steps are the
     // search's first steps); the rest of the scratch holds states no frontier needs.
     let mut scratch = scratch_pool.into_inner().unwrap().pop().unwrap_or_default();
     repr.release_parts(&mut scratch);
-    let traces = replay_found(model, repr, &mut scratch, &visited, &found);
+    let traces = replay_found(model, repr, &mut scratch, chains);
     drop(scratch);
 
     let complete = stopped.is_none();
@@ -739,15 +745,35 @@ where
     Level::new(blocks)
 }
 
+/// Each property's first discovery as the chain of fingerprints from an initial state, or
+/// `None`; a discovery at the state of an earlier one shares its chain.
+fn chains_to(visited: &Visited, found: &Found) -> Vec<Option<Rc<Vec<Fingerprint>>>> {
+    let mut chains: Vec<Option<Rc<Vec<Fingerprint>>>> = Vec::with_capacity(found.len());
+    for (i, f) in found.iter().enumerate() {
+        let chain = f.map(|(_, fp)| {
+            match found[..i]
+                .iter()
+                .position(|g| g.is_some_and(|(_, g)| g == fp))
+            {
+                Some(j) => chains[j]
+                    .clone()
+                    .expect("an earlier discovery has its chain"),
+                None => Rc::new(visited.chain_to(fp)),
+            }
+        });
+        chains.push(chain);
+    }
+    chains
+}
+
 /// The trace to each property's first discovery. Properties discovered at the same state
-/// share its trace, replayed once (incident A: the leaked owner and the unsafe final
+/// share one chain, replayed once (incident A: the leaked owner and the unsafe final
 /// location).
 fn replay_found<M, R>(
     model: &M,
     repr: &R,
     scratch: &mut R::Scratch,
-    visited: &Visited,
-    found: &Found,
+    chains: Vec<Option<Rc<Vec<Fingerprint>>>>,
 ) -> Vec<Option<Trace<M::State, M::Action>>>
 where
     M: Model,
@@ -755,17 +781,17 @@ where
     M::Action: Clone,
     R: Repr<M>,
 {
-    let mut traces: Vec<Option<Trace<M::State, M::Action>>> = Vec::with_capacity(found.len());
-    for (i, f) in found.iter().enumerate() {
-        let trace = f.map(|(_, fp)| {
-            match found[..i]
+    let mut traces: Vec<Option<Trace<M::State, M::Action>>> = Vec::with_capacity(chains.len());
+    for (i, chain) in chains.iter().enumerate() {
+        let trace = chain.as_ref().map(|chain| {
+            match chains[..i]
                 .iter()
-                .position(|g| g.is_some_and(|(_, g)| g == fp))
+                .position(|c| c.as_ref().is_some_and(|c| Rc::ptr_eq(c, chain)))
             {
                 Some(j) => traces[j]
                     .clone()
                     .expect("an earlier discovery has its trace"),
-                None => replay(model, repr, scratch, &visited.chain_to(fp)),
+                None => replay(model, repr, scratch, chain),
             }
         });
         traces.push(trace);
