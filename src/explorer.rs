@@ -51,10 +51,7 @@ impl Explorer {
             .into_iter()
             .next()
             .expect("one initial state");
-        let mut trace = Trace {
-            init: init.clone(),
-            steps: Vec::new(),
-        };
+        let mut trace = Trace::new(init.clone());
         let mut current = init;
         for (k, want) in path.iter().enumerate() {
             let (a, s) = self
@@ -63,7 +60,7 @@ impl Explorer {
                 .into_iter()
                 .find(|(_, s)| fp(s) == *want)
                 .ok_or_else(|| format!("step {} ({want:016x}) is not a successor", k + 1))?;
-            trace.steps.push((a, s.clone()));
+            trace.push(a, s.clone());
             current = s;
         }
         Ok(trace)

@@ -214,7 +214,9 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
                 Some(lasso) => {
                     let start = lasso.prefix.steps.len();
                     let mut t = lasso.prefix;
-                    t.steps.extend(lasso.cycle);
+                    for (a, s) in lasso.cycle {
+                        t.push(a, s);
+                    }
                     (Some(t), Some(start))
                 }
                 None => (None, None),

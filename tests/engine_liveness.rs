@@ -129,7 +129,7 @@ fn finds_violation_inside_a_cycle_that_stateright_misses() {
         cycle.contains(&1) && cycle.contains(&2) && !cycle.contains(&3),
         "{cycle:?}"
     );
-    assert!(lasso.prefix.steps.iter().all(|(_, s)| *s != 3));
+    assert!(lasso.prefix.steps.iter().all(|(_, s)| **s != 3));
 
     // Weak fairness on Finish does not help: it is disabled at 1, infinitely often.
     let fair = check_liveness(&Loop, &props, &quiet());

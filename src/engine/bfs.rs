@@ -28,7 +28,7 @@ use super::limits::{Limits, peak_rss_bytes};
 use super::liveness;
 use super::progress::Reporter;
 use super::repr::Repr;
-use super::trace::{Trace, replay};
+use super::trace::{Replayed, Trace, replay};
 use super::visited::{ROOT, SHARDS, Visited, shard_of};
 use super::{Options, Outcome, PropertyResult, StopReason, Verdict};
 use stateright::{Expectation, Model, Property};
@@ -781,22 +781,15 @@ where
     M::Action: Clone,
     R: Repr<M>,
 {
-    let mut traces: Vec<Option<Trace<M::State, M::Action>>> = Vec::with_capacity(chains.len());
-    for (i, chain) in chains.iter().enumerate() {
-        let trace = chain.as_ref().map(|chain| {
-            match chains[..i]
-                .iter()
-                .position(|c| c.as_ref().is_some_and(|c| Rc::ptr_eq(c, chain)))
-            {
-                Some(j) => traces[j]
-                    .clone()
-                    .expect("an earlier discovery has its trace"),
-                None => replay(model, repr, scratch, chain),
-            }
-        });
-        traces.push(trace);
-    }
-    traces
+    let mut done = Replayed::default();
+    chains
+        .iter()
+        .map(|chain| {
+            chain
+                .as_ref()
+                .map(|chain| replay(model, repr, scratch, chain, &mut done))
+        })
+        .collect()
 }
 
 /// Whether some state of `frontier` has a successor not in `visited` (used at the depth

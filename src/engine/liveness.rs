@@ -122,7 +122,9 @@ impl<S: Clone, A: Clone> Lasso<S, A> {
     /// The prefix followed by one turn of the cycle, as a plain trace.
     pub fn unrolled(&self) -> Trace<S, A> {
         let mut t = self.prefix.clone();
-        t.steps.extend(self.cycle.iter().cloned());
+        for (a, s) in &self.cycle {
+            t.push(a.clone(), s.clone());
+        }
         t
     }
 }
@@ -591,16 +593,11 @@ where
 {
     let init = init_with(model, repr, g.fps[prefix[0]]).expect("lasso replay: no initial state");
     let mut scratch = R::Scratch::default();
-    let mut pre = Trace {
-        init,
-        steps: Vec::new(),
-    };
-    let mut cur = pre.init.clone();
+    let mut pre = Trace::new(init);
     for &u in &prefix[1..] {
-        let (a, s) = step_to(model, repr, &cur, &mut scratch, g.fps[u], &|_| true)
+        let (a, s) = step_to(model, repr, pre.last(), &mut scratch, g.fps[u], &|_| true)
             .expect("lasso replay failed (nondeterministic model or bad symmetry?)");
-        cur = s.clone();
-        pre.steps.push((a, s));
+        pre.push(a, s);
     }
     if cycle.is_empty() {
         return Lasso {
@@ -609,6 +606,7 @@ where
         };
     }
     // Replay turns of the quotient cycle until a real cycle-start state repeats.
+    let mut cur = pre.last().clone();
     let mut starts: Vec<M::State> = vec![cur.clone()];
     let mut turns: Vec<Vec<(M::Action, M::State)>> = Vec::new();
     for _ in 0..100_000 {
@@ -623,8 +621,8 @@ where
         }
         turns.push(turn);
         if let Some(j) = starts.iter().position(|s| *s == cur) {
-            for t in turns.drain(..j) {
-                pre.steps.extend(t);
+            for (a, s) in turns.drain(..j).flatten() {
+                pre.push(a, s);
             }
             return Lasso {
                 prefix: pre,

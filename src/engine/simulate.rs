@@ -82,10 +82,7 @@ where
         return None;
     }
     let init = inits[rng.below(inits.len())].clone();
-    let mut trace = Trace {
-        init,
-        steps: Vec::new(),
-    };
+    let mut trace = Trace::new(init);
     if stop(&trace.init) {
         return Some(trace);
     }
@@ -106,8 +103,8 @@ where
         if enabled.is_empty() {
             break;
         }
-        let pick = enabled.swap_remove(rng.below(enabled.len()));
-        trace.steps.push(pick);
+        let (a, s) = enabled.swap_remove(rng.below(enabled.len()));
+        trace.push(a, s);
         if stop(trace.last()) {
             break;
         }
@@ -165,7 +162,7 @@ where
                 Expectation::Sometimes => (p.condition)(model, st),
                 Expectation::Eventually => false,
             };
-            let states = std::iter::once(&trace.init).chain(trace.steps.iter().map(|(_, s)| s));
+            let states = std::iter::once(&*trace.init).chain(trace.steps.iter().map(|(_, s)| &**s));
             if let Some(k) = states.into_iter().position(hit) {
                 r.verdict = match p.expectation {
                     Expectation::Always => Verdict::Violated,

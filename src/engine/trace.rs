@@ -11,16 +11,35 @@
 use super::fingerprint::Fingerprint;
 use super::repr::Repr;
 use stateright::Model;
+use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// A path from an initial state: `init`, then `(action, resulting state)` per step.
+///
+/// States are shared (`Arc`): the traces of one run start alike (breadth-first paths from
+/// the same initial state), and each state of their common prefix is kept once; a state of a
+/// stateright actor model is a few kilobytes of hash maps.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Trace<S, A> {
-    pub init: S,
-    pub steps: Vec<(A, S)>,
+    pub init: Arc<S>,
+    pub steps: Vec<(A, Arc<S>)>,
 }
 
 impl<S, A> Trace<S, A> {
+    /// The trace of no steps from `init`.
+    pub fn new(init: S) -> Self {
+        Trace {
+            init: Arc::new(init),
+            steps: Vec::new(),
+        }
+    }
+
+    /// Appends a step to `state`.
+    pub fn push(&mut self, action: A, state: S) {
+        self.steps.push((action, Arc::new(state)));
+    }
+
     /// Number of steps.
     pub fn len(&self) -> usize {
         self.steps.len()
@@ -49,7 +68,7 @@ impl<S, A> Trace<S, A> {
         S: Clone + PartialEq,
         A: PartialEq,
     {
-        stateright::Path::from_actions(model, self.init.clone(), self.actions())
+        stateright::Path::from_actions(model, S::clone(&self.init), self.actions())
     }
 
     /// Checks that every step is a transition of `model` (actions enabled, same successor).
@@ -149,12 +168,31 @@ where
         .find(|s| stored_fp(model, repr, s.clone()) == fp)
 }
 
-/// Replays a fingerprint chain (starting at an initial state) into a real trace.
+/// The states traces of one run have replayed, by stored fingerprint (with the action that
+/// reached each): every chain is a breadth-first parent chain, so a state replayed for one
+/// trace brings its whole prefix for the next, and the traces share those states.
+pub(crate) struct Replayed<S, A> {
+    inits: HashMap<Fingerprint, Arc<S>>,
+    steps: HashMap<Fingerprint, (A, Arc<S>)>,
+}
+
+impl<S, A> Default for Replayed<S, A> {
+    fn default() -> Self {
+        Replayed {
+            inits: HashMap::new(),
+            steps: HashMap::new(),
+        }
+    }
+}
+
+/// Replays a fingerprint chain (starting at an initial state) into a real trace, reusing
+/// the states `done` holds (and adding the new ones).
 pub(crate) fn replay<M, R>(
     model: &M,
     repr: &R,
     scratch: &mut R::Scratch,
     chain: &[Fingerprint],
+    done: &mut Replayed<M::State, M::Action>,
 ) -> Trace<M::State, M::Action>
 where
     M: Model,
@@ -162,13 +200,29 @@ where
     M::State: Clone + Hash,
     M::Action: Clone,
 {
-    let init = init_with(model, repr, chain[0]).expect("trace replay: no matching initial state");
-    let mut steps: Vec<(M::Action, M::State)> = Vec::with_capacity(chain.len() - 1);
+    let init = done
+        .inits
+        .entry(chain[0])
+        .or_insert_with(|| {
+            Arc::new(
+                init_with(model, repr, chain[0]).expect("trace replay: no matching initial state"),
+            )
+        })
+        .clone();
+    let mut trace = Trace {
+        init,
+        steps: Vec::with_capacity(chain.len() - 1),
+    };
     for &fp in &chain[1..] {
-        let cur = steps.last().map_or(&init, |(_, s)| s);
-        let step = step_to(model, repr, cur, scratch, fp, &|_| true)
+        if let Some((a, s)) = done.steps.get(&fp) {
+            trace.steps.push((a.clone(), s.clone()));
+            continue;
+        }
+        let (a, s) = step_to(model, repr, trace.last(), scratch, fp, &|_| true)
             .expect("trace replay: no successor matches (nondeterministic model or bad symmetry?)");
-        steps.push(step);
+        let s = Arc::new(s);
+        done.steps.insert(fp, (a.clone(), s.clone()));
+        trace.steps.push((a, s));
     }
-    Trace { init, steps }
+    trace
 }

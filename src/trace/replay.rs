@@ -56,10 +56,7 @@ pub fn replay(model: &ZbsModel, saved: &SavedTrace, property: &PropertyDef) -> R
     if !diff.is_empty() {
         differences.push((0, diff));
     }
-    let mut trace = Trace {
-        init: init.clone(),
-        steps: Vec::new(),
-    };
+    let mut trace = Trace::new(init.clone());
     if hits(property, model, &init) {
         return Replay {
             end: ReplayEnd::Reproduced { at: 0 },
@@ -95,7 +92,7 @@ pub fn replay(model: &ZbsModel, saved: &SavedTrace, property: &PropertyDef) -> R
         if !diff.is_empty() {
             differences.push((step.index, diff));
         }
-        trace.steps.push((action, next.clone()));
+        trace.push(action, next.clone());
         current = next;
         if hits(property, model, &current) {
             return Replay {
