@@ -128,9 +128,14 @@ fn network_hash<Msg: Eq + Hash>(network: &Network<Msg>) -> u64 {
 }
 
 /// One timer set on actor `index`; a state's timers hash as the sum over them.
+/// Its lowest bit is always clear: a cached timer command keeps set-or-cancel there
+/// ([`TIMER_SET`]).
 fn timer_hash<T: Hash>(index: usize, timer: &T) -> u64 {
-    fingerprint(&(index, timer))
+    fingerprint(&(index, timer)) & !TIMER_SET
 }
+
+/// In a cached timer command (a [`timer_hash`]), the bit that says "set" (else "cancel").
+const TIMER_SET: u64 = 1;
 
 fn timers_hash<T: Hash + Eq>(timers_set: &[Timers<T>]) -> u64 {
     let mut sum = 0u64;
@@ -272,13 +277,14 @@ type FastBuild = std::hash::BuildHasherDefault<FoldHasher>;
 /// three times larger. Emptied when it reaches [`CACHE_CAP`] entries.
 pub(crate) struct StepCache<A: Actor> {
     map: std::collections::HashMap<u64, HandlerStep, FastBuild>,
-    /// Every cached step's timer commands: the timer's hash (`timer_hash`) and whether it is
-    /// set (or cancelled). Emptied with `map`.
-    timer_commands: Vec<(u64, bool)>,
-    /// Parts of recently packed states, by hash (and actor): a packed successor whose part
-    /// equals one of these shares its allocation instead of keeping its own. The same meta
-    /// state, network or timer set is reached along many interleavings.
-    actors: Interned<(usize, u64), A::State>,
+    /// Every cached step's timer commands: the timer's hash (`timer_hash`), with
+    /// [`TIMER_SET`] if it is set (else cancelled). Emptied with `map`. (A handler of the
+    /// ZBS meta issues about four per step.)
+    timer_commands: Vec<u64>,
+    /// Parts of recently packed states, by hash (actor states: [`actor_key`]): a packed
+    /// successor whose part equals one of these shares its allocation instead of keeping its
+    /// own. The same meta state, network or timer set is reached along many interleavings.
+    actors: Interned<u64, A::State>,
     networks: Interned<u64, NetworkPart<A::Msg>>,
     timers: Interned<u64, TimersPart<A::Timer>>,
     /// The hash of every actor state in `actors`, by address: the parent memo of a state
@@ -329,6 +335,12 @@ fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
     intern_new(table, key, part, |_| {})
 }
 
+/// The intern key of actor `index`'s state hashing to `hash`: one word (a collision only
+/// costs a missed share, since interning compares states in full).
+fn actor_key(index: usize, hash: u64) -> u64 {
+    hash ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// [`intern`], calling `prepare` on a part before the table keeps it as a new one.
 fn intern_new<K: Hash + Eq, T: PartialEq + ?Sized>(
     table: &mut Interned<K, T>,
@@ -368,7 +380,7 @@ impl<A: Actor> StepCache<A> {
         index: usize,
         state_hash: u64,
         input: Input<'_, A>,
-        run: impl FnOnce(&Input<'_, A>, &mut Vec<(u64, bool)>) -> HandlerStep,
+        run: impl FnOnce(&Input<'_, A>, &mut Vec<u64>) -> HandlerStep,
     ) -> HandlerStep {
         let input_hash = match &input {
             Input::Msg(src, msg) => fingerprint(&(src, msg)),
@@ -388,7 +400,7 @@ impl<A: Actor> StepCache<A> {
     }
 
     /// A cached step's timer commands.
-    fn timers_of(&self, step: &HandlerStep) -> &[(u64, bool)] {
+    fn timers_of(&self, step: &HandlerStep) -> &[u64] {
         let at = step.timers_at as usize;
         &self.timer_commands[at..at + step.timers_len as usize]
     }
@@ -451,8 +463,8 @@ where
                 Command::Send(dst, msg) => {
                     sent = sent.wrapping_add(envelope_hash(id, *dst, msg));
                 }
-                Command::SetTimer(t, _) => timers.push((timer_hash(index, t), true)),
-                Command::CancelTimer(t) => timers.push((timer_hash(index, t), false)),
+                Command::SetTimer(t, _) => timers.push(timer_hash(index, t) | TIMER_SET),
+                Command::CancelTimer(t) => timers.push(timer_hash(index, t)),
                 Command::ChooseRandom(..) | Command::Save(_) => flags |= UNFOLLOWED,
             }
         }
@@ -495,8 +507,8 @@ where
         ActorModelAction::Timeout(_, timer) => timers.set(timer_hash(index, timer), false)?,
         _ => unreachable!("only deliveries and timeouts get here"),
     }
-    for (h, on) in cache.timers_of(&step) {
-        timers.set(*h, *on)?;
+    for &command in cache.timers_of(&step) {
+        timers.set(command & !TIMER_SET, command & TIMER_SET != 0)?;
     }
     let changed = (step.flags & CHANGED != 0).then_some((index, step.actor));
     let actor_hash = changed.map_or(memo.actors[index], |(_, h)| h);
@@ -814,7 +826,7 @@ where
                         state.share_parts(pool);
                     }
                 };
-                if intern_new(&mut scratch.actors, (i, hash), a, prepare) {
+                if intern_new(&mut scratch.actors, actor_key(i, hash), a, prepare) {
                     scratch.actor_hashes.insert(address(a), hash);
                 }
             }

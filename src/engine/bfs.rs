@@ -293,13 +293,14 @@ where
 
     // Grown to the largest batch seen (a small model never needs all `SUBS * SHARDS`).
     let mut buckets: Vec<Mutex<Vec<Succ<R::Packed>>>> = Vec::new();
+    // Each shard's part of the next level, made on the first batched level (a small model's
+    // levels all go the sequential way).
     #[allow(clippy::type_complexity)]
-    let next_parts: Vec<Mutex<Vec<Vec<(R::Packed, Fingerprint)>>>> =
-        (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
+    let mut next_parts: Vec<Mutex<Vec<Vec<(R::Packed, Fingerprint)>>>> = Vec::new();
     // Beside each shard's part, the sequential generation key of every state in it
     // (global parent index, then action ordinal): merging the parts by key gives the next
     // level in exactly the order a one-thread BFS would build it.
-    let next_keys: Vec<Mutex<Vec<u64>>> = (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
+    let mut next_keys: Vec<Mutex<Vec<u64>>> = Vec::new();
 
     let scratch_pool: Mutex<Vec<R::Scratch>> = Mutex::new(Vec::new());
 
@@ -345,6 +346,10 @@ where
                 depth += 1;
             }
             continue 'levels;
+        }
+        if next_parts.is_empty() {
+            next_parts = (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
+            next_keys = (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect();
         }
         let mut start = 0;
         while start < frontier.len {

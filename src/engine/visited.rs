@@ -46,7 +46,7 @@ impl Slots {
         let bytes = len * 16;
         let align = if bytes >= HUGE { HUGE } else { 16 };
         let layout = std::alloc::Layout::from_size_align(bytes, align).expect("table too large");
-        // SAFETY: `layout` has a non-zero size (len ≥ 16).
+        // SAFETY: `layout` has a non-zero size (len ≥ 8).
         let raw = unsafe {
             if bytes >= HUGE {
                 let p = std::alloc::alloc(layout);
@@ -112,7 +112,7 @@ pub struct Shard {
 impl Shard {
     fn new(capacity: usize) -> Self {
         Shard {
-            slots: Slots::zeroed(capacity.next_power_of_two().max(16)),
+            slots: Slots::zeroed(capacity.next_power_of_two().max(8)),
             len: 0,
         }
     }
@@ -232,7 +232,7 @@ impl Visited {
     /// An empty set.
     pub fn new() -> Self {
         Visited {
-            shards: (0..SHARDS).map(|_| RwLock::new(Shard::new(16))).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::new(8))).collect(),
         }
     }
 
