@@ -326,7 +326,7 @@ where
     while let Some(packed) = queue.pop_front() {
         let state = repr.unpack(&packed);
         let state = &*state;
-        let memo = repr.memo(&scratch, state);
+        let memo = repr.memo_packed(&scratch, &packed, state);
         let mut enabled = 0u64;
         model.actions(state, &mut actions);
         for action in actions.drain(..) {
