@@ -165,7 +165,8 @@ fn kind_word(e: &stateright::Expectation) -> &'static str {
 }
 
 /// Explores `model` for its safety properties and, with `liveness`, checks
-/// [`properties::LIVENESS`] under the model's weak fairness.
+/// [`properties::LIVENESS`] under the model's weak fairness — both from one exploration
+/// when the options let it (`engine::check_actors`).
 ///
 /// With `opts.symmetry`, the symmetry contract is audited first and the reduction used only
 /// where it holds ([`SymmetryUse`]).
@@ -179,7 +180,19 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
         timeout: opts.timeout.map(|t| t.saturating_sub(started.elapsed())),
         ..opts.clone()
     };
-    let safety = engine::explore_actors(model, opts);
+    // Liveness properties this model's budgets allow (the others are reported skipped).
+    let budgets = &model.cfg.budgets;
+    let (skipped, checked): (Vec<_>, Vec<_>) = properties::LIVENESS
+        .iter()
+        .partition(|l| l.skip_reason(budgets).is_some());
+    let live_props: Vec<_> = checked.iter().map(|l| (l.property)()).collect();
+    // Safety and liveness from one exploration where possible (`engine::check_actors`).
+    let (safety, live) = if liveness && !live_props.is_empty() {
+        let (safety, live) = engine::check_actors(model, &live_props, opts);
+        (safety, Some(live))
+    } else {
+        (engine::explore_actors(model, opts), None)
+    };
     let mut verdicts: Vec<Finding> = safety
         .properties
         .iter()
@@ -194,10 +207,6 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
         .collect();
     let mut liveness_seconds = None;
     if liveness {
-        let budgets = &model.cfg.budgets;
-        let (skipped, checked): (Vec<_>, Vec<_>) = properties::LIVENESS
-            .iter()
-            .partition(|l| l.skip_reason(budgets).is_some());
         verdicts.extend(skipped.iter().map(|l| Finding {
             name: l.name,
             kind: "liveness",
@@ -206,8 +215,8 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
             cycle_start: None,
             skipped: l.skip_reason(budgets),
         }));
-        let props: Vec<_> = checked.iter().map(|l| (l.property)()).collect();
-        let live = engine::check_liveness_actors(model, &props, opts);
+    }
+    if let Some(live) = live {
         liveness_seconds = Some(live.seconds);
         verdicts.extend(live.results.into_iter().map(|r| {
             let (trace, cycle_start) = match r.lasso {

@@ -220,11 +220,12 @@ where
 const NO_CLASS: u8 = u8::MAX;
 const NO_PARENT: u32 = u32::MAX;
 
-/// The explicit state graph.
-struct Graph {
-    fps: Vec<Fingerprint>,
+/// The explicit state graph. Nodes are numbered in breadth-first order (parents, then
+/// actions, in order): the order a sequential BFS first meets the states.
+pub(crate) struct Graph {
+    pub(crate) fps: Vec<Fingerprint>,
     parent: Vec<u32>,
-    depth: Vec<u32>,
+    pub(crate) depth: Vec<u32>,
     init: Vec<bool>,
     /// CSR: edges of node `u` are `off[u]..off[u+1]`.
     off: Vec<usize>,
@@ -243,7 +244,7 @@ impl Graph {
     fn edges(&self, u: usize) -> impl Iterator<Item = (usize, u8)> + '_ {
         (self.off[u]..self.off[u + 1]).map(|e| (self.succ[e] as usize, self.class[e]))
     }
-    fn path_from_init(&self, mut u: usize) -> Vec<usize> {
+    pub(crate) fn path_from_init(&self, mut u: usize) -> Vec<usize> {
         let mut v = vec![u];
         while self.parent[u] != NO_PARENT {
             u = self.parent[u] as usize;
@@ -282,6 +283,7 @@ fn build<M, R>(
     props: &[Liveness<M>],
     opts: &Options,
     limits: &mut Limits,
+    on_new: &mut dyn FnMut(&M::State),
 ) -> (Graph, Option<StopReason>)
 where
     M: Model,
@@ -318,6 +320,7 @@ where
         g.depth.push(0);
         g.init.push(true);
         eval(model, props, &c, &mut g, true);
+        on_new(&c);
         queue.push_back(repr.pack(c, None));
     }
     let mut actions = Vec::new();
@@ -367,6 +370,7 @@ where
                             g.depth.push(g.depth[u] + 1);
                             g.init.push(false);
                             eval(model, props, &c, &mut g, false);
+                            on_new(&c);
                             queue.push_back(repr.pack_sharing(&mut scratch, c, (state, &packed)));
                             v
                         }
@@ -648,8 +652,28 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
+    check_visiting(model, repr, fair, props, opts, &mut |_| {}).0
+}
+
+/// [`check_with`], calling `on_new` on every state as the graph first stores it (in node
+/// order), and handing back the graph and the seconds its construction took.
+pub(crate) fn check_visiting<M, R>(
+    model: &M,
+    repr: &R,
+    fair: &(dyn Fn(&M::Action) -> Option<FairClass> + Sync),
+    props: &[Liveness<M>],
+    opts: &Options,
+    on_new: &mut dyn FnMut(&M::State),
+) -> (LivenessOutcome<M>, Graph, f64)
+where
+    M: Model + Sync,
+    R: Repr<M>,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
+{
     let mut limits = Limits::new(opts);
-    let (g, stopped) = build(model, repr, fair, props, opts, &mut limits);
+    let (g, stopped) = build(model, repr, fair, props, opts, &mut limits, on_new);
+    let built = limits.elapsed();
     let results = props
         .iter()
         .enumerate()
@@ -675,12 +699,13 @@ where
             }
         })
         .collect();
-    LivenessOutcome {
+    let outcome = LivenessOutcome {
         unique_states: g.len() as u64,
         edges: g.succ.len() as u64,
         complete: stopped.is_none(),
         stopped_by: stopped,
         seconds: limits.elapsed(),
         results,
-    }
+    };
+    (outcome, g, built)
 }

@@ -13,6 +13,7 @@ mod bfs;
 pub mod fingerprint;
 mod limits;
 pub mod liveness;
+mod one_pass;
 pub mod parts;
 mod progress;
 pub(crate) mod repr;
@@ -252,6 +253,32 @@ impl<A> PackableActor for A where
 {
 }
 
+/// A history an `ActorModel` state may record, as the engine needs it.
+pub trait PackableHistory: Clone + Debug + Hash + Eq + Send + Sync {}
+
+impl<H: Clone + Debug + Hash + Eq + Send + Sync> PackableHistory for H {}
+
+/// An `ActorModel` of actors `A` and history `H` with symmetry (the identity if none): the
+/// models [`explore_actors`], [`check_liveness_actors`] and [`check_actors`] take.
+pub trait ActorSymmetric<A: PackableActor, H>:
+    SymmetricModel<
+        State = ActorModelState<A, H>,
+        Action = ActorModelAction<A::Msg, A::Timer, A::Random>,
+    >
+{
+}
+
+impl<M, A: PackableActor, H> ActorSymmetric<A, H> for M where
+    M: SymmetricModel<
+            State = ActorModelState<A, H>,
+            Action = ActorModelAction<A::Msg, A::Timer, A::Random>,
+        >
+{
+}
+
+/// Safety and liveness outcomes of one model.
+pub type Checked<M> = (Outcome<M>, LivenessOutcome<M>);
+
 /// [`explore_symmetric`] for a stateright `ActorModel`, with the engine's actor
 /// representation: successors are fingerprinted by re-hashing only the actors a step changed,
 /// and frontier states are kept packed (see `actor_repr`). Same states, verdicts and traces
@@ -263,11 +290,8 @@ pub fn explore_actors<A, Cfg, H>(
 where
     A: PackableActor,
     Cfg: Sync,
-    H: Clone + Debug + Hash + Eq + Send + Sync,
-    ActorModel<A, Cfg, H>: SymmetricModel<
-            State = ActorModelState<A, H>,
-            Action = ActorModelAction<A::Msg, A::Timer, A::Random>,
-        >,
+    H: PackableHistory,
+    ActorModel<A, Cfg, H>: ActorSymmetric<A, H>,
 {
     if opts.symmetry {
         bfs::run(model, &Actors(Canonical), opts)
@@ -286,16 +310,42 @@ pub fn check_liveness_actors<A, Cfg, H>(
 where
     A: PackableActor,
     Cfg: Sync,
-    H: Clone + Debug + Hash + Eq + Send + Sync,
-    ActorModel<A, Cfg, H>: SymmetricModel<
-            State = ActorModelState<A, H>,
-            Action = ActorModelAction<A::Msg, A::Timer, A::Random>,
-        > + FairModel,
+    H: PackableHistory,
+    ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
 {
     let fair = |a: &_| model.fairness(a);
     if opts.symmetry {
         liveness::check_with(model, &Actors(Canonical), &fair, props, opts)
     } else {
         liveness::check_with(model, &Actors(Identity), &fair, props, opts)
+    }
+}
+
+/// [`explore_actors`] and [`check_liveness_actors`] together: from one exploration when
+/// both would explore everything (see `one_pass`: same states, verdicts and traces, the
+/// safety part sequential), else one after the other. The liveness outcome's `seconds` do
+/// not include the exploration they share.
+pub fn check_actors<A, Cfg, H>(
+    model: &ActorModel<A, Cfg, H>,
+    props: &[Liveness<ActorModel<A, Cfg, H>>],
+    opts: &Options,
+) -> Checked<ActorModel<A, Cfg, H>>
+where
+    A: PackableActor,
+    Cfg: Sync,
+    H: PackableHistory,
+    ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
+{
+    if !one_pass::applies(model, opts) {
+        return (
+            explore_actors(model, opts),
+            check_liveness_actors(model, props, opts),
+        );
+    }
+    let fair = |a: &_| model.fairness(a);
+    if opts.symmetry {
+        one_pass::check_both(model, &Actors(Canonical), &fair, props, opts)
+    } else {
+        one_pass::check_both(model, &Actors(Identity), &fair, props, opts)
     }
 }

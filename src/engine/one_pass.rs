@@ -1,0 +1,113 @@
+//! Safety and liveness in one exploration.
+//!
+//! A run that checks both used to explore the model twice: the safety BFS, then the liveness
+//! graph. The graph's construction already meets every reachable state in sequential
+//! breadth-first order (level, then parent, then action), which is exactly the order in which
+//! the safety search ranks its discoveries (see `bfs.rs`). So the first state of that order
+//! that violates an `always` property (or satisfies a `sometimes` one) is the one the safety
+//! search reports, and the graph's parent links are its shortest path: checking the safety
+//! properties on each state as the graph stores it gives the same verdicts and traces
+//! without the second exploration. `tests/one_pass.rs` compares the two ways on the models
+//! we ship.
+//!
+//! Taken only when both searches would explore everything: no `max_states`, `max_depth` or
+//! `stop_when_decided` (the two stop at different points), and no stateright `eventually`
+//! among the model's properties (the safety search hands those to the liveness checker).
+
+use super::liveness::{FairClass, Liveness, LivenessOutcome, check_visiting};
+use super::repr::Repr;
+use super::trace::{Replayed, Trace, replay};
+use super::{Options, Outcome, PropertyResult, Verdict, peak_rss_bytes};
+use stateright::{Expectation, Model};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// Whether [`check_both`] gives what the two separate searches would for `opts`.
+pub(crate) fn applies<M: Model>(model: &M, opts: &Options) -> bool {
+    opts.max_states.is_none()
+        && opts.max_depth.is_none()
+        && !opts.stop_when_decided
+        && model
+            .properties()
+            .iter()
+            .all(|p| p.expectation != Expectation::Eventually)
+}
+
+/// The safety outcome and the liveness outcome of `model` from one exploration. The liveness
+/// outcome's `seconds` are those of its analysis after the shared exploration, whose time is
+/// the safety outcome's.
+pub(crate) fn check_both<M, R>(
+    model: &M,
+    repr: &R,
+    fair: &(dyn Fn(&M::Action) -> Option<FairClass> + Sync),
+    live_props: &[Liveness<M>],
+    opts: &Options,
+) -> (Outcome<M>, LivenessOutcome<M>)
+where
+    M: Model + Sync,
+    R: Repr<M>,
+    M::State: Clone + Debug + Hash + Eq + Send + Sync,
+    M::Action: Clone + Debug + Send + Sync,
+{
+    let props = model.properties();
+    // The node (breadth-first index) where each property was first discovered.
+    let mut first: Vec<Option<usize>> = vec![None; props.len()];
+    let mut node = 0usize;
+    let mut check = |s: &M::State| {
+        for (p, f) in props.iter().zip(first.iter_mut()) {
+            if f.is_none() {
+                let hit = match p.expectation {
+                    Expectation::Always => !(p.condition)(model, s),
+                    Expectation::Sometimes => (p.condition)(model, s),
+                    Expectation::Eventually => false,
+                };
+                if hit {
+                    *f = Some(node);
+                }
+            }
+        }
+        node += 1;
+    };
+    let (mut live, g, explored) = check_visiting(model, repr, fair, live_props, opts, &mut check);
+    live.seconds -= explored;
+
+    // Traces replayed together, sharing the states of their common prefixes.
+    let mut scratch = R::Scratch::default();
+    let mut done = Replayed::default();
+    let mut trace_to = |u: usize| -> Trace<M::State, M::Action> {
+        let chain: Vec<_> = g.path_from_init(u).into_iter().map(|v| g.fps[v]).collect();
+        replay(model, repr, &mut scratch, &chain, &mut done)
+    };
+    let complete = live.complete;
+    let properties = props
+        .iter()
+        .zip(&first)
+        .map(|(p, f)| {
+            let trace = f.map(&mut trace_to);
+            let verdict = match (&p.expectation, &trace) {
+                (Expectation::Always, Some(_)) => Verdict::Violated,
+                (Expectation::Sometimes, Some(_)) => Verdict::Holds,
+                (Expectation::Always, None) if complete => Verdict::Holds,
+                (Expectation::Sometimes, None) if complete => Verdict::Violated,
+                _ => Verdict::Unknown,
+            };
+            PropertyResult {
+                name: p.name,
+                expectation: p.expectation.clone(),
+                verdict,
+                trace,
+                lasso: None,
+            }
+        })
+        .collect();
+    let safety = Outcome {
+        unique_states: g.fps.len() as u64,
+        max_depth: g.depth.iter().copied().max().unwrap_or(0),
+        seconds: explored,
+        peak_rss_bytes: peak_rss_bytes(),
+        complete,
+        stopped_by: live.stopped_by,
+        properties,
+    };
+    (safety, live)
+}
