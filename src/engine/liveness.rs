@@ -385,7 +385,7 @@ where
         u += 1;
         if u.is_multiple_of(4096) {
             reporter.tick(
-                "liveness graph",
+                "state graph",
                 g.fps.len() as u64,
                 g.depth[u - 1],
                 queue.len() as u64,
