@@ -66,8 +66,8 @@ fn one_exploration_gives_what_two_give_with_symmetry() {
 
 #[test]
 fn a_state_limit_takes_the_two_searches() {
-    // Their stopping points differ, so a limited run is not merged (and still agrees with
-    // the separate searches, being them).
+    // Their stopping points differ (the graph stops at the state, the BFS after a batch), so
+    // a limited run must not be merged: if it were, the state counts here would differ.
     let opts = Options {
         max_states: Some(200),
         ..common::exhaustive()

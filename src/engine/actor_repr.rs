@@ -768,20 +768,13 @@ where
         {
             packed.timers.clone()
         }
-        _ => match scratch.as_deref_mut() {
-            Some(scratch) => {
-                let hash = known.map_or_else(|| timers_hash(&s.timers_set), |(_, t)| t);
-                match scratch.timers.get(&hash) {
-                    Some(same) if same_timers(&same.timers, &s.timers_set) => same.clone(),
-                    _ => {
-                        let mut timers = pack_timers(&s.timers_set);
-                        intern(&mut scratch.timers, hash, &mut timers);
-                        timers
-                    }
-                }
-            }
-            None => pack_timers(&s.timers_set),
-        },
+        _ => shared_part(
+            scratch.as_deref_mut().map(|c| &mut c.timers),
+            known.map_or_else(|| timers_hash(&s.timers_set), |(_, t)| t),
+            &s.timers_set[..],
+            |held, timers_set| same_timers(&held.timers, timers_set),
+            |_, timers_set| pack_timers(timers_set),
+        ),
     };
     let network = match parent {
         // A known hash that differs from the parent's settles it without comparing.
@@ -790,20 +783,13 @@ where
         {
             packed.network.clone()
         }
-        _ => match scratch.as_deref_mut() {
-            Some(scratch) => {
-                let hash = known.map_or_else(|| network_hash(&s.network), |(n, _)| n);
-                match scratch.networks.get(&hash) {
-                    Some(same) if same_network(&same.packed, &s.network) => same.clone(),
-                    _ => {
-                        let mut network = NetworkPart::new(hash, s.network);
-                        intern(&mut scratch.networks, hash, &mut network);
-                        network
-                    }
-                }
-            }
-            None => NetworkPart::new(network_hash(&s.network), s.network),
-        },
+        _ => shared_part(
+            scratch.as_deref_mut().map(|c| &mut c.networks),
+            known.map_or_else(|| network_hash(&s.network), |(n, _)| n),
+            s.network,
+            |held, network| same_network(&held.packed, network),
+            NetworkPart::new,
+        ),
     };
     let mut actors = s.actor_states.into_boxed_slice();
     if let Some(scratch) = scratch {
@@ -843,6 +829,28 @@ where
 /// An actor state's address, the key of `StepCache::actor_hashes`.
 fn address<T>(a: &Arc<T>) -> usize {
     Arc::as_ptr(a) as usize
+}
+
+/// The part `table` holds for `value` (hashing to `hash`, compared by `same`), or a new one
+/// `build` makes of it (and the table keeps). Without a table the part is built unshared.
+fn shared_part<T: PartialEq, V>(
+    table: Option<&mut Interned<u64, T>>,
+    hash: u64,
+    value: V,
+    same: impl Fn(&T, &V) -> bool,
+    build: impl FnOnce(u64, V) -> Arc<T>,
+) -> Arc<T> {
+    let Some(table) = table else {
+        return build(hash, value);
+    };
+    if let Some(held) = table.get(&hash)
+        && same(held, &value)
+    {
+        return held.clone();
+    }
+    let mut part = build(hash, value);
+    intern(table, hash, &mut part);
+    part
 }
 
 /// Whether `packed` is `timers_set` packed, compared in place (both are sets).

@@ -30,11 +30,10 @@ use super::progress::Reporter;
 use super::repr::Repr;
 use super::trace::{Replayed, Trace, replay};
 use super::visited::{ROOT, SHARDS, Visited, shard_of};
-use super::{Options, Outcome, PropertyResult, StopReason, Verdict};
+use super::{Options, Outcome, PropertyResult, StopReason, Verdict, safety_verdict};
 use stateright::{Expectation, Model, Property};
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::rc::Rc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -610,16 +609,10 @@ where
 
     for (p, trace) in props.iter().zip(traces) {
         let (verdict, trace, lasso) = match p.expectation {
-            Expectation::Always => match trace {
-                Some(t) => (Verdict::Violated, Some(t), None),
-                None if complete => (Verdict::Holds, None, None),
-                None => (Verdict::Unknown, None, None),
-            },
-            Expectation::Sometimes => match trace {
-                Some(t) => (Verdict::Holds, Some(t), None),
-                None if complete => (Verdict::Violated, None, None),
-                None => (Verdict::Unknown, None, None),
-            },
+            Expectation::Always | Expectation::Sometimes => {
+                let verdict = safety_verdict(&p.expectation, trace.is_some(), complete);
+                (verdict, trace, None)
+            }
             Expectation::Eventually => match live.next().flatten() {
                 Some(r) => {
                     let trace = r.lasso.as_ref().map(|l| l.unrolled());
@@ -750,35 +743,22 @@ where
     Level::new(blocks)
 }
 
-/// Each property's first discovery as the chain of fingerprints from an initial state, or
-/// `None`; a discovery at the state of an earlier one shares its chain.
-fn chains_to(visited: &Visited, found: &Found) -> Vec<Option<Rc<Vec<Fingerprint>>>> {
-    let mut chains: Vec<Option<Rc<Vec<Fingerprint>>>> = Vec::with_capacity(found.len());
-    for (i, f) in found.iter().enumerate() {
-        let chain = f.map(|(_, fp)| {
-            match found[..i]
-                .iter()
-                .position(|g| g.is_some_and(|(_, g)| g == fp))
-            {
-                Some(j) => chains[j]
-                    .clone()
-                    .expect("an earlier discovery has its chain"),
-                None => Rc::new(visited.chain_to(fp)),
-            }
-        });
-        chains.push(chain);
-    }
-    chains
+/// Each property's first discovery as the chain of fingerprints from an initial state.
+fn chains_to(visited: &Visited, found: &Found) -> Vec<Option<Vec<Fingerprint>>> {
+    found
+        .iter()
+        .map(|f| f.map(|(_, fp)| visited.chain_to(fp)))
+        .collect()
 }
 
-/// The trace to each property's first discovery. Properties discovered at the same state
-/// share one chain, replayed once (incident A: the leaked owner and the unsafe final
-/// location).
+/// The trace to each property's first discovery, replayed together: a state is replayed once
+/// for all the traces through it (chains share prefixes, and properties discovered at the
+/// same state share all of it — incident A: the leaked owner and the unsafe final location).
 fn replay_found<M, R>(
     model: &M,
     repr: &R,
     scratch: &mut R::Scratch,
-    chains: Vec<Option<Rc<Vec<Fingerprint>>>>,
+    chains: Vec<Option<Vec<Fingerprint>>>,
 ) -> Vec<Option<Trace<M::State, M::Action>>>
 where
     M: Model,

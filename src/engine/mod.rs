@@ -201,6 +201,18 @@ where
     }
 }
 
+/// The verdict of an `always` or `sometimes` property: whether a state was found that
+/// violates it (`always`) or satisfies it (`sometimes`), and whether everything was explored.
+pub(crate) fn safety_verdict(expectation: &Expectation, found: bool, complete: bool) -> Verdict {
+    match (expectation, found) {
+        (Expectation::Always, true) => Verdict::Violated,
+        (Expectation::Sometimes, true) => Verdict::Holds,
+        (Expectation::Always, false) if complete => Verdict::Holds,
+        (Expectation::Sometimes, false) if complete => Verdict::Violated,
+        _ => Verdict::Unknown,
+    }
+}
+
 /// Explores `model` breadth-first without symmetry reduction (`opts.symmetry` is ignored: use
 /// [`explore_symmetric`]) and checks `model.properties()`.
 pub fn explore<M>(model: &M, opts: &Options) -> Outcome<M>

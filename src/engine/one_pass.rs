@@ -17,7 +17,7 @@
 use super::liveness::{FairClass, Liveness, LivenessOutcome, check_visiting};
 use super::repr::Repr;
 use super::trace::{Replayed, Trace, replay};
-use super::{Options, Outcome, PropertyResult, Verdict, peak_rss_bytes};
+use super::{Options, Outcome, PropertyResult, peak_rss_bytes, safety_verdict};
 use stateright::{Expectation, Model};
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -84,17 +84,10 @@ where
         .zip(&first)
         .map(|(p, f)| {
             let trace = f.map(&mut trace_to);
-            let verdict = match (&p.expectation, &trace) {
-                (Expectation::Always, Some(_)) => Verdict::Violated,
-                (Expectation::Sometimes, Some(_)) => Verdict::Holds,
-                (Expectation::Always, None) if complete => Verdict::Holds,
-                (Expectation::Sometimes, None) if complete => Verdict::Violated,
-                _ => Verdict::Unknown,
-            };
             PropertyResult {
                 name: p.name,
                 expectation: p.expectation.clone(),
-                verdict,
+                verdict: safety_verdict(&p.expectation, trace.is_some(), complete),
                 trace,
                 lasso: None,
             }

@@ -44,10 +44,8 @@ impl PartPool {
         let key = (TypeId::of::<T>(), fingerprint(&**part));
         match self.parts.get(&key) {
             Some(held) => {
-                if let Ok(same) = held.clone().downcast::<T>()
-                    && *same == **part
-                {
-                    *part = same;
+                if held.downcast_ref::<T>().is_some_and(|same| *same == **part) {
+                    *part = held.clone().downcast::<T>().expect("checked just above");
                 }
             }
             None => {
