@@ -49,6 +49,9 @@ pub struct SymmetryUse {
 pub enum SymmetryStatus {
     /// The configuration has no symmetry: explored without reduction.
     None,
+    /// So many ids look interchangeable that the group is too large to try: explored without
+    /// reduction.
+    TooLarge { why: String },
     /// The contract held on every reachable orbit: explored with reduction.
     Applied { orbits_audited: usize },
     /// A limit stopped the audit before it had seen every orbit: explored without reduction.
@@ -64,6 +67,9 @@ impl SymmetryUse {
         let classes = classes(&self.pid_classes, &self.chunk_classes);
         match &self.status {
             SymmetryStatus::None => "none in this configuration; explored without reduction".into(),
+            SymmetryStatus::TooLarge { why } => {
+                format!("group too large to use ({why}); explored without reduction")
+            }
             SymmetryStatus::Applied { orbits_audited } => {
                 format!("{classes} interchangeable; contract audited on {orbits_audited} orbits")
             }
@@ -105,7 +111,9 @@ fn classes(pids: &[Vec<Pid>], chunks: &[Vec<Cid>]) -> String {
 /// (`engine::symmetry::audit`) and falls back to the full space when it breaks.
 fn audit_symmetry(model: &ZbsModel, opts: &Options) -> SymmetryUse {
     let sym = &model.cfg.symmetry;
-    let status = if sym.renamings.is_empty() {
+    let status = if let Some(why) = &sym.too_large {
+        SymmetryStatus::TooLarge { why: why.clone() }
+    } else if sym.renamings.is_empty() {
         SymmetryStatus::None
     } else {
         match engine::symmetry::audit(model, opts) {

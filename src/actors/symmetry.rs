@@ -59,6 +59,9 @@ pub struct Symmetry {
     pub pid_classes: Vec<Vec<Pid>>,
     /// Orbits of the group on chunks (those with two or more members), for reports.
     pub chunk_classes: Vec<Vec<Cid>>,
+    /// Why the group was not computed: too many candidate renamings to try (the model is then
+    /// treated as asymmetric).
+    pub too_large: Option<String>,
 }
 
 /// More candidate renamings than this and the configuration is treated as asymmetric (the
@@ -90,15 +93,20 @@ impl Symmetry {
         };
         let pid_loose = loose_classes(meta.pextents.keys().copied(), pid_key);
         let cid_loose = loose_classes(cfg.chunk_cids.iter().copied(), chunk_key);
-        let count: usize = pid_loose
+        let sizes: Vec<usize> = pid_loose
             .iter()
-            .map(|c| c.len())
-            .chain(cid_loose.iter().map(|c| c.len()))
-            .map(factorial)
-            .try_fold(1usize, |a, b| a.checked_mul(b))
-            .unwrap_or(usize::MAX);
-        if count > MAX_CANDIDATES {
-            return Symmetry::default();
+            .map(Vec::len)
+            .chain(cid_loose.iter().map(Vec::len))
+            .collect();
+        if candidates(&sizes).is_none_or(|n| n > MAX_CANDIDATES) {
+            let product: Vec<String> = sizes.iter().map(|n| format!("{n}!")).collect();
+            return Symmetry {
+                too_large: Some(format!(
+                    "{} candidate renamings, more than {MAX_CANDIDATES}",
+                    product.join(" × ")
+                )),
+                ..Symmetry::default()
+            };
         }
         let renamings: Vec<Renaming> = renamings(&pid_loose)
             .into_iter()
@@ -126,12 +134,18 @@ impl Symmetry {
             slots,
             pid_classes,
             chunk_classes,
+            too_large: None,
         }
     }
 }
 
-fn factorial(n: usize) -> usize {
-    (1..=n).product()
+/// The number of renamings of classes of these sizes, `∏ size!`; `None` when it does not fit
+/// in a `usize` (66! is a multiple of 2^64: an unchecked product wraps to 0).
+fn candidates(sizes: &[usize]) -> Option<usize> {
+    sizes
+        .iter()
+        .flat_map(|&n| 1..=n)
+        .try_fold(1usize, |a, b| a.checked_mul(b))
 }
 
 /// Groups `items` by `key`, keeping groups of two or more.
@@ -561,6 +575,16 @@ impl SymmetryGroup for ZbsModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidate_counts_do_not_wrap() {
+        assert_eq!(candidates(&[3, 2]), Some(12));
+        assert_eq!(candidates(&[7]), Some(5_040));
+        assert_eq!(candidates(&[]), Some(1));
+        // 66! is a multiple of 2^64: a wrapping product is 0 and passes any size guard.
+        assert_eq!(candidates(&[66]), None);
+        assert_eq!(candidates(&[20, 20]), None);
+    }
 
     #[test]
     fn permutations_of_three_are_six_and_distinct() {

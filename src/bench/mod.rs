@@ -415,7 +415,7 @@ pub fn run(args: &BenchArgs, extra: &[BenchModel]) -> anyhow::Result<i32> {
         bail!("unknown bench model {model:?} (expected `toy` or one of the extra models)");
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&row)?),
+        Format::Json => crate::cli::outln!("{}", serde_json::to_string(&row)?),
         Format::Text => {
             print_header();
             print_row(&row);
@@ -497,13 +497,13 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
         rows.extend(pair);
     }
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string(&rows)?);
+        crate::cli::outln!("{}", serde_json::to_string(&rows)?);
     }
     Ok(if failed { 1 } else { 0 })
 }
 
 fn print_header() {
-    println!(
+    crate::cli::outln!(
         "{:<28} {:<10} {:>3} {:>12} {:>9} {:>4} {:>11} {:>9} {:>8} {:>9} {:>9}  violations",
         "model",
         "engine",
@@ -538,7 +538,7 @@ fn print_ratio(ours: &BenchRow, theirs: &BenchRow) {
         (Some(t), Some(o)) => format!("{:.1}x", ratio(t, o)),
         _ => "-".into(),
     };
-    println!(
+    crate::cli::outln!(
         "{:<28} {:<10} {:>3} {:>12} {:>8.1}x {:>4} {:>11} {:>8.1}x {:>8} {:>8.1}x {:>9}  (stateright / ours)",
         "",
         "ratio",
@@ -595,7 +595,7 @@ fn print_row(r: &BenchRow) {
             .collect::<Vec<_>>()
             .join(" | ")
     };
-    println!(
+    crate::cli::outln!(
         "{:<28} {:<10} {:>3} {:>12} {:>9} {:>4} {:>11} {:>9.0} {:>8.1} {:>9.1} {:>9}  {}",
         r.name,
         format!("{:?}", r.engine).to_lowercase(),

@@ -30,12 +30,12 @@ pub struct CheckArgs {
     /// Do not explore beyond this many steps from the initial state.
     #[arg(long)]
     pub max_depth: Option<u32>,
-    /// Stop after this many seconds.
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<f64>,
+    /// Stop after this many seconds (a positive number, fractions allowed: 0.5).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<std::time::Duration>,
     /// Stop when resident memory reaches this many MiB.
-    #[arg(long, value_name = "MIB")]
-    pub max_memory: Option<u64>,
+    #[arg(long = "max-memory", value_name = "MIB", value_parser = parse_mib)]
+    pub max_memory_bytes: Option<u64>,
     /// Stop as soon as every property is decided (faster; the state count is then partial).
     #[arg(long)]
     pub stop_when_decided: bool,
@@ -69,6 +69,30 @@ pub struct CheckArgs {
     pub output: super::trace::TraceOutput,
 }
 
+/// `--timeout SECONDS`: a positive, finite number of seconds that a `Duration` can hold.
+pub fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err("must be a positive number of seconds".into());
+    }
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("{text} seconds is more than this machine can time (at most ~1.8e19)"))
+}
+
+/// `--max-memory MIB`, in bytes. A figure too large to count in bytes is rejected rather than
+/// wrapped (2^44 MiB would wrap to 0 and stop at once).
+pub fn parse_mib(text: &str) -> Result<u64, String> {
+    let mib: u64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of MiB"))?;
+    mib.checked_mul(1 << 20)
+        .ok_or_else(|| format!("{mib} MiB is more bytes than 64 bits can count (at most {} MiB)", u64::MAX >> 20))
+}
+
 fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Holds => "holds",
@@ -96,10 +120,6 @@ pub fn run(args: &CheckArgs) -> i32 {
         eprintln!("error: --threads must be at least 1");
         return exit::BAD_INPUT;
     }
-    if args.timeout.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
-        eprintln!("error: --timeout must be a positive number of seconds");
-        return exit::BAD_INPUT;
-    }
     let model = model::build(scenario.model_cfg(&variant));
     if let Some(runs) = args.simulate {
         let req = super::simulate::SimRequest {
@@ -116,8 +136,8 @@ pub fn run(args: &CheckArgs) -> i32 {
         threads: args.threads.unwrap_or(Options::default().threads),
         max_states: args.max_states,
         max_depth: args.max_depth,
-        timeout: args.timeout.map(std::time::Duration::from_secs_f64),
-        max_memory_bytes: args.max_memory.map(|mib| mib << 20),
+        timeout: args.timeout,
+        max_memory_bytes: args.max_memory_bytes,
         progress: if args.quiet {
             Progress::Quiet
         } else {

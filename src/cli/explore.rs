@@ -9,7 +9,6 @@ use crate::scenario::Scenario;
 use crate::trace::dot::fp;
 use crate::trace::json::SavedTrace;
 use crate::trace::replay::{self, ReplayEnd};
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,7 +48,7 @@ pub fn build(args: &ExploreArgs) -> Result<Explorer, String> {
         if let ReplayEnd::Blocked { step, wanted, .. } = &r.end {
             eprintln!(
                 "note: step {step} of the trace ({wanted}) is not possible here; opening at step {}",
-                step - 1
+                r.trace.steps.len()
             );
         }
         let start = r.trace.steps.iter().map(|(_, s)| fp(s)).collect();
@@ -97,10 +96,11 @@ pub fn run(args: &ExploreArgs) -> i32 {
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "zbs-mc explorer: http://{addr}/  (Ctrl-C to stop)");
-        let _ = out.flush();
+    if !super::emit(&format!(
+        "zbs-mc explorer: http://{addr}/  (Ctrl-C to stop)\n"
+    )) {
+        // Nobody would learn the address.
+        return exit::BAD_INPUT;
     }
     serve(Arc::new(explorer), listener);
     exit::HOLDS

@@ -89,14 +89,56 @@ pub enum Format {
     Json,
 }
 
-/// Writes a command's output to stdout; a closed pipe (`zbs-mc … | head`) is not an error.
-pub fn emit(text: &str) {
+/// Set once a write to stdout has failed: the command then exits [`exit::BAD_INPUT`].
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes a command's output to stdout and flushes it; returns whether it got there. A failed
+/// write (a full disk, `> /dev/full`, a closed descriptor) is reported once on stderr and makes
+/// the command exit 2 — output lost is never a success. A reader that went away
+/// (`zbs-mc … | head`) gets no message, as it is not there to read it, but the exit code is 2
+/// all the same.
+pub fn emit(text: &str) -> bool {
     use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(e) => {
+            stdout_failed(&e);
+            false
+        }
+    }
 }
+
+fn stdout_failed(e: &std::io::Error) {
+    use std::sync::atomic::Ordering;
+    if !STDOUT_FAILED.swap(true, Ordering::SeqCst) && e.kind() != std::io::ErrorKind::BrokenPipe {
+        eprintln!("error: cannot write the output to stdout: {e}");
+    }
+}
+
+/// `println!` through [`emit`] (a failure is recorded there).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = $crate::cli::emit(&format!("{}\n", format_args!($($arg)*)));
+    }};
+}
+pub(crate) use outln;
 
 /// Runs the parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> i32 {
+    let code = run_command(cli);
+    // Whatever was written some other way must reach stdout too.
+    if let Err(e) = std::io::Write::flush(&mut std::io::stdout()) {
+        stdout_failed(&e);
+    }
+    if STDOUT_FAILED.load(std::sync::atomic::Ordering::SeqCst) {
+        exit::BAD_INPUT
+    } else {
+        code
+    }
+}
+
+fn run_command(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Properties(args) => list::properties(&args),

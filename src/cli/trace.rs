@@ -215,7 +215,9 @@ fn run_inner(args: &TraceArgs) -> Result<i32, String> {
     };
     match &args.out {
         Some(p) => write_file(p, &rendered)?,
-        None => super::emit(&rendered),
+        None => {
+            super::emit(&rendered);
+        }
     }
     Ok(if violated {
         exit::VIOLATED

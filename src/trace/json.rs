@@ -198,7 +198,7 @@ impl SavedTrace {
         }
     }
 
-    /// Parses a saved trace, checking its schema.
+    /// Parses a saved trace, checking its schema and every field ([`super::verify`]).
     pub fn parse(text: &str) -> Result<SavedTrace, String> {
         let doc: SavedTrace =
             serde_json::from_str(text).map_err(|e| format!("not a zbs-mc JSON trace: {e}"))?;
@@ -208,6 +208,7 @@ impl SavedTrace {
                 doc.schema
             ));
         }
+        super::verify::verify(&doc)?;
         Ok(doc)
     }
 }

@@ -16,6 +16,7 @@ pub mod sequence;
 pub mod svg;
 pub mod test_plan;
 pub mod text;
+pub mod verify;
 
 pub use counterexample::{Counterexample, TraceFormat};
 
