@@ -20,13 +20,43 @@ use std::sync::Arc;
 use toml::Spanned;
 
 /// A model file that cannot be used, with where and why.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
+#[derive(Debug)]
 pub struct ScenarioError {
     pub file: String,
+    /// 1-based; 0 when the error is about the file as a whole (it cannot be read).
     pub line: usize,
     pub column: usize,
     pub message: String,
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// The message of a TOML or type error, prefixed with the field it is about
+/// (`cluster.chunks.capacity: invalid type: …`): toml names the field only in its
+/// context-free rendering, as a last line "in `a.b.c`".
+fn toml_message(e: &toml::de::Error) -> String {
+    let mut bare = e.clone();
+    bare.set_input(None);
+    let text = bare.to_string();
+    let field = text
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("in `"))
+        .and_then(|l| l.strip_suffix('`'));
+    match field {
+        Some(f) => format!("{f}: {}", e.message()),
+        None => e.message().to_string(),
+    }
 }
 
 /// What the model file expects a property's verdict to be under one variant.
@@ -76,7 +106,7 @@ impl Scenario {
             }
         };
         let raw: RawModel =
-            toml::from_str(&source).map_err(|e| err(e.span(), e.message().to_string()))?;
+            toml::from_str(&source).map_err(|e| err(e.span(), toml_message(&e)))?;
         let checked = raw.validate().map_err(|(span, msg)| err(Some(span), msg))?;
         Ok(Scenario {
             name: checked.cfg.name.clone(),
@@ -156,16 +186,14 @@ struct RawModel {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCluster {
-    #[serde(default = "default_slots")]
-    max_recover_cmds_per_chunk: usize,
+    /// Default 128.
+    max_recover_cmds_per_chunk: Option<Spanned<usize>>,
     #[serde(default)]
     topology: Vec<RawTopoObject>,
-    chunks: Vec<RawChunk>,
+    chunks: Spanned<Vec<RawChunk>>,
 }
 
-fn default_slots() -> usize {
-    128
-}
+const DEFAULT_SLOTS: usize = 128;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -188,17 +216,15 @@ enum RawLevel {
 struct RawChunk {
     cid: Spanned<Cid>,
     parent: Spanned<String>,
-    #[serde(default = "default_capacity")]
-    capacity: u32,
-    #[serde(default)]
-    used: u32,
+    /// Default 100.
+    capacity: Option<Spanned<u32>>,
+    /// Default 0.
+    used: Option<Spanned<u32>>,
     #[serde(default = "default_status")]
     status: ChunkStatusRaw,
 }
 
-fn default_capacity() -> u32 {
-    100
-}
+const DEFAULT_CAPACITY: u32 = 100;
 
 fn default_status() -> ChunkStatusRaw {
     ChunkStatusRaw::Healthy
@@ -270,12 +296,14 @@ impl RawRuns {
 struct RawBudgets {
     scans: RawRuns,
     migrate_scans: RawRuns,
-    #[serde(default)]
-    topo_updates: u8,
-    #[serde(default)]
-    app_io: u8,
-    #[serde(default)]
-    chunk_failures: u8,
+    topo_updates: Option<Spanned<u8>>,
+    app_io: Option<Spanned<u8>>,
+    chunk_failures: Option<Spanned<u8>>,
+}
+
+/// A budget's value (0 if absent).
+fn budget(b: &Option<Spanned<u8>>) -> u8 {
+    b.as_ref().map_or(0, |b| *b.get_ref())
 }
 
 #[derive(Deserialize, Default)]
@@ -341,9 +369,26 @@ impl RawModel {
         })?;
         let tree = Arc::new(tree);
 
+        if self.cluster.chunks.get_ref().is_empty() {
+            return bad(
+                self.cluster.chunks.span(),
+                "cluster.chunks: a model needs at least one chunk",
+            );
+        }
+        let slots = match &self.cluster.max_recover_cmds_per_chunk {
+            None => DEFAULT_SLOTS,
+            Some(s) if *s.get_ref() == 0 => {
+                return bad(
+                    s.span(),
+                    "cluster.max_recover_cmds_per_chunk: must be at least 1 (0 would forbid \
+                     every recover command)",
+                );
+            }
+            Some(s) => *s.get_ref(),
+        };
         let mut chunk_parent = BTreeMap::new();
         let mut chunks = ChunkTable::default();
-        for c in &self.cluster.chunks {
+        for c in self.cluster.chunks.get_ref() {
             let cid = *c.cid.get_ref();
             if cid == 0 {
                 return bad(
@@ -358,7 +403,20 @@ impl RawModel {
                     format!("cluster.chunks.cid: chunk {cid} is defined twice"),
                 );
             }
-            let mut entry = ChunkEntry::new(c.capacity, c.used);
+            let capacity = c.capacity.as_ref().map_or(DEFAULT_CAPACITY, |v| *v.get_ref());
+            let used = c.used.as_ref().map_or(0, |v| *v.get_ref());
+            if used > capacity {
+                let span = c
+                    .used
+                    .as_ref()
+                    .or(c.capacity.as_ref())
+                    .map_or(c.cid.span(), |v| v.span());
+                return bad(
+                    span,
+                    format!("cluster.chunks.used: chunk {cid} uses {used} of a capacity of {capacity}"),
+                );
+            }
+            let mut entry = ChunkEntry::new(capacity, used);
             entry.status = match c.status {
                 ChunkStatusRaw::Healthy => ChunkStatus::Healthy,
                 ChunkStatusRaw::Failslow => ChunkStatus::Failslow,
@@ -410,7 +468,19 @@ impl RawModel {
                 );
             }
             let alive_location = match &p.alive_location {
-                Some(a) => known_location(a, "pids.alive_location")?,
+                Some(a) => {
+                    let alive = known_location(a, "pids.alive_location")?;
+                    if let Some(c) = alive.iter().find(|c| !location.contains(c)) {
+                        return bad(
+                            a.span(),
+                            format!(
+                                "pids.alive_location: chunk {c} is not in the pid's location \
+                                 {location:?} (alive replicas are a subset of the location)"
+                            ),
+                        );
+                    }
+                    alive
+                }
                 None => location.clone(),
             };
             let expected = p
@@ -471,6 +541,32 @@ impl RawModel {
         {
             return bad(0..0, "topology_updates, chunk_failures: at most 255 each");
         }
+        for (b, field, listed, list) in [
+            (
+                &self.budgets.topo_updates,
+                "budgets.topo_updates",
+                topo_updates.len(),
+                "[[topology_updates]]",
+            ),
+            (
+                &self.budgets.chunk_failures,
+                "budgets.chunk_failures",
+                chunk_failures.len(),
+                "[[chunk_failures]]",
+            ),
+        ] {
+            if let Some(b) = b
+                && usize::from(*b.get_ref()) > listed
+            {
+                return bad(
+                    b.span(),
+                    format!(
+                        "{field}: {} may happen, but {list} lists {listed} (each happens at most once)",
+                        b.get_ref()
+                    ),
+                );
+            }
+        }
 
         let mut io_pids = Vec::new();
         for p in &self.client.io_pids {
@@ -481,6 +577,15 @@ impl RawModel {
                 );
             }
             io_pids.push(*p.get_ref());
+        }
+        if let Some(b) = &self.budgets.app_io
+            && *b.get_ref() > 0
+            && io_pids.is_empty()
+        {
+            return bad(
+                b.span(),
+                "budgets.app_io: app IO needs pids to touch: list them in [client] io_pids",
+            );
         }
 
         let mut variant = Variant::default();
@@ -531,7 +636,7 @@ impl RawModel {
                 name: self.name.clone(),
                 meta: MetaConfig {
                     variant,
-                    max_recover_cmds_per_chunk: self.cluster.max_recover_cmds_per_chunk,
+                    max_recover_cmds_per_chunk: slots,
                 },
                 initial_meta: meta,
                 chunk_cids: cids,
@@ -539,9 +644,9 @@ impl RawModel {
                 budgets: Budgets {
                     scans: self.budgets.scans.get("budgets.scans")?,
                     migrate_scans: self.budgets.migrate_scans.get("budgets.migrate_scans")?,
-                    topo_updates: self.budgets.topo_updates,
-                    app_io: self.budgets.app_io,
-                    chunk_failures: self.budgets.chunk_failures,
+                    topo_updates: budget(&self.budgets.topo_updates),
+                    app_io: budget(&self.budgets.app_io),
+                    chunk_failures: budget(&self.budgets.chunk_failures),
                 },
                 topo_updates,
                 io_pids,
@@ -632,6 +737,79 @@ migrate_scans = 1
             .unwrap_err();
         assert!(e.to_string().contains("unknown field `scanz`"), "{e}");
         assert_eq!((e.line, e.file.as_str()), (12, "models/t.toml"));
+    }
+
+    /// `(replace this, with that)` in [`MINIMAL`] → the error's `line:column: message` start.
+    fn rejected(edits: &[(&str, &str)]) -> String {
+        let mut src = MINIMAL.to_string();
+        for (a, b) in edits {
+            assert!(src.contains(a), "{a}");
+            src = src.replacen(a, b, 1);
+        }
+        let e = parse(&src).expect_err(&src);
+        assert_eq!(e.file, "models/t.toml");
+        format!("{}:{}: {}", e.line, e.column, e.message)
+    }
+
+    #[test]
+    fn what_an_engineer_would_call_wrong_is_rejected_with_its_field() {
+        let starts = |got: String, want: &str| assert!(got.starts_with(want), "{got}\nwant {want}");
+        starts(
+            rejected(&[("location = [1]", "location = [1]\nalive_location = [1, 2]")]),
+            "9:18: pids.alive_location: chunk 2 is not in the pid's location [1]",
+        );
+        starts(
+            rejected(&[("{ cid = 2, parent = \"b1\" }", "{ cid = 2, parent = \"b1\", capacity = 10, used = 11 }")]),
+            "5:87: cluster.chunks.used: chunk 2 uses 11 of a capacity of 10",
+        );
+        starts(
+            rejected(&[("{ cid = 2, parent = \"b1\" }", "{ cid = 2, parent = \"b1\", used = 101 }")]),
+            "5:72: cluster.chunks.used: chunk 2 uses 101 of a capacity of 100",
+        );
+        starts(
+            rejected(&[("[cluster]\n", "[cluster]\nmax_recover_cmds_per_chunk = 0\n")]),
+            "4:30: cluster.max_recover_cmds_per_chunk: must be at least 1",
+        );
+        starts(
+            rejected(&[("migrate_scans = 1\n", "migrate_scans = 1\napp_io = 2\n")]),
+            "12:10: budgets.app_io: app IO needs pids to touch",
+        );
+        starts(
+            rejected(&[("migrate_scans = 1\n", "migrate_scans = 1\ntopo_updates = 1\n")]),
+            "12:16: budgets.topo_updates: 1 may happen, but [[topology_updates]] lists 0",
+        );
+        starts(
+            rejected(&[("migrate_scans = 1\n", "migrate_scans = 1\nchunk_failures = 2\n[[chunk_failures]]\nchunk = 1\n")]),
+            "12:18: budgets.chunk_failures: 2 may happen, but [[chunk_failures]] lists 1",
+        );
+        starts(
+            rejected(&[("chunks = [{ cid = 1, parent = \"b1\" }, { cid = 2, parent = \"b1\" }]", "chunks = []")]),
+            "5:10: cluster.chunks: a model needs at least one chunk",
+        );
+        // The budgets that are met, and app IO with a client, still load.
+        let ok = MINIMAL.replace(
+            "migrate_scans = 1\n",
+            "migrate_scans = 1\napp_io = 1\nchunk_failures = 1\n[client]\nio_pids = [7]\n[[chunk_failures]]\nchunk = 2\n",
+        );
+        parse(&ok).unwrap();
+    }
+
+    #[test]
+    fn type_errors_name_the_field_and_a_missing_file_has_no_position() {
+        let e = rejected(&[("{ cid = 2, parent = \"b1\" }", "{ cid = 2, parent = \"b1\", capacity = \"x\" }")]);
+        assert!(
+            e.starts_with("5:76: cluster.chunks.capacity: invalid type: string \"x\""),
+            "{e}"
+        );
+        let e = rejected(&[("pid = 7", "pid = -7")]);
+        assert!(e.starts_with("7:7: pids.pid: invalid value: integer `-7`"), "{e}");
+        let e = Scenario::load(Path::new("models/no-such-file.toml")).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("models/no-such-file.toml: cannot read the model file: "),
+            "{text}"
+        );
+        assert!(!text.contains(":0:"), "{text}");
     }
 
     #[test]
