@@ -165,7 +165,13 @@ fn itf_output_parses_with_the_itf_crate() {
 
 #[test]
 fn mermaid_is_a_fenced_sequence_diagram_with_escaped_text() {
-    let md = with_cx(|cx| cx.render(TraceFormat::Mermaid));
+    // `.mmd` is the raw diagram (what Mermaid's CLI takes), `.md` the page that fences it.
+    let raw = with_cx(|cx| cx.render(TraceFormat::Mermaid));
+    assert!(raw.starts_with("sequenceDiagram\n"), "{raw}");
+    assert!(!raw.contains("```") && !raw.contains("\n# "), "{raw}");
+    let md = with_cx(|cx| cx.render(TraceFormat::Markdown));
+    assert!(md.starts_with("# no_leaked_owner violated"), "{md}");
+    assert!(md.contains(&format!("```mermaid\n{raw}```\n")), "{md}");
     let body = md
         .split("```mermaid\n")
         .nth(1)

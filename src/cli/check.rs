@@ -25,6 +25,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     /// Stop after this many distinct states (the verdicts not yet decided are reported unknown).
+    /// With --simulate: after this many states visited by all walks together.
     #[arg(long)]
     pub max_states: Option<u64>,
     /// Do not explore beyond this many steps from the initial state.
@@ -121,15 +122,34 @@ pub fn run(args: &CheckArgs) -> i32 {
         return exit::BAD_INPUT;
     }
     let model = model::build(scenario.model_cfg(&variant));
+    if args.simulate.is_some() || args.replay_seed.is_some() {
+        if let Err(e) = super::simulate::refuse(args.symmetry, &args.output, args.max_depth) {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    }
     if let Some(runs) = args.simulate {
         let req = super::simulate::SimRequest {
             runs,
             seed: args.seed,
             max_depth: args.walk_depth,
+            limits: Options {
+                max_states: args.max_states,
+                timeout: args.timeout,
+                max_memory_bytes: args.max_memory_bytes,
+                ..Options::default()
+            },
         };
-        return super::simulate::run(&model, &req, args.format);
+        return super::simulate::run(&model, &req, args.format, &scenario, &variant, &args.output);
     }
     if let Some(seed) = args.replay_seed {
+        if args.output.trace_format.is_some() || args.output.out.is_some() {
+            eprintln!(
+                "error: --replay-seed prints the run; to save its trace, run the --simulate \
+                 that found it again with --out"
+            );
+            return exit::BAD_INPUT;
+        }
         return super::simulate::replay(&model, seed, args.walk_depth);
     }
     let opts = Options {

@@ -3,10 +3,14 @@
 //! walks that very run again and prints it, so a simulation finding is as replayable as an
 //! exhaustive one. Simulation proves nothing when it finds nothing: that verdict is unknown.
 
+use super::trace::{Picked, TraceOutput, source_of, write_trace};
 use super::{Format, exit};
 use crate::actors::model::ZbsModel;
-use crate::engine::{self, Verdict};
+use crate::domain::variant::Variant;
+use crate::engine::{self, Options, Verdict};
+use crate::scenario::Scenario;
 use crate::trace;
+use crate::trace::counterexample::property_named;
 use serde_json::json;
 use std::fmt::Write;
 
@@ -15,15 +19,46 @@ pub struct SimRequest {
     pub runs: u64,
     pub seed: u64,
     pub max_depth: u32,
+    /// `timeout`, `max_states` (states visited by all walks) and `max_memory_bytes`.
+    pub limits: Options,
 }
 
-/// Runs the walks, prints the findings, returns the exit code.
-pub fn run(model: &ZbsModel, req: &SimRequest, format: Format) -> i32 {
-    let sim = engine::simulate(model, req.runs, req.seed, req.max_depth);
+/// The options of `check` that a simulation cannot honour, with why; `Err` is the message.
+pub fn refuse(symmetry: bool, output: &TraceOutput, max_depth: Option<u32>) -> Result<(), String> {
+    if symmetry {
+        return Err("--symmetry does not apply to --simulate / --replay-seed: random walks \
+                    store no states to reduce"
+            .into());
+    }
+    if output.report.is_some() {
+        return Err("--report needs an exhaustive check (the page shows every verdict of the \
+                    whole state space); with --simulate, save the counterexample with --out"
+            .into());
+    }
+    if max_depth.is_some() {
+        return Err("--max-depth bounds an exhaustive search; a random walk's length is \
+                    --walk-depth"
+            .into());
+    }
+    Ok(())
+}
+
+/// Runs the walks, prints the findings (or, with `--trace-format` / `--out`, the trace of the
+/// first violated invariant or of `--property`), returns the exit code.
+pub fn run(
+    model: &ZbsModel,
+    req: &SimRequest,
+    format: Format,
+    scenario: &Scenario,
+    variant: &Variant,
+    output: &TraceOutput,
+) -> i32 {
+    let sim = engine::simulate_within(model, req.runs, req.seed, req.max_depth, &req.limits);
     let violated = sim.properties.iter().any(|p| {
         p.verdict == Verdict::Violated && p.expectation == stateright::Expectation::Always
     });
     let mut out = String::new();
+    let stopped = sim.stopped_by.map(|s| format!("{s:?}"));
     match format {
         Format::Json => {
             let props: Vec<_> = sim
@@ -41,8 +76,12 @@ pub fn run(model: &ZbsModel, req: &SimRequest, format: Format) -> i32 {
                 })
                 .collect();
             let doc = json!({
-                "simulation": { "runs": sim.runs, "seed": req.seed, "max_depth": req.max_depth,
-                                "steps": sim.total_steps, "seconds": sim.seconds },
+                "model": scenario.name,
+                "file": scenario.path.display().to_string(),
+                "variant": variant.to_map(),
+                "simulation": { "runs": sim.runs, "runs_asked": req.runs, "seed": req.seed,
+                                "max_depth": req.max_depth, "steps": sim.total_steps,
+                                "seconds": sim.seconds, "stopped_by": stopped },
                 "properties": props,
             });
             let _ = writeln!(out, "{doc:#}");
@@ -50,9 +89,22 @@ pub fn run(model: &ZbsModel, req: &SimRequest, format: Format) -> i32 {
         Format::Text => {
             let _ = writeln!(
                 out,
-                "simulation: {} runs from seed {}, {} steps, {:.2} s (random walks prove nothing \
-                 when they find nothing)\n",
-                sim.runs, req.seed, sim.total_steps, sim.seconds
+                "model:      {} ({})\nvariant:    {variant}",
+                scenario.name,
+                scenario.path.display()
+            );
+            let _ = writeln!(
+                out,
+                "simulation: {} runs from seed {}, {} steps, {:.2} s{} (random walks prove \
+                 nothing when they find nothing)\n",
+                sim.runs,
+                req.seed,
+                sim.total_steps,
+                sim.seconds,
+                stopped.map_or(String::new(), |s| format!(
+                    " (stopped: {s} limit, {} of {} runs)",
+                    sim.runs, req.runs
+                )),
             );
             for p in &sim.properties {
                 let word = match (p.verdict, &p.expectation) {
@@ -81,12 +133,51 @@ pub fn run(model: &ZbsModel, req: &SimRequest, format: Format) -> i32 {
             }
         }
     }
+    let picked = match pick(&sim, output.property.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    match write_trace(output, source_of(scenario), variant, model, picked) {
+        Ok(Some(trace)) => out = trace,
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    }
     super::emit(&out);
     if violated {
         exit::VIOLATED
     } else {
         exit::UNDECIDED
     }
+}
+
+/// The simulation's trace to save: `--property`'s (a violated invariant or a reached
+/// `sometimes` property), or the first violated invariant's.
+fn pick(
+    sim: &engine::SimOutcome<crate::actors::model::ZbsState, trace::ZbsAction>,
+    property: Option<&str>,
+) -> Result<Option<Picked>, String> {
+    let found = |p: &&engine::SimResult<_, _>| match property {
+        Some(name) => p.name == name,
+        None => {
+            p.verdict == Verdict::Violated && p.expectation == stateright::Expectation::Always
+        }
+    };
+    if let Some(name) = property {
+        property_named(name)
+            .ok_or_else(|| format!("unknown property {name:?} (see `zbs-mc properties`)"))?;
+    }
+    Ok(sim
+        .properties
+        .iter()
+        .filter(|p| p.verdict != Verdict::Unknown)
+        .find(found)
+        .and_then(|p| Some((property_named(p.name)?, p.trace.clone()?))))
 }
 
 /// Walks run `seed` again and prints it, marking the first state that violates an invariant.

@@ -18,12 +18,13 @@ use std::path::{Path, PathBuf};
 /// The trace and report options of `check`.
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct TraceOutput {
-    /// Render the counterexample in this format: text, json (replayable), itf, mermaid, dot,
-    /// test-plan. Without --out it replaces the normal output on stdout.
+    /// Render the counterexample in this format: text, json (replayable), itf, mermaid (raw
+    /// diagram), markdown (the diagram in a Markdown page), dot, test-plan. Without --out it
+    /// replaces the normal output on stdout.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub trace_format: Option<TraceFormat>,
     /// Write the counterexample to FILE (format: --trace-format, else from the file name:
-    /// .json, .itf.json, .mmd/.md, .dot, .txt, .plan).
+    /// .json, .itf.json, .mmd, .md, .dot, .txt, .plan).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Whose trace to render (default: the first violated invariant). A `sometimes`
@@ -114,8 +115,24 @@ pub fn after_check(
         }
         return Ok(None);
     }
+    let picked = pick(outcome, opts.property.as_deref())?;
+    write_trace(opts, source, variant, model, picked)
+}
+
+/// Renders `picked` as `--trace-format` / `--out` ask (nothing when they do not): writes the
+/// file, or returns the text that replaces the command's normal stdout.
+pub fn write_trace(
+    opts: &TraceOutput,
+    source: ModelSource,
+    variant: &Variant,
+    model: &ZbsModel,
+    picked: Option<Picked>,
+) -> Result<Option<String>, String> {
+    if opts.trace_format.is_none() && opts.out.is_none() {
+        return Ok(None);
+    }
     let format = format_for(opts.trace_format, opts.out.as_deref());
-    let Some((def, trace)) = pick(outcome, opts.property.as_deref())? else {
+    let Some((def, trace)) = picked else {
         eprintln!("no trace to render: no invariant is violated (or the property has no trace)");
         return Ok(opts.out.is_none().then(String::new));
     };

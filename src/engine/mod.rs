@@ -36,7 +36,7 @@ pub use liveness::{
     FairClass, FairModel, Lasso, Liveness, LivenessKind, LivenessOutcome, LivenessResult,
     check_liveness, check_liveness_symmetric, check_liveness_unfair,
 };
-pub use simulate::{SimOutcome, SimResult, replay_run, run_seed, simulate};
+pub use simulate::{SimOutcome, SimResult, replay_run, run_seed, simulate, simulate_within};
 pub use symmetry::SymmetricModel;
 pub use trace::Trace;
 

@@ -4,8 +4,9 @@
 //! seed (splitmix64, our own, so no crate version can change the sequence), so a violation
 //! reported with its run seed is replayed exactly by [`replay_run`].
 
+use super::limits::Limits;
 use super::trace::Trace;
-use super::{Verdict, fingerprint::fingerprint};
+use super::{Options, StopReason, Verdict, fingerprint::fingerprint};
 use stateright::{Expectation, Model};
 use std::fmt::Debug;
 
@@ -53,7 +54,11 @@ pub struct SimResult<S, A> {
 /// What a simulation found.
 #[derive(Clone, Debug)]
 pub struct SimOutcome<S, A> {
+    /// Walks taken (fewer than asked when every property was decided first, or a limit
+    /// stopped the simulation).
     pub runs: u64,
+    /// The limit that stopped the simulation before its last run, if any.
+    pub stopped_by: Option<StopReason>,
     pub total_steps: u64,
     pub seconds: f64,
     pub properties: Vec<SimResult<S, A>>,
@@ -126,7 +131,37 @@ where
     M::State: Clone + Debug,
     M::Action: Clone + Debug,
 {
+    let unlimited = Options {
+        max_states: None,
+        max_depth: None,
+        timeout: None,
+        max_memory_bytes: None,
+        ..Options::default()
+    };
+    simulate_within(model, runs, seed, max_depth, &unlimited)
+}
+
+/// [`simulate`] within the limits of `opts`: `timeout`, `max_memory_bytes`, and `max_states`
+/// counted as states visited by all walks together (the initial state of each walk
+/// included). A limit is checked after every step, so it can cut the last walk short; the
+/// states visited so far are checked all the same. The other fields of `opts` are ignored.
+pub fn simulate_within<M>(
+    model: &M,
+    runs: u64,
+    seed: u64,
+    max_depth: u32,
+    opts: &Options,
+) -> SimOutcome<M::State, M::Action>
+where
+    M: Model,
+    M::State: Clone + Debug,
+    M::Action: Clone + Debug,
+{
     let start = std::time::Instant::now();
+    let mut limits = Limits::new(opts);
+    let mut stopped_by = None;
+    let mut visited = 0u64;
+    let mut done = 0u64;
     let props = model.properties();
     let mut results: Vec<SimResult<M::State, M::Action>> = props
         .iter()
@@ -148,10 +183,21 @@ where
         {
             break;
         }
+        if let Some(r) = limits.check(visited) {
+            stopped_by = Some(r);
+            break;
+        }
         let s = run_seed(seed, i);
-        let Some(trace) = walk(model, s, max_depth, |_| false) else {
+        let Some(trace) = walk(model, s, max_depth, |_| {
+            visited += 1;
+            if stopped_by.is_none() {
+                stopped_by = limits.check(visited);
+            }
+            stopped_by.is_some()
+        }) else {
             break;
         };
+        done += 1;
         total_steps += trace.steps.len() as u64;
         for (r, p) in results.iter_mut().zip(&props) {
             if r.verdict != Verdict::Unknown {
@@ -175,9 +221,13 @@ where
                 });
             }
         }
+        if stopped_by.is_some() {
+            break;
+        }
     }
     SimOutcome {
-        runs,
+        runs: done,
+        stopped_by,
         total_steps,
         seconds: start.elapsed().as_secs_f64(),
         properties: results,

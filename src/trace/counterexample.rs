@@ -17,8 +17,12 @@ pub enum TraceFormat {
     Json,
     /// The Informal Trace Format (Apalache ADR-015), for ITF viewers and MBT tools.
     Itf,
-    /// A Mermaid sequence diagram (meta, chunk sessions, operator, client).
+    /// A Mermaid sequence diagram (meta, chunk sessions, operator, client): the raw source
+    /// Mermaid's CLI and editor take (`.mmd`).
     Mermaid,
+    /// A Markdown page with the Mermaid diagram in a fenced block, for GitHub and Markdown
+    /// viewers (`.md`).
+    Markdown,
     /// Graphviz DOT of the explored state graph (or the trace's neighbourhood).
     Dot,
     /// The ordered meta calls and conditions a C++ functional test must arrange.
@@ -33,8 +37,10 @@ impl TraceFormat {
             TraceFormat::Itf
         } else if name.ends_with(".json") {
             TraceFormat::Json
-        } else if name.ends_with(".mmd") || name.ends_with(".md") {
+        } else if name.ends_with(".mmd") || name.ends_with(".mermaid") {
             TraceFormat::Mermaid
+        } else if name.ends_with(".md") || name.ends_with(".markdown") {
+            TraceFormat::Markdown
         } else if name.ends_with(".dot") || name.ends_with(".gv") {
             TraceFormat::Dot
         } else if name.ends_with(".plan") || name.ends_with(".plan.txt") {
@@ -105,6 +111,7 @@ impl<'a> Counterexample<'a> {
             TraceFormat::Json => super::json::render(self),
             TraceFormat::Itf => super::itf::render(self),
             TraceFormat::Mermaid => super::mermaid::render(self),
+            TraceFormat::Markdown => super::mermaid::render_markdown(self),
             TraceFormat::Dot => super::dot::render(self, super::dot::DEFAULT_MAX_NODES),
             TraceFormat::TestPlan => super::test_plan::render(self),
         }
@@ -147,6 +154,7 @@ mod tests {
         assert_eq!(f("a/b.itf.json"), Some(TraceFormat::Itf));
         assert_eq!(f("b.json"), Some(TraceFormat::Json));
         assert_eq!(f("b.mmd"), Some(TraceFormat::Mermaid));
+        assert_eq!(f("b.md"), Some(TraceFormat::Markdown));
         assert_eq!(f("b.dot"), Some(TraceFormat::Dot));
         assert_eq!(f("b.txt"), Some(TraceFormat::Text));
         assert_eq!(f("b"), None);

@@ -73,15 +73,22 @@ pub fn diagram_source(d: &Diagram) -> String {
     s
 }
 
-/// `--trace-format mermaid`: a Markdown document with a heading and the fenced diagram.
+/// `--trace-format mermaid` (`.mmd`): the diagram's source alone, as Mermaid's own tools
+/// (`mmdc -i trace.mmd`, the live editor) take it.
 pub fn render(cx: &Counterexample) -> String {
+    diagram_source(&of_counterexample(cx))
+}
+
+/// `--trace-format markdown` (`.md`): a Markdown page with a heading and the fenced diagram,
+/// which GitHub and most Markdown viewers draw.
+pub fn render_markdown(cx: &Counterexample) -> String {
     format!(
         "# {} {} — {} ({})\n\n```mermaid\n{}```\n",
         cx.property.name,
         cx.verdict_word(),
         cx.source.name,
         cx.variant,
-        diagram_source(&of_counterexample(cx))
+        render(cx)
     )
 }
 
