@@ -29,6 +29,9 @@ pub struct Run {
     pub verdicts: Vec<Finding>,
     /// Time of the liveness pass, if it ran.
     pub liveness_seconds: Option<f64>,
+    /// The limit that stopped the liveness pass, if one did (it can stop the analysis of a
+    /// state graph the safety verdicts were complete on: `--max-memory`).
+    pub liveness_stopped_by: Option<engine::StopReason>,
     /// What became of `--symmetry`, when it was asked for.
     pub symmetry: Option<SymmetryUse>,
 }
@@ -214,6 +217,7 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
         })
         .collect();
     let mut liveness_seconds = None;
+    let mut liveness_stopped_by = None;
     if liveness {
         verdicts.extend(skipped.iter().map(|l| Finding {
             name: l.name,
@@ -226,6 +230,7 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
     }
     if let Some(live) = live {
         liveness_seconds = Some(live.seconds);
+        liveness_stopped_by = live.stopped_by;
         verdicts.extend(live.results.into_iter().map(|r| {
             let (trace, cycle_start) = match r.lasso {
                 Some(lasso) => {
@@ -252,6 +257,7 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
         safety,
         verdicts,
         liveness_seconds,
+        liveness_stopped_by,
         symmetry,
     }
 }

@@ -196,6 +196,7 @@ pub fn run(args: &CheckArgs) -> i32 {
                 "max_depth": outcome.max_depth,
                 "seconds": outcome.seconds,
                 "liveness_seconds": liveness_seconds,
+                "liveness_stopped_by": run.liveness_stopped_by.map(|s| format!("{s:?}")),
                 "peak_rss_bytes": engine::peak_rss_bytes(),
                 "complete": outcome.complete,
                 "stopped_by": outcome.stopped_by.map(|s| format!("{s:?}")),
@@ -231,6 +232,15 @@ pub fn run(args: &CheckArgs) -> i32 {
                     Some(s) => format!(" (stopped: {s:?} limit; not every state was explored)"),
                 }
             );
+            if let Some(s) = run.liveness_stopped_by
+                && outcome.stopped_by.is_none()
+            {
+                let _ = writeln!(
+                    out,
+                    "liveness: not analysed: the {s:?} limit stopped it (the state graph is \
+                     complete; its analysis would need more)"
+                );
+            }
             if let Some(sym) = &run.symmetry {
                 let _ = writeln!(out, "symmetry: {}", sym.describe());
             }

@@ -656,7 +656,9 @@ where
 }
 
 /// [`check_with`], calling `on_new` on every state as the graph first stores it (in node
-/// order), and handing back the graph and the seconds its construction took.
+/// order), and handing back the graph, the seconds its construction took, and the limit that
+/// stopped its construction (the outcome's `stopped_by` may also be a limit that stopped the
+/// analysis of a complete graph).
 pub(crate) fn check_visiting<M, R>(
     model: &M,
     repr: &R,
@@ -664,7 +666,7 @@ pub(crate) fn check_visiting<M, R>(
     props: &[Liveness<M>],
     opts: &Options,
     on_new: &mut dyn FnMut(&M::State),
-) -> (LivenessOutcome<M>, Graph, f64)
+) -> (LivenessOutcome<M>, Graph, f64, Option<StopReason>)
 where
     M: Model + Sync,
     R: Repr<M>,
@@ -674,38 +676,66 @@ where
     let mut limits = Limits::new(opts);
     let (g, stopped) = build(model, repr, fair, props, opts, &mut limits, on_new);
     let built = limits.elapsed();
-    let results = props
-        .iter()
-        .enumerate()
-        .map(|(i, pr)| {
-            if stopped.is_some() {
-                return LivenessResult {
-                    name: pr.name,
-                    verdict: Verdict::Unknown,
-                    lasso: None,
-                };
-            }
-            match analyse(&g, i) {
-                None => LivenessResult {
-                    name: pr.name,
-                    verdict: Verdict::Holds,
-                    lasso: None,
-                },
-                Some((prefix, cycle)) => LivenessResult {
-                    name: pr.name,
-                    verdict: Verdict::Violated,
-                    lasso: Some(realise(model, repr, fair, &g, &prefix, &cycle)),
-                },
-            }
-        })
-        .collect();
+    // The analysis allocates on top of the graph; a memory limit is honoured before it
+    // does (the graph itself was built within the limit).
+    let mut analysis_stopped = None;
+    let mut results = Vec::with_capacity(props.len());
+    for (i, pr) in props.iter().enumerate() {
+        if stopped.is_none()
+            && analysis_stopped.is_none()
+            && let Some(max) = opts.max_memory_bytes
+            && super::current_rss_bytes().is_some_and(|rss| rss + analysis_bytes(&g, i) > max)
+        {
+            analysis_stopped = Some(StopReason::MaxMemory);
+        }
+        if stopped.is_some() || analysis_stopped.is_some() {
+            results.push(LivenessResult {
+                name: pr.name,
+                verdict: Verdict::Unknown,
+                lasso: None,
+            });
+            continue;
+        }
+        results.push(match analyse(&g, i) {
+            None => LivenessResult {
+                name: pr.name,
+                verdict: Verdict::Holds,
+                lasso: None,
+            },
+            Some((prefix, cycle)) => LivenessResult {
+                name: pr.name,
+                verdict: Verdict::Violated,
+                lasso: Some(realise(model, repr, fair, &g, &prefix, &cycle)),
+            },
+        });
+    }
     let outcome = LivenessOutcome {
         unique_states: g.len() as u64,
         edges: g.succ.len() as u64,
-        complete: stopped.is_none(),
-        stopped_by: stopped,
+        complete: stopped.is_none() && analysis_stopped.is_none(),
+        stopped_by: stopped.or(analysis_stopped),
         seconds: limits.elapsed(),
         results,
     };
-    (outcome, g, built)
+    (outcome, g, built, stopped)
+}
+
+/// What [`analyse`] allocates for property `i` at its peak, on top of the graph, in bytes:
+/// first petgraph's copy of the graph (8 B a node, 16 B an edge of the ¬q subgraph),
+/// Kosaraju's finishing order, stack and visited set (12 B a node) and one `Vec` per SCC
+/// (≤ 56 B a node with the allocator's overhead); then, with the SCCs kept, the component,
+/// acceptance, reverse-edge (4 B an edge) and BFS arrays (33 B a node). An upper bound from
+/// the node and edge counts, so that `max_memory_bytes` is honoured before the allocation
+/// rather than noticed after it.
+fn analysis_bytes(g: &Graph, i: usize) -> u64 {
+    let q = &g.q[i];
+    let n = g.len() as u64;
+    let b_edges: u64 = (0..g.len())
+        .filter(|&u| !q[u])
+        .map(|u| g.edges(u).filter(|&(v, _)| !q[v]).count() as u64)
+        .sum();
+    let sccs = 56 * n;
+    let first = 8 * n + 16 * b_edges + 12 * n + sccs;
+    let then = sccs + 33 * n + 4 * b_edges;
+    first.max(then)
 }

@@ -68,7 +68,8 @@ where
         }
         node += 1;
     };
-    let (mut live, g, explored) = check_visiting(model, repr, fair, live_props, opts, &mut check);
+    let (mut live, g, explored, graph_stopped) =
+        check_visiting(model, repr, fair, live_props, opts, &mut check);
     live.seconds -= explored;
 
     // Traces replayed together, sharing the states of their common prefixes.
@@ -78,7 +79,8 @@ where
         let chain: Vec<_> = g.path_from_init(u).into_iter().map(|v| g.fps[v]).collect();
         replay(model, repr, &mut scratch, &chain, &mut done)
     };
-    let complete = live.complete;
+    // Every state was met even when a limit then stopped the liveness analysis.
+    let complete = graph_stopped.is_none();
     let properties = props
         .iter()
         .zip(&first)
@@ -99,7 +101,7 @@ where
         seconds: explored,
         peak_rss_bytes: peak_rss_bytes(),
         complete,
-        stopped_by: live.stopped_by,
+        stopped_by: graph_stopped,
         properties,
     };
     (safety, live)

@@ -96,12 +96,17 @@ where
     use super::fingerprint::fingerprint;
     use std::collections::{BTreeSet, HashSet, VecDeque};
     let started = std::time::Instant::now();
+    let timed_out = || opts.timeout.is_some_and(|t| started.elapsed() >= t);
     let out_of_budget = |orbits: usize| {
         opts.max_states.is_some_and(|m| orbits as u64 >= m)
-            || opts.timeout.is_some_and(|t| started.elapsed() >= t)
+            || timed_out()
             || opts.max_memory_bytes.is_some_and(|m| {
                 orbits.is_multiple_of(1024) && super::current_rss_bytes().is_some_and(|r| r >= m)
             })
+    };
+    let incomplete = |orbits: usize| Audited {
+        orbits,
+        complete: false,
     };
     let successors = |s: &M::State| -> Vec<M::State> {
         let mut actions = Vec::new();
@@ -127,6 +132,11 @@ where
         let next = successors(&r);
         let expected = orbits(&next);
         for image in model.images(&r) {
+            // One orbit of a large group takes long (|G| images, each of whose successors
+            // is canonicalised over |G| renamings): the clock is read per image.
+            if timed_out() {
+                return Ok(incomplete(seen.len()));
+            }
             let what = if let Some(p) = properties
                 .iter()
                 .find(|p| (p.condition)(model, &r) != (p.condition)(model, &image))
@@ -145,10 +155,7 @@ where
             }));
         }
         if out_of_budget(seen.len()) {
-            return Ok(Audited {
-                orbits: seen.len(),
-                complete: false,
-            });
+            return Ok(incomplete(seen.len()));
         }
         if opts.max_depth.is_none_or(|m| depth < m) {
             queue.extend(next.into_iter().map(|t| (t, depth + 1)));
