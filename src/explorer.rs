@@ -5,10 +5,14 @@
 //! diagram. Started from a saved trace (`--from`), it opens at the trace's last state, and
 //! any earlier state on the path can be re-entered to branch off.
 //!
-//! The server is plain `std::net` (one thread per connection, `Connection: close`), serves
-//! one page and one JSON endpoint (`/api/state?path=<fp>,<fp>,…`: a path of state
-//! fingerprints from the initial state), and binds wherever the caller's listener does —
-//! loopback unless told otherwise.
+//! The server is plain `std::net` (`Connection: close`), serves one page and one JSON
+//! endpoint (`/api/state?path=<fp>,<fp>,…`: a path of state fingerprints from the initial
+//! state), and binds wherever the caller's listener does — loopback unless told otherwise.
+//! It stays up under abuse ([`ServeLimits`]): a fixed pool of worker threads takes
+//! connections from a bounded queue (when both are busy, a connection is answered `503` at
+//! once), a request's line and headers are read up to a size (`431` beyond) and within a
+//! time (`408` after), and an accept error — file descriptors run out — backs off instead of
+//! spinning.
 
 use crate::actors::model::{ZbsModel, ZbsState};
 use crate::domain::variant::Variant;
@@ -21,9 +25,111 @@ use crate::trace::svg::{self, esc};
 use crate::trace::{ZbsAction, describe, sequence, step_log};
 use serde_json::json;
 use stateright::{Expectation, Model};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// How much one client may take of the explorer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Worker threads answering requests.
+    pub workers: usize,
+    /// Connections accepted and waiting for a worker; beyond, `503 Service Unavailable`.
+    pub queue: usize,
+    /// Bytes of request line and headers; beyond, `431 Request Header Fields Too Large`.
+    pub header_bytes: usize,
+    /// Time to receive the request line and headers; after, `408 Request Timeout`.
+    pub request_time: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            workers: 16,
+            queue: 256,
+            header_bytes: 16 * 1024,
+            request_time: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why a request could not be read.
+enum BadRequest {
+    /// Closed, reset or unreadable: nobody to answer.
+    Gone,
+    TooLarge,
+    TooSlow,
+}
+
+/// Reads the request line and the headers within `limits`; returns the request line.
+fn read_head(stream: &TcpStream, limits: &ServeLimits) -> Result<String, BadRequest> {
+    let deadline = Instant::now() + limits.request_time;
+    let mut reader = BufReader::new(stream.take(limits.header_bytes as u64));
+    let mut request_line = None;
+    let mut line = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(BadRequest::TooSlow);
+        }
+        // Each read waits at most until the request's deadline.
+        let _ = stream.set_read_timeout(Some(left));
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) if reader.get_ref().limit() == 0 => return Err(BadRequest::TooLarge),
+            Ok(0) => return Err(BadRequest::Gone),
+            Ok(_) if !line.ends_with(b"\n") => {
+                return Err(if reader.get_ref().limit() == 0 {
+                    BadRequest::TooLarge
+                } else {
+                    BadRequest::Gone
+                });
+            }
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(BadRequest::TooSlow);
+            }
+            Err(_) => return Err(BadRequest::Gone),
+        }
+        let text = String::from_utf8_lossy(&line).into_owned();
+        match &request_line {
+            None => request_line = Some(text),
+            // The blank line that ends the headers.
+            Some(_) if text == "\r\n" || text == "\n" => break,
+            Some(_) => {}
+        }
+    }
+    Ok(request_line.unwrap_or_default())
+}
+
+/// Writes one whole response and closes the connection.
+fn respond(stream: &TcpStream, code: u16, ctype: &str, body: &str) {
+    let reason = match code {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+    let mut w = stream;
+    let retry = if code == 503 { "Retry-After: 1\r\n" } else { "" };
+    let _ = write!(
+        w,
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{retry}Connection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = w.write_all(body.as_bytes());
+    let _ = w.flush();
+}
 
 /// What the explorer serves.
 pub struct Explorer {
@@ -141,18 +247,17 @@ impl Explorer {
         }
     }
 
-    fn handle(&self, stream: TcpStream) {
-        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
-        let mut reader = BufReader::new(&stream);
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).is_err() {
-            return;
-        }
-        // Drain the headers.
-        let mut line = String::new();
-        while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-            line.clear();
-        }
+    fn handle(&self, stream: TcpStream, limits: &ServeLimits) {
+        let request_line = match read_head(&stream, limits) {
+            Ok(l) => l,
+            Err(BadRequest::Gone) => return,
+            Err(BadRequest::TooLarge) => {
+                return respond(&stream, 431, "text/plain", "request headers too large");
+            }
+            Err(BadRequest::TooSlow) => {
+                return respond(&stream, 408, "text/plain", "request not received in time");
+            }
+        };
         let mut parts = request_line.split_whitespace();
         let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
         let (code, ctype, body) = if method == "GET" {
@@ -160,27 +265,67 @@ impl Explorer {
         } else {
             (405, "text/plain", "only GET".into())
         };
-        let reason = match code {
-            200 => "OK",
-            404 => "Not Found",
-            _ => "Method Not Allowed",
-        };
-        let mut w = &stream;
-        let _ = write!(
-            w,
-            "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        let _ = w.write_all(body.as_bytes());
-        let _ = w.flush();
+        respond(&stream, code, ctype, &body);
     }
 }
 
-/// Serves `explorer` on `listener` until the process ends.
+/// Serves `explorer` on `listener` until the process ends, within [`ServeLimits::default`].
 pub fn serve(explorer: Arc<Explorer>, listener: TcpListener) {
-    for stream in listener.incoming().flatten() {
-        let e = explorer.clone();
-        std::thread::spawn(move || e.handle(stream));
+    serve_within(explorer, listener, ServeLimits::default())
+}
+
+/// [`serve`] within `limits`.
+pub fn serve_within(explorer: Arc<Explorer>, listener: TcpListener, limits: ServeLimits) {
+    let (queue, waiting) = mpsc::sync_channel::<TcpStream>(limits.queue);
+    let waiting = Arc::new(Mutex::new(waiting));
+    let mut workers = 0;
+    for k in 0..limits.workers.max(1) {
+        let (e, waiting) = (explorer.clone(), waiting.clone());
+        let worker = std::thread::Builder::new()
+            .name(format!("explorer-{k}"))
+            .spawn(move || {
+                loop {
+                    // The lock is held only to take one connection.
+                    let next = waiting.lock().map(|w| w.recv());
+                    match next {
+                        Ok(Ok(stream)) => e.handle(stream, &limits),
+                        _ => return,
+                    }
+                }
+            });
+        if worker.is_ok() {
+            workers += 1;
+        }
+    }
+    let mut backoff = Duration::ZERO;
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => {
+                backoff = Duration::ZERO;
+                stream
+            }
+            Err(e) => {
+                // Out of file descriptors (or another transient error): waiting frees some;
+                // retrying at once would spin.
+                let longest = Duration::from_secs(1);
+                if backoff < longest && backoff * 2 >= longest {
+                    eprintln!("explorer: accept keeps failing ({e}); retrying every second");
+                }
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), longest);
+                std::thread::sleep(backoff);
+                continue;
+            }
+        };
+        if workers == 0 {
+            // No worker thread could be started: answer on this one.
+            explorer.handle(stream, &limits);
+            continue;
+        }
+        if let Err(mpsc::TrySendError::Full(stream) | mpsc::TrySendError::Disconnected(stream)) =
+            queue.try_send(stream)
+        {
+            respond(&stream, 503, "text/plain", "the explorer is busy; retry");
+        }
     }
 }
 
