@@ -121,7 +121,11 @@ fn respond(stream: &TcpStream, code: u16, ctype: &str, body: &str) {
     };
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     let mut w = stream;
-    let retry = if code == 503 { "Retry-After: 1\r\n" } else { "" };
+    let retry = if code == 503 {
+        "Retry-After: 1\r\n"
+    } else {
+        ""
+    };
     let _ = write!(
         w,
         "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{retry}Connection: close\r\n\r\n",

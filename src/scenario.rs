@@ -34,7 +34,11 @@ impl std::fmt::Display for ScenarioError {
         if self.line == 0 {
             write!(f, "{}: {}", self.file, self.message)
         } else {
-            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
         }
     }
 }
@@ -105,8 +109,7 @@ impl Scenario {
                 message,
             }
         };
-        let raw: RawModel =
-            toml::from_str(&source).map_err(|e| err(e.span(), toml_message(&e)))?;
+        let raw: RawModel = toml::from_str(&source).map_err(|e| err(e.span(), toml_message(&e)))?;
         let checked = raw.validate().map_err(|(span, msg)| err(Some(span), msg))?;
         Ok(Scenario {
             name: checked.cfg.name.clone(),
@@ -403,7 +406,10 @@ impl RawModel {
                     format!("cluster.chunks.cid: chunk {cid} is defined twice"),
                 );
             }
-            let capacity = c.capacity.as_ref().map_or(DEFAULT_CAPACITY, |v| *v.get_ref());
+            let capacity = c
+                .capacity
+                .as_ref()
+                .map_or(DEFAULT_CAPACITY, |v| *v.get_ref());
             let used = c.used.as_ref().map_or(0, |v| *v.get_ref());
             if used > capacity {
                 let span = c
@@ -413,7 +419,9 @@ impl RawModel {
                     .map_or(c.cid.span(), |v| v.span());
                 return bad(
                     span,
-                    format!("cluster.chunks.used: chunk {cid} uses {used} of a capacity of {capacity}"),
+                    format!(
+                        "cluster.chunks.used: chunk {cid} uses {used} of a capacity of {capacity}"
+                    ),
                 );
             }
             let mut entry = ChunkEntry::new(capacity, used);
@@ -759,11 +767,17 @@ migrate_scans = 1
             "9:18: pids.alive_location: chunk 2 is not in the pid's location [1]",
         );
         starts(
-            rejected(&[("{ cid = 2, parent = \"b1\" }", "{ cid = 2, parent = \"b1\", capacity = 10, used = 11 }")]),
+            rejected(&[(
+                "{ cid = 2, parent = \"b1\" }",
+                "{ cid = 2, parent = \"b1\", capacity = 10, used = 11 }",
+            )]),
             "5:87: cluster.chunks.used: chunk 2 uses 11 of a capacity of 10",
         );
         starts(
-            rejected(&[("{ cid = 2, parent = \"b1\" }", "{ cid = 2, parent = \"b1\", used = 101 }")]),
+            rejected(&[(
+                "{ cid = 2, parent = \"b1\" }",
+                "{ cid = 2, parent = \"b1\", used = 101 }",
+            )]),
             "5:72: cluster.chunks.used: chunk 2 uses 101 of a capacity of 100",
         );
         starts(
@@ -775,15 +789,24 @@ migrate_scans = 1
             "12:10: budgets.app_io: app IO needs pids to touch",
         );
         starts(
-            rejected(&[("migrate_scans = 1\n", "migrate_scans = 1\ntopo_updates = 1\n")]),
+            rejected(&[(
+                "migrate_scans = 1\n",
+                "migrate_scans = 1\ntopo_updates = 1\n",
+            )]),
             "12:16: budgets.topo_updates: 1 may happen, but [[topology_updates]] lists 0",
         );
         starts(
-            rejected(&[("migrate_scans = 1\n", "migrate_scans = 1\nchunk_failures = 2\n[[chunk_failures]]\nchunk = 1\n")]),
+            rejected(&[(
+                "migrate_scans = 1\n",
+                "migrate_scans = 1\nchunk_failures = 2\n[[chunk_failures]]\nchunk = 1\n",
+            )]),
             "12:18: budgets.chunk_failures: 2 may happen, but [[chunk_failures]] lists 1",
         );
         starts(
-            rejected(&[("chunks = [{ cid = 1, parent = \"b1\" }, { cid = 2, parent = \"b1\" }]", "chunks = []")]),
+            rejected(&[(
+                "chunks = [{ cid = 1, parent = \"b1\" }, { cid = 2, parent = \"b1\" }]",
+                "chunks = []",
+            )]),
             "5:10: cluster.chunks: a model needs at least one chunk",
         );
         // The budgets that are met, and app IO with a client, still load.
@@ -796,13 +819,19 @@ migrate_scans = 1
 
     #[test]
     fn type_errors_name_the_field_and_a_missing_file_has_no_position() {
-        let e = rejected(&[("{ cid = 2, parent = \"b1\" }", "{ cid = 2, parent = \"b1\", capacity = \"x\" }")]);
+        let e = rejected(&[(
+            "{ cid = 2, parent = \"b1\" }",
+            "{ cid = 2, parent = \"b1\", capacity = \"x\" }",
+        )]);
         assert!(
             e.starts_with("5:76: cluster.chunks.capacity: invalid type: string \"x\""),
             "{e}"
         );
         let e = rejected(&[("pid = 7", "pid = -7")]);
-        assert!(e.starts_with("7:7: pids.pid: invalid value: integer `-7`"), "{e}");
+        assert!(
+            e.starts_with("7:7: pids.pid: invalid value: integer `-7`"),
+            "{e}"
+        );
         let e = Scenario::load(Path::new("models/no-such-file.toml")).unwrap_err();
         let text = e.to_string();
         assert!(

@@ -143,10 +143,7 @@ fn sixty_six_alike_pids_or_chunks_do_not_hang() {
         assert!(stdout(&out).contains("REPRODUCED"), "{}", stdout(&out));
         // The explorer builds its model before it listens: an unusable port makes it exit
         // right after building (it used to hang building the group first).
-        let out = within(
-            limit,
-            &["explore", p, "--bind", "192.0.2.1", "--port", "1"],
-        );
+        let out = within(limit, &["explore", p, "--bind", "192.0.2.1", "--port", "1"]);
         assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
         assert!(stderr(&out).contains("cannot listen"), "{}", stderr(&out));
     }
@@ -247,7 +244,10 @@ fn the_liveness_analysis_honours_max_memory() {
     };
     let unlimited = zbs_mc::verdicts::run(&m, &common::exhaustive(), true);
     assert_eq!(
-        unlimited.finding("owner_eventually_released").unwrap().verdict,
+        unlimited
+            .finding("owner_eventually_released")
+            .unwrap()
+            .verdict,
         Verdict::Violated
     );
     assert_eq!(unlimited.liveness_stopped_by, None);
@@ -405,7 +405,12 @@ fn the_explorer_waits_instead_of_spinning_when_file_descriptors_run_out() {
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     let cpu = |pid: u32| -> u64 {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
         // utime and stime, fields 14 and 15 (the 12th and 13th after the command name).
         fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
     };
@@ -418,7 +423,10 @@ fn the_explorer_waits_instead_of_spinning_when_file_descriptors_run_out() {
     std::thread::sleep(Duration::from_secs(2));
     let spent = cpu(child.0.id()) - before;
     // Clock ticks are 1/100 s: a spinning accept loop burns ~200 in 2 s.
-    assert!(spent < 40, "{spent} ticks of CPU in 2 s while out of descriptors");
+    assert!(
+        spent < 40,
+        "{spent} ticks of CPU in 2 s while out of descriptors"
+    );
     drop(held);
     // Descriptors free again: it answers.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -455,8 +463,13 @@ fn explore_from_a_trace_blocked_at_its_first_step_opens_at_step_0() {
         bind: Ipv4Addr::LOCALHOST.into(),
         variants: Vec::new(),
     };
-    let e = zbs_mc::cli::explore::build(&args(None, &bad)).err().unwrap();
-    assert!(e.contains("corrupted trace") && e.contains("index 0"), "{e}");
+    let e = zbs_mc::cli::explore::build(&args(None, &bad))
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("corrupted trace") && e.contains("index 0"),
+        "{e}"
+    );
     assert!(!e.contains("18446744073709551615"), "{e}");
     // A sound trace whose first step is impossible on another model file (no migrate
     // scans) opens at the initial state, and says so.
@@ -505,7 +518,10 @@ fn replay_trace_and_explore_refuse_a_tampered_trace() {
         (
             "model_hash",
             Box::new(|d| {
-                let src = d["model_source"].as_str().unwrap().replace("used = 20", "used = 10");
+                let src = d["model_source"]
+                    .as_str()
+                    .unwrap()
+                    .replace("used = 20", "used = 10");
                 d["model_source"] = src.into();
             }),
         ),
@@ -530,7 +546,12 @@ fn replay_trace_and_explore_refuse_a_tampered_trace() {
             vec!["trace", p],
         ] {
             let out = zbs_mc(&args);
-            assert_eq!(out.status.code(), Some(2), "{what}, {args:?}: {}", stdout(&out));
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{what}, {args:?}: {}",
+                stdout(&out)
+            );
             assert!(
                 stderr(&out).contains("corrupted trace") && stderr(&out).contains(what),
                 "{what}: {}",
@@ -676,7 +697,11 @@ fn a_simulation_refuses_or_honours_every_check_option() {
     // --trace-format replaces stdout, as with an exhaustive check.
     let out = zbs_mc(&["check", &a, "--simulate", "20", "--trace-format", "mermaid"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).starts_with("sequenceDiagram\n"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("sequenceDiagram\n"),
+        "{}",
+        stdout(&out)
+    );
     // Its JSON names the model and the variant.
     let out = zbs_mc(&["check", &a, "--simulate", "20", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -698,4 +723,51 @@ fn mmd_files_are_raw_mermaid_and_md_files_markdown() {
     let page = std::fs::read_to_string(&md).unwrap();
     assert!(page.starts_with("# no_leaked_owner violated"), "{page}");
     assert!(page.contains(&format!("```mermaid\n{raw}```")), "{page}");
+}
+
+// ---- 17: the README is enough on its own ----
+
+#[test]
+fn the_readme_says_what_the_commands_need_and_names_only_files_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let msrv = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("Cargo.toml states its rust-version");
+    assert!(
+        readme.contains(&format!("Rust {msrv} or later")),
+        "README names Rust {msrv}"
+    );
+    for needed in ["chromium", "chromedriver", "cargo install --path ."] {
+        assert!(readme.contains(needed), "README says {needed:?}");
+    }
+    // Every path in backquotes is a file or directory of the repository (reports written
+    // by the commands it shows are made in `reports/` or the working directory).
+    for quoted in readme.split('`').skip(1).step_by(2) {
+        let word = quoted.split_whitespace().next().unwrap_or("");
+        let looks_like_path = word.contains('/')
+            && !word.contains("://")
+            && !word.starts_with('-')
+            && word
+                .rsplit('.')
+                .next()
+                .is_some_and(|e| ["md", "rs", "toml", "json", "html", "txt"].contains(&e));
+        if looks_like_path && !quoted.starts_with("zbs-mc") && !quoted.starts_with("cargo") {
+            assert!(
+                !word.starts_with(".."),
+                "README points outside the repository: {word}"
+            );
+            assert!(
+                root.join(word).exists(),
+                "README names {word}, which is not in the repository"
+            );
+        }
+    }
+    assert!(
+        !readme.contains("shared/"),
+        "README points at the shared directory"
+    );
 }

@@ -1,4 +1,4 @@
-//! `zbs-mc bench`: the engine benchmark (lease-owner toy of `shared/bench/lease-toy.md`, and
+//! `zbs-mc bench`: the engine benchmark (lease-owner toy of `specs/lease-toy.md`, and
 //! the ZBS model itself) for our engine and stateright's BFS, side by side.
 
 use crate::actors::model;

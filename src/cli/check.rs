@@ -90,8 +90,12 @@ pub fn parse_mib(text: &str) -> Result<u64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a whole number of MiB"))?;
-    mib.checked_mul(1 << 20)
-        .ok_or_else(|| format!("{mib} MiB is more bytes than 64 bits can count (at most {} MiB)", u64::MAX >> 20))
+    mib.checked_mul(1 << 20).ok_or_else(|| {
+        format!(
+            "{mib} MiB is more bytes than 64 bits can count (at most {} MiB)",
+            u64::MAX >> 20
+        )
+    })
 }
 
 fn verdict_word(v: Verdict) -> &'static str {

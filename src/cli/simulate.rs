@@ -26,19 +26,25 @@ pub struct SimRequest {
 /// The options of `check` that a simulation cannot honour, with why; `Err` is the message.
 pub fn refuse(symmetry: bool, output: &TraceOutput, max_depth: Option<u32>) -> Result<(), String> {
     if symmetry {
-        return Err("--symmetry does not apply to --simulate / --replay-seed: random walks \
+        return Err(
+            "--symmetry does not apply to --simulate / --replay-seed: random walks \
                     store no states to reduce"
-            .into());
+                .into(),
+        );
     }
     if output.report.is_some() {
-        return Err("--report needs an exhaustive check (the page shows every verdict of the \
+        return Err(
+            "--report needs an exhaustive check (the page shows every verdict of the \
                     whole state space); with --simulate, save the counterexample with --out"
-            .into());
+                .into(),
+        );
     }
     if max_depth.is_some() {
-        return Err("--max-depth bounds an exhaustive search; a random walk's length is \
+        return Err(
+            "--max-depth bounds an exhaustive search; a random walk's length is \
                     --walk-depth"
-            .into());
+                .into(),
+        );
     }
     Ok(())
 }
@@ -164,9 +170,7 @@ fn pick(
 ) -> Result<Option<Picked>, String> {
     let found = |p: &&engine::SimResult<_, _>| match property {
         Some(name) => p.name == name,
-        None => {
-            p.verdict == Verdict::Violated && p.expectation == stateright::Expectation::Always
-        }
+        None => p.verdict == Verdict::Violated && p.expectation == stateright::Expectation::Always,
     };
     if let Some(name) = property {
         property_named(name)

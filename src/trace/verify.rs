@@ -99,11 +99,7 @@ pub fn verify(saved: &SavedTrace) -> Result<(), String> {
         text: saved.model_source.clone(),
     };
     let rebuilt = SavedTrace::of(&Counterexample::new(
-        &model,
-        source,
-        variant,
-        property,
-        trace,
+        &model, source, variant, property, trace,
     ));
     if rebuilt.verdict != saved.verdict {
         return corrupt(format!(
@@ -152,7 +148,10 @@ mod tests {
     use crate::engine::{self, Options};
 
     fn incident_a() -> SavedTrace {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/incident-a-lease-leak.toml");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/incident-a-lease-leak.toml"
+        );
         let scenario = Scenario::load(Path::new(path)).unwrap();
         let model = model::build(scenario.model_cfg(&scenario.variant));
         let outcome = engine::explore_actors(&model, &Options::default());
@@ -169,7 +168,10 @@ mod tests {
 
     fn rejects(t: &SavedTrace, what: &str) {
         let e = verify(t).unwrap_err();
-        assert!(e.contains("corrupted trace") && e.contains(what), "{what}: {e}");
+        assert!(
+            e.contains("corrupted trace") && e.contains(what),
+            "{what}: {e}"
+        );
     }
 
     #[test]
@@ -194,7 +196,8 @@ mod tests {
         t.model = "other".into();
         rejects(&t, "model is");
         let mut t = good.clone();
-        t.variant.insert("revoke_releases_owner".into(), "maybe".into());
+        t.variant
+            .insert("revoke_releases_owner".into(), "maybe".into());
         rejects(&t, "variant");
         let mut t = good.clone();
         t.property = "no_such".into();
