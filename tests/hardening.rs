@@ -513,7 +513,8 @@ fn saved_trace(dir: &Path) -> (PathBuf, serde_json::Value) {
 fn replay_trace_and_explore_refuse_a_tampered_trace() {
     let dir = scratch("tampered");
     let (_, good) = saved_trace(&dir);
-    let tamper: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let tamper: Vec<(&str, Edit)> = vec![
         ("verdict", Box::new(|d| d["verdict"] = "meh".into())),
         (
             "model_hash",

@@ -126,11 +126,11 @@ pub fn run(args: &CheckArgs) -> i32 {
         return exit::BAD_INPUT;
     }
     let model = model::build(scenario.model_cfg(&variant));
-    if args.simulate.is_some() || args.replay_seed.is_some() {
-        if let Err(e) = super::simulate::refuse(args.symmetry, &args.output, args.max_depth) {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
+    if (args.simulate.is_some() || args.replay_seed.is_some())
+        && let Err(e) = super::simulate::refuse(args.symmetry, &args.output, args.max_depth)
+    {
+        eprintln!("error: {e}");
+        return exit::BAD_INPUT;
     }
     if let Some(runs) = args.simulate {
         let req = super::simulate::SimRequest {
