@@ -189,7 +189,11 @@ mod tests {
         t.model_source.push_str("\n# edited\n");
         rejects(&t, "model_hash");
         let mut t = good.clone();
-        t.model_source = t.model_source.replace("used = 20", "used = 30");
+        // Edited consistently (hash recomputed), but not what the steps were made from.
+        t.model_source = t.model_source.replace(
+            "pid = 3134\nlocation = [4, 2, 5]",
+            "pid = 3134\nlocation = [4, 2, 1]",
+        );
         t.model_hash = content_hash(&t.model_source);
         rejects(&t, "initial");
         let mut t = good.clone();
