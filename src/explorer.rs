@@ -256,7 +256,13 @@ impl Explorer {
             Ok(l) => l,
             Err(BadRequest::Gone) => return,
             Err(BadRequest::TooLarge) => {
-                return respond(&stream, 431, "text/plain", "request headers too large");
+                respond(&stream, 431, "text/plain", "request headers too large");
+                // Closing with unread input would reset the connection before the client
+                // reads the answer: stop writing, then discard a bounded amount.
+                let _ = stream.shutdown(std::net::Shutdown::Write);
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                let _ = std::io::copy(&mut (&stream).take(4 << 20), &mut std::io::sink());
+                return;
             }
             Err(BadRequest::TooSlow) => {
                 return respond(&stream, 408, "text/plain", "request not received in time");
