@@ -44,7 +44,7 @@ impl Cluster {
             .map(|&(n, l, p)| (n.to_string(), l, p.to_string()))
             .collect();
         let tree = TopologyTree::new(&objects).expect("a valid test tree");
-        let chunk_parent: BTreeMap<Cid, u16> = chunks
+        let chunk_parent: BTreeMap<Cid, crate::domain::topology::NodeIx> = chunks
             .iter()
             .map(|&(c, p)| (c, tree.find(p).expect("a known parent")))
             .collect();
@@ -143,6 +143,7 @@ impl Cluster {
             load: self.load,
             max_recover_cmds_per_chunk: self.slots,
             stretched: is_stretched(&self.topo),
+            provisioned_percent: super::cluster_provisioned_percent(&self.chunks, &self.pextents),
         }
     }
 

@@ -12,7 +12,7 @@ pub fn repair_pextent_topo(input: &PlacementInput) -> Option<(MigrateCandidate, 
     if input.pext.temporary_replica || input.needs_recover() {
         return None;
     }
-    if input.stretched {
+    if input.zone_rules() {
         repair_in_stretched(input)
     } else {
         repair_in_zone(input).map(|c| (c, MigrateReason::RepairTopo))
