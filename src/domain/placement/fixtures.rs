@@ -67,7 +67,7 @@ impl Cluster {
         }
     }
 
-    /// The incident-A cluster as the brief describes it (specs §8): one zone `default`, one
+    /// The incident-A cluster as the brief describes it (specs/placement.md §9): one zone `default`, one
     /// rack, and chunks 4, 2, 5, 1 each in a brick of its own, so that `[4, 2, 5]` is a
     /// topology-safe location. Pids 3133 and 3134 at `[4, 2, 5]`, prefer local 4.
     pub fn incident_a_faithful() -> Cluster {

@@ -55,14 +55,17 @@ pub fn localized_order(input: &PlacementInput) -> Vec<Cid> {
 }
 
 /// `RecoverManager::GetRepairCid()`: `(dst, replace, src)` for a localization migrate, each
-/// 0 when none, given the [`localized_order`] `expected`. Chosen dst → replace → src:
-/// - prefer local holds a replica and every alive replica is expected → `(0, 0, 0)`;
+/// 0 when none, given the [`localized_order`] `expected`. Chosen dst → replace → src
+/// (notes:565):
+/// - prefer local holds a replica and every alive replica is expected → `(0, 0, 0)`
+///   (notes:567);
 /// - dst = prefer local if it lacks a replica and is not failslow, else the next chunk in the
-///   expected order that lacks one;
+///   expected order that lacks one (notes:568);
 /// - replace = an alive replica outside the expected set that is not the lease owner: the
-///   first failslow one, else the last in location;
+///   first failslow one, else the last in location (notes:569);
 /// - src = replace, unless replace is failslow or in another zone than dst: then an alive,
-///   non-failslow replica in dst's zone (if there is one).
+///   non-failslow replica in dst's zone, if there is one (notes:570; a chunk without a zone
+///   is not known to be in another zone, specs A49).
 pub fn get_repair_cid(input: &PlacementInput, expected: &[Cid]) -> (Cid, Cid, Cid) {
     let p = input.pext;
     let Some(pl) = p.preferred_cid else {
@@ -103,11 +106,13 @@ pub fn get_repair_cid(input: &PlacementInput, expected: &[Cid]) -> (Cid, Cid, Ci
     (dst, replace, src)
 }
 
-/// `RecoverManager::RepairPExtentForLocalization()` (low load): the migrate that moves the
-/// pid towards its [`localized_order`], or nothing when prefer local is missing or not
-/// healthy, the pid has a temporary replica or needs recover, `GetRepairCid()` finds no dst
-/// or no replace, src or dst takes part in more than 200 commands, src has less than 256 MB
-/// free, or `AddRecoverCmdUnlock()` would refuse it (space, command slots).
+/// `RecoverManager::RepairPExtentForLocalization()` (low load, notes:561-563): the migrate
+/// that moves the pid towards its [`localized_order`], or nothing when prefer local is
+/// missing or not healthy (condition 1), the pid has a temporary replica (2) or needs recover
+/// (specs A50), `GetRepairCid()` finds no dst, replace or src (3; "any": specs A59), src or
+/// dst has more than 200 commands (4; the scan's only count rule, no slot check), src has
+/// less than 256 MB free (5), or dst cannot take the pid (space, the 95 % / 90 % guard:
+/// notes:335, notes:653).
 pub fn repair_pextent_for_localization(input: &PlacementInput) -> Option<MigrateCandidate> {
     let p = input.pext;
     let pl = p.preferred_cid?;
@@ -135,10 +140,8 @@ mod tests {
     use crate::domain::chunk_table::ChunkStatus;
     use crate::domain::placement::fixtures::*;
 
-    /// Brief §4: "the prefer-local chunk should hold a replica, the others follow the
-    /// `LocalizedComparator` order (nearest in the topology to prefer local, then topology
-    /// spread)"; brief §4: "in the pid-3133 cluster … the safe final location of pid 3133 is
-    /// `[4, 2, 5]`".
+    /// notes:5: low load, not stretched, no failslow, topology unchanged — the topology-safe
+    /// final state of pid 3133 is 4 2 5; notes:567: then no migrate.
     #[test]
     fn the_pid_3133_cluster_expects_4_2_5() {
         let c = Cluster::incident_a_faithful();

@@ -1,8 +1,8 @@
 //! Placement: which migrates the migrate scan (`RecoverManager::ReGenerateWaitingMigrateList()`)
 //! wants, and which recover targets `GenerateRecoverCmds()` picks.
 //!
-//! One file per ZBS function family (the written rules, with the brief's wording, are in
-//! `specs/placement.md`):
+//! One file per ZBS function family (every rule with its line of the notes, `notes:NNN`, or
+//! its assumption, A40-A59, is in `specs/placement.md`):
 //!
 //! | file | ZBS functions |
 //! |---|---|
@@ -276,7 +276,7 @@ pub fn is_quiescent_safe(view: &ClusterView) -> bool {
 
 /// *Migrate never lowers topology safety*, for a candidate made against `before` (the pid as
 /// it was when `MakeMigrateCmd()` queued it): the location with `replace` swapped for `dst`
-/// ranks at least as high as before. Exceptions (specs §9): a low-load localization move
+/// ranks at least as high as before. Exceptions (specs/placement.md §10): a low-load localization move
 /// (`RepairPExtentForLocalization()`: notes:569 picks replace as "location 中的最后一个", the
 /// last in location, without regard to safety; the bound is then that dst is in the expected
 /// set and replace is not), and `ReGenerateMigrateForRemovingChunk()` (moves off a removing
@@ -294,7 +294,7 @@ pub fn migrate_never_lowers_safety(before: &PlacementInput, cand: &MigrateCandid
     if before.status(cand.replace) == Some(ChunkStatus::Removing) {
         return true;
     }
-    // The brief's exception: a low-load localization move (dst expected, replace not).
+    // The exception of notes:569: a low-load localization move (dst expected, replace not).
     before.load == LoadLevel::Low && p.preferred_cid.is_some_and(|pl| before.is_healthy(pl)) && {
         let expected = localized_order(before);
         expected.contains(&cand.dst) && !expected.contains(&cand.replace)

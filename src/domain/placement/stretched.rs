@@ -78,8 +78,7 @@ mod tests {
         c
     }
 
-    /// Brief §4: "Stretched (two-zone) cluster: two replicas in the prefer-local zone, one
-    /// in the other."
+    /// notes:96: two replicas in the prefer-local zone, one in the secondary zone.
     #[test]
     fn three_in_one_zone_move_one_to_the_other() {
         let c = medium();

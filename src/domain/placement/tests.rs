@@ -12,8 +12,8 @@ fn apply(c: &mut Cluster, cand: &MigrateCandidate) {
     p.replace_replica(cand.replace, cand.dst, p.epoch).unwrap();
 }
 
-/// Brief §4: "in the pid-3133 cluster (low load, not stretched, no failslow, topology
-/// unchanged) the safe final location of pid 3133 is `[4, 2, 5]`."
+/// notes:5 "低负载、非双活、没有 failslow、topo 结构不变的话，topo 安全终态是 4 2 5" (low load, not
+/// stretched, no failslow, topology unchanged: the topology-safe final state is 4 2 5).
 #[test]
 fn with_the_topology_unchanged_4_2_5_is_the_safe_final_location() {
     let c = Cluster::incident_a_faithful();
@@ -93,7 +93,7 @@ fn the_scan_after_the_move_queues_3134_only() {
         m.regenerate_waiting_migrate_list(&c).is_empty(),
         "[4, 2, 5] is safe"
     );
-    // The 3133 command as logged (made by a scan we cannot reproduce, see specs §8).
+    // The 3133 command as logged (made by a scan we cannot reproduce, see specs/placement.md §9).
     let cand = MigrateCandidate {
         pid: 3133,
         src: 5,
@@ -115,7 +115,7 @@ fn the_scan_after_the_move_queues_3134_only() {
 
 /// The lead's first incident-A tree (`topology::tests::incident_a()`) puts chunks 2 and 5 in
 /// one brick: there the policy wants 5 → 1 *before* the move too, and `[4, 2, 5]` is never
-/// the safe final location — contradicting the brief, hence the faithful tree (specs §8).
+/// the safe final location — contradicting the brief, hence the faithful tree (specs/placement.md §9).
 #[test]
 fn in_the_shared_brick_tree_5_to_1_is_wanted_before_the_move() {
     let m = incident_a_meta();
@@ -136,7 +136,7 @@ fn a_recover_goes_to_a_chunk_in_a_fresh_brick() {
     assert_eq!(recover_src_dst(&p, &m.topology, &m.chunks), Some((4, 1)));
 }
 
-/// A pid without prefer local gets topology repair at low load as well (specs §2).
+/// A pid without prefer local gets topology repair at low load as well (specs A53).
 #[test]
 fn low_load_without_prefer_local_repairs_topology() {
     let c = Cluster::two_racks();
@@ -174,7 +174,7 @@ fn localization_may_lower_safety_on_the_way_but_repair_may_not() {
     assert!(migrate_never_lowers_safety(&i, &good));
 }
 
-/// specs §9, the brief's exception: "replace = an alive replica outside the expected set that
+/// specs/placement.md §10, the exception of notes:569: "replace = an alive replica outside the expected set that
 /// is not the lease owner (first failslow one, else the last in location)" is chosen without
 /// regard to safety, so one localization step can lower the rank; the next restores it.
 #[test]

@@ -3,7 +3,8 @@
 //!
 //! ZBS has no single function for this; it is the yardstick `RepairPextentTopo()` /
 //! `GetDst()` ("makes the topology safer") and the `LocalizedComparator` ("topology spread")
-//! compare with. The order is derived in `specs/placement.md` §1.
+//! compare with; the notes do not define it (notes:595 "能让拓扑结构更安全", makes the topology
+//! safer). The order is specs A42 (`specs/placement.md` §2).
 
 use super::{LoadLevel, PlacementInput, zone_of};
 use crate::domain::Cid;
@@ -11,13 +12,13 @@ use crate::domain::topology::{Domain, Level, NodeIx, Topology};
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-/// How safe a location is. Compared lexicographically, best last:
+/// How safe a location is (specs A42). Compared lexicographically, best last:
 /// 1. fewest `zone_misfit` (stretched clusters only: replicas not in their 2 : 1 zone split);
 /// 2. most distinct zones, 3. racks, 4. bricks, 5. nodes (chunks);
 /// 6. most replicas on healthy (not failslow) chunks.
 ///
 /// A chunk that hangs directly below `"topo"` (unplaced) has no zone, rack or brick: it adds
-/// a node but no domain at the higher levels (specs §1, "unplaced chunks").
+/// a node but no domain at the higher levels (specs A49).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct SafetyRank {
     pub zone_misfit: u8,
@@ -66,8 +67,9 @@ fn distinct_objects(topo: &Topology, location: &[Cid], level: Level) -> u8 {
 }
 
 /// The stretched 2 : 1 split for `n` replicas: (replicas wanted in the prefer-local zone,
-/// replicas wanted in the other zone). "Two replicas in the prefer-local zone, one in the
-/// other"; with two replicas one each; a single replica stays in the prefer-local zone.
+/// replicas wanted in the other zone). Two in the prefer-local zone, one in the secondary
+/// zone (notes:96); other counts `n - 1 : 1`, with two replicas one each, a single replica in
+/// the prefer-local zone (specs A47).
 pub(crate) fn zone_quotas(n: usize) -> (usize, usize) {
     let n = n.max(1);
     let pref = (n - 1).max(1);
@@ -75,7 +77,8 @@ pub(crate) fn zone_quotas(n: usize) -> (usize, usize) {
 }
 
 /// The zone that plays "prefer-local zone" for `location`: prefer local's zone if it has
-/// one, else the zone holding most of the location's replicas (ties: the lowest object).
+/// one (notes:599), else the zone holding most of the location's replicas (ties: the lowest
+/// object; specs A47).
 pub(crate) fn primary_zone(input: &PlacementInput, location: &[Cid]) -> Option<NodeIx> {
     if let Some(z) = input.pext.preferred_cid.and_then(|p| input.zone(p)) {
         return Some(z);
@@ -128,7 +131,8 @@ pub fn safety_rank(input: &PlacementInput, location: &[Cid]) -> SafetyRank {
     }
 }
 
-/// Prefer local, when low-load localization requires every aimed-for location to hold it.
+/// Prefer local, when low-load localization requires every aimed-for location to hold it
+/// (specs A44).
 pub(crate) fn forced_prefer_local(input: &PlacementInput) -> Option<Cid> {
     input
         .pext
@@ -452,8 +456,9 @@ pub(crate) mod enumeration {
 }
 
 /// A stretched (two-zone) cluster: the chunks hang below two or more distinct zones — the
-/// check `RepairPextentTopo()` branches on (`RepairInStretched()` vs `RepairInZone()`). ZBS
-/// keeps it as cluster configuration; the model reads it off the topology tree.
+/// check `RepairPextentTopo()` branches on (`RepairInStretched()` vs `RepairInZone()`,
+/// notes:582-583). ZBS keeps it as cluster configuration; the model reads it off the
+/// topology tree (specs A47).
 pub fn is_stretched(topo: &Topology) -> bool {
     let zones: BTreeSet<NodeIx> = topo
         .chunk_parent
@@ -468,8 +473,7 @@ mod tests {
     use super::*;
     use crate::domain::placement::fixtures::*;
 
-    /// Brief §4: "replicas should sit in distinct failure domains" — a rack beats a brick,
-    /// a brick beats a node.
+    /// specs A42: a rack beats a brick, a brick beats a node.
     #[test]
     fn higher_levels_weigh_more() {
         let c = Cluster::two_racks();
@@ -506,8 +510,8 @@ mod tests {
         assert!(safety_rank(&i, &[4, 2, 1]) > after);
     }
 
-    /// Brief §4: "Stretched (two-zone) cluster: two replicas in the prefer-local zone, one in
-    /// the other."
+    /// notes:96: two replicas in the prefer-local zone, one in the secondary zone (at
+    /// medium/high load: notes:79).
     #[test]
     fn stretched_rank_counts_replicas_outside_the_2_1_split() {
         let mut c = Cluster::stretched();
