@@ -39,8 +39,15 @@ fn a_command_is_dequeued_only_while_it_waits_in_its_owners_queue() {
     let mut am = AccessManager::new([1, 2]);
     let (a, b) = (cmd(1, 3133, 1), cmd(2, 3134, 1));
     am.waiting_recover_cmds.get_mut(&1).unwrap().extend([a, b]);
-    assert!(am.dequeue_recover_cmd(&a), "queued: revoked before delivery");
-    assert_eq!(am.waiting_recover_cmds[&1], vec![b], "only that command goes");
+    assert!(
+        am.dequeue_recover_cmd(&a),
+        "queued: revoked before delivery"
+    );
+    assert_eq!(
+        am.waiting_recover_cmds[&1],
+        vec![b],
+        "only that command goes"
+    );
     assert!(!am.dequeue_recover_cmd(&a), "gone already");
     // Handed over in a heartbeat reply: no longer dequeueable (revoked after delivery).
     am.take_waiting_recover_cmds(1);
@@ -48,7 +55,10 @@ fn a_command_is_dequeued_only_while_it_waits_in_its_owners_queue() {
     // A command whose owner has no session.
     assert!(!am.dequeue_recover_cmd(&cmd(3, 3135, 7)));
     // Another command with the same pid is not the queued one.
-    am.waiting_recover_cmds.get_mut(&2).unwrap().push(cmd(4, 3133, 2));
+    am.waiting_recover_cmds
+        .get_mut(&2)
+        .unwrap()
+        .push(cmd(4, 3133, 2));
     assert!(!am.dequeue_recover_cmd(&cmd(5, 3133, 2)));
     assert_eq!(am.waiting_recover_cmds[&2].len(), 1);
 }
