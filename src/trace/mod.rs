@@ -17,7 +17,7 @@ pub mod svg;
 pub mod test_plan;
 pub mod text;
 
-pub use counterexample::{Counterexample, TraceFormat};
+pub use counterexample::{Counterexample, Property, Shown, TraceFormat};
 
 use crate::actors::model::{SystemView, ZbsModel, ZbsState};
 use crate::actors::{Msg, Timer, ZbsActor};
@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 pub type ZbsAction = ActorModelAction<Msg, Timer, ()>;
 
 /// One step of a counterexample.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Step {
     /// 1-based position in the trace.
     pub index: usize,

@@ -99,8 +99,42 @@ pub fn diagram(
     }
 }
 
-/// The diagram of a counterexample, ending with the property's verdict.
+/// The diagram of a counterexample, ending with what it shows (computed, see
+/// `Counterexample::end_line`); the last step is shaded only when it shows a violation or a
+/// reached condition. A lasso's loop is marked by a note where it starts.
 pub fn of_counterexample(cx: &super::Counterexample) -> Diagram {
-    let note = format!("✗ {} is {} here", cx.property.name, cx.verdict_word());
-    diagram(cx.model, &cx.trace, &cx.steps, Some(&note))
+    let note = cx.end_line();
+    let mut d = if cx.shows_something() {
+        diagram(cx.model, &cx.trace, &cx.steps, Some(&note))
+    } else {
+        let mut d = diagram(cx.model, &cx.trace, &cx.steps, None);
+        d.items.push(Item::Note {
+            over: 0,
+            lines: vec![note],
+            highlight: false,
+        });
+        d
+    };
+    let n = cx.steps.len();
+    if let Some(l) = cx.loop_start.filter(|&l| l < n) {
+        // Before the arrow of step l + 1, the loop's first step.
+        let label = format!("{}. ", l + 1);
+        let at = d
+            .items
+            .iter()
+            .position(|i| matches!(i, Item::Arrow { label: a, .. } if a.starts_with(&label)))
+            .unwrap_or(d.items.len());
+        d.items.insert(
+            at,
+            Item::Note {
+                over: 0,
+                lines: vec![format!(
+                    "↻ loop: steps {}–{n} repeat forever (the last returns here)",
+                    l + 1
+                )],
+                highlight: false,
+            },
+        );
+    }
+    d
 }

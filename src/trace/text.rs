@@ -106,20 +106,11 @@ pub fn render_counterexample(cx: &super::Counterexample) -> String {
         cx.source.name,
         cx.source.file,
         cx.variant,
-        if cx.verdict_word() == "reached" {
-            "example"
-        } else {
-            "counterexample"
-        },
+        cx.title(),
         cx.property.name,
         cx.steps.len()
     );
     s.push_str(&render(&cx.initial, &cx.steps));
-    let _ = writeln!(
-        s,
-        "    ✗ {} is {} here",
-        cx.property.name,
-        cx.verdict_word()
-    );
+    let _ = writeln!(s, "    {}", cx.end_line());
     s
 }
