@@ -38,6 +38,11 @@ pub struct Variant {
     pub check_src_dst_hold: bool,
     pub replace_checks_epoch: bool,
     pub remove_keeps_last_replica: bool,
+    pub alloc_failure_keeps_reservation: bool,
+    /// What advances a pextent's epoch (open question, specs A21).
+    pub epoch_rule: crate::domain::pextent::EpochRule,
+    /// What a chunk does with a second command for a pid it already runs (specs A25).
+    pub second_cmd: crate::domain::session::SecondCmd,
 }
 
 macro_rules! switch {
@@ -91,6 +96,14 @@ pub const SWITCHES: &[Switch] = &[
          cid; off: only src or dst, as the notes say (specs A8)"
     ),
     switch!(
+        alloc_failure_keeps_reservation,
+        SwitchKind::OpenQuestion,
+        false,
+        "when AccessManager::AllocOwnerForRecover() fails, AddRecoverCmdUnlock() refuses the \
+         command but keeps what step 4 reserved, as the draft AddMigrateCmd() reads \
+         (notes:428-445); off: the reservations are given back (specs A23)"
+    ),
+    switch!(
         check_pid_has_cmd,
         SwitchKind::SeededBug,
         true,
@@ -129,6 +142,9 @@ impl Default for Variant {
             check_src_dst_hold: false,
             replace_checks_epoch: false,
             remove_keeps_last_replica: false,
+            alloc_failure_keeps_reservation: false,
+            epoch_rule: Default::default(),
+            second_cmd: Default::default(),
         };
         for s in SWITCHES {
             (s.set)(&mut v, s.default_on);
