@@ -144,7 +144,7 @@ pub const PROPERTIES: &[PropertyDef] = &[
     property!(
         leak_beside_completed_migrate,
         Sometimes,
-        Some("no_leaked_owner"),
+        None,
         "incident A as logged: a pid's owner is stranded by a revoke, while another pid whose \
          command was issued after that revoke (never revoked itself) has landed its migrate off \
          the stranded owner's chunk"

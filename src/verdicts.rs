@@ -137,11 +137,14 @@ impl Run {
             .any(|f| f.verdict == Verdict::Violated && f.kind != "sometimes")
     }
 
-    /// The `sometimes` companions never reached.
+    /// The `sometimes` companions never reached (a `sometimes` property that guards no
+    /// invariant, such as an incident's witness, is not a companion).
     pub fn unreached(&self) -> impl Iterator<Item = &Finding> {
-        self.verdicts
-            .iter()
-            .filter(|f| f.verdict == Verdict::Violated && f.kind == "sometimes")
+        self.verdicts.iter().filter(|f| {
+            f.verdict == Verdict::Violated
+                && f.kind == "sometimes"
+                && crate::properties::find(f.name).is_some_and(|d| d.companion_of.is_some())
+        })
     }
 
     /// Some property that was to be checked is undecided (a limit stopped exploration).
