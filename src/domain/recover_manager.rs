@@ -97,6 +97,14 @@ impl RecoverManager {
 }
 
 impl Meta {
+    /// Whether a migrate scan that queued something logs `Migrate for localization in storage
+    /// pool: system` (`recover_manager.cc:1232`): at low load, where the scan is
+    /// `ReGenerateMigrateForLocalizeInStoragePool()`. The notes read the line as the mark of a
+    /// migrate happening (notes:472, notes:492–495), so a scan that queues nothing logs none.
+    pub fn migrate_for_localization(&self, cfg: &MetaConfig) -> bool {
+        self.cluster_view(cfg.max_recover_cmds_per_chunk).load == placement::LoadLevel::Low
+    }
+
     /// `RecoverManager::ReGenerateWaitingMigrateList()` (the migrate scan): walk the pids from
     /// the cursor `next_repair_scan_pids_` in ascending pid order (`pid_map->GetNextSetId()`,
     /// notes:346), at most `scan_extents_num` of them (notes:73), ask placement for each pid
@@ -118,9 +126,6 @@ impl Meta {
             .unwrap_or(0);
         let view = self.cluster_view(cfg.max_recover_cmds_per_chunk);
         let mut events = Vec::new();
-        if view.load == placement::LoadLevel::Low {
-            events.push(MetaEvent::MigrateForLocalization);
-        }
         let proposals: Vec<MigrateCandidate> = walked
             .iter()
             .filter_map(|pid| {
