@@ -317,7 +317,9 @@ pub fn reservations_balance(v: &SystemView) -> bool {
 }
 
 /// *A chunk never exceeds its command slots*, counted over every command that exists, not
-/// over meta's counters (which a revoke releases while a delivered command still runs).
+/// over meta's counters (which a revoke releases while a delivered command still runs;
+/// specs A28). Mirrors `FLAGS_max_recover_cmds_per_chunk` as `AddRecoverCmdUnlock()` step 4
+/// and the draft `AddMigrateCmd()` (notes:406–418) enforce it.
 pub fn slots_never_exceeded(v: &SystemView) -> bool {
     let mut per_chunk: BTreeMap<Cid, BTreeSet<(Pid, u32)>> = BTreeMap::new();
     for_each_cmd(v, |c| {
@@ -331,7 +333,9 @@ pub fn slots_never_exceeded(v: &SystemView) -> bool {
     per_chunk.values().all(|cmds| cmds.len() <= max)
 }
 
-/// *Space never overcommitted*: used + reserved ≤ capacity on every chunk.
+/// *Space never overcommitted* (brief §6): used + reserved ≤ capacity on every chunk — what
+/// `AddRecoverCmdUnlock()` step 4's space check (notes:653) is for; a revoked command landing
+/// without a reservation breaks it (specs A7).
 pub fn space_never_overcommitted(v: &SystemView) -> bool {
     v.meta
         .meta

@@ -445,11 +445,9 @@ fn the_explorer_api_walks_fingerprint_paths_from_a_saved_trace() {
     assert_eq!(e.start.len(), 5, "opens at the trace's last state");
     let last = e.state_json(&e.start).unwrap();
     assert_eq!(last["depth"], 5);
-    // The stranded owner also blocks the migrate off unplaced chunk 5.
-    assert_eq!(
-        last["violated"],
-        serde_json::json!(["no_leaked_owner", "safe_final_location"])
-    );
+    // The owner is stranded; a migrate scan is still to come (one pid per scan), so the state
+    // is not quiescent and safe_final_location is not judged here yet.
+    assert_eq!(last["violated"], serde_json::json!(["no_leaked_owner"]));
     assert!(
         last["tables"]
             .as_str()

@@ -35,7 +35,7 @@ pub struct RecoverManager {
 }
 
 /// What the model remembers of the past only so that properties can speak of it: never read
-/// by a rule.
+/// by a rule (specs A27).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Ghost {
     /// Pids one of whose commands `RevokeRecoverCmds()` (or a session's loss) took back.
