@@ -97,7 +97,10 @@ fn log_lines_are_glog_lines_or_marked_remarks() {
                 assert!(fields[2].parse::<u32>().is_ok(), "thread id: {line}");
                 let (file, no) = fields[3].split_once(':').expect("file:line");
                 assert!(file.ends_with(".cc") && no.parse::<u32>().is_ok(), "{line}");
-                assert!(!message.contains("# model"), "remarks stay off real lines: {line}");
+                assert!(
+                    !message.contains("# model"),
+                    "remarks stay off real lines: {line}"
+                );
                 seen_glog += 1;
             }
         }
@@ -150,13 +153,21 @@ fn a_second_command_for_a_running_pid_is_printed_as_the_switch_says() {
             .into_iter()
             .map(|(a, _)| a)
             .find(|a| {
-                matches!(a, stateright::actor::ActorModelAction::Deliver { msg: Msg::HeartbeatReply(_), .. })
+                matches!(
+                    a,
+                    stateright::actor::ActorModelAction::Deliver {
+                        msg: Msg::HeartbeatReply(_),
+                        ..
+                    }
+                )
             })
             .unwrap();
         let (actor, _, log) = zbs_mc::trace::step_log(&m, last, &deliver);
         assert!(actor.starts_with("chunk-"), "{actor}");
         assert!(
-            log.iter().any(|l| l.starts_with("# model: ") && l.contains(words) && l.contains("second_cmd_for_running_pid")),
+            log.iter().any(|l| l.starts_with("# model: ")
+                && l.contains(words)
+                && l.contains("second_cmd_for_running_pid")),
             "{option}: {log:#?}"
         );
     }
@@ -243,7 +254,11 @@ fn itf_output_parses_with_the_itf_crate() {
         (cmd.pid, cmd.src, cmd.dst, cmd.replace, cmd.owner),
         (3133, 5, 1, 5, 5)
     );
-    assert_eq!(after_scan.waiting_recover_cmds[&5].len(), 1, "one pid per scan (A20)");
+    assert_eq!(
+        after_scan.waiting_recover_cmds[&5].len(),
+        1,
+        "one pid per scan (A20)"
+    );
     assert_eq!(
         trace.states[4].value.in_flight,
         vec![(

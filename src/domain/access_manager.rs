@@ -105,8 +105,7 @@ impl Meta {
     /// rewrite, notes:656); put the lease in the command and queue it on the owner session.
     /// `false` if `AllocOwnerForRecover()` failed (nothing queued, no owner created).
     pub fn enqueue_recover_cmd(&mut self, cmd: &mut RecoverCmd) -> bool {
-        let Some((owner, created)) = self.alloc_owner_for_recover(cmd.pid, cmd.src, cmd.dst)
-        else {
+        let Some((owner, created)) = self.alloc_owner_for_recover(cmd.pid, cmd.src, cmd.dst) else {
             return false;
         };
         cmd.owner = owner;

@@ -159,7 +159,10 @@ mod tests {
         );
         p.replace_replica(5, 1, 4354).unwrap();
         assert_eq!(pack_location(&p.location), 66052);
-        assert_eq!(p.epoch, 4354, "the logged response keeps the request's epoch");
+        assert_eq!(
+            p.epoch, 4354,
+            "the logged response keeps the request's epoch"
+        );
         assert_eq!(
             p.replace_replica(2, 1, 4354),
             Err(ReplaceRefusal::DstAlreadyInLocation)

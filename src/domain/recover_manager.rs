@@ -3,8 +3,8 @@
 //! take them back (`RevokeRecoverCmds`).
 
 use super::events::{MetaEvent, Refusal};
-use super::pextent::EpochRule;
 use super::meta::{Meta, MetaConfig};
+use super::pextent::EpochRule;
 use super::placement;
 use super::recover_cmd::{MigrateCandidate, RecoverCmd};
 use super::{Cid, Pid};
@@ -229,15 +229,13 @@ impl Meta {
         match self.try_add_recover_cmd(cfg, cand, tmp) {
             Ok(cmd) => vec![MetaEvent::CmdAdded(cmd)],
             Err(Refused::Check(why)) => vec![refused(why)],
-            Err(Refused::NoOwner { given_back }) => vec![
-                MetaEvent::OwnerAllocFailed {
-                    pid: cand.pid,
-                    src: cand.src,
-                    dst: cand.dst,
-                    replace: cand.replace,
-                    given_back,
-                },
-            ],
+            Err(Refused::NoOwner { given_back }) => vec![MetaEvent::OwnerAllocFailed {
+                pid: cand.pid,
+                src: cand.src,
+                dst: cand.dst,
+                replace: cand.replace,
+                given_back,
+            }],
         }
     }
 
@@ -294,7 +292,13 @@ impl Meta {
             )
         };
         let mut cmd = RecoverCmd {
-            id: self.recover.cmds_issued.get(&cand.pid).copied().unwrap_or(0) + 1,
+            id: self
+                .recover
+                .cmds_issued
+                .get(&cand.pid)
+                .copied()
+                .unwrap_or(0)
+                + 1,
             pid: cand.pid,
             src: cand.src,
             dst: cand.dst,
@@ -616,15 +620,26 @@ pub(crate) mod tests {
             panic!("{events:?}")
         };
         assert_eq!((cmd.src, cmd.reserved_src), (4, 5));
-        assert!(events[0].remarks().iter().any(|r| r.contains("rewrote src 5 -> 4")));
+        assert!(
+            events[0]
+                .remarks()
+                .iter()
+                .any(|r| r.contains("rewrote src 5 -> 4"))
+        );
         // Moving chunk 5 spares it (its src is 4 now)… except that dst 1 / replace 5 do not
         // hit either: only src or dst count.
         let spared = m.revoke_recover_cmds(&c, 5);
-        assert!(matches!(spared[..], [MetaEvent::RevokeSparedRewrittenSrc { .. }]));
+        assert!(matches!(
+            spared[..],
+            [MetaEvent::RevokeSparedRewrittenSrc { .. }]
+        ));
         assert_eq!(m.recover.pid_cmds.len(), 1);
         // …moving chunk 4 takes it.
         let taken = m.revoke_recover_cmds(&c, 4);
-        assert!(matches!(taken[..], [MetaEvent::CmdRevoked { .. }]), "{taken:?}");
+        assert!(
+            matches!(taken[..], [MetaEvent::CmdRevoked { .. }]),
+            "{taken:?}"
+        );
     }
 
     /// specs A20: the migrate scan walks `scan_extents_num` pids from its cursor.
@@ -648,7 +663,10 @@ pub(crate) mod tests {
         assert_eq!(m.recover.next_repair_scan_pid, 3134);
         assert_eq!(queued(m.regenerate_waiting_migrate_list(&c)), vec![3134]);
         assert_eq!(m.recover.next_repair_scan_pid, 0, "wrapped");
-        assert!(queued(m.regenerate_waiting_migrate_list(&c)).is_empty(), "3133 waits already");
+        assert!(
+            queued(m.regenerate_waiting_migrate_list(&c)).is_empty(),
+            "3133 waits already"
+        );
     }
 
     #[test]

@@ -25,9 +25,18 @@ crate::switch_options! {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Received {
     Started(RecoverCmd),
-    BothRun { first: RecoverCmd, second: RecoverCmd },
-    SecondRefused { first: RecoverCmd, second: RecoverCmd },
-    FirstReplaced { first: RecoverCmd, second: RecoverCmd },
+    BothRun {
+        first: RecoverCmd,
+        second: RecoverCmd,
+    },
+    SecondRefused {
+        first: RecoverCmd,
+        second: RecoverCmd,
+    },
+    FirstReplaced {
+        first: RecoverCmd,
+        second: RecoverCmd,
+    },
 }
 
 impl Received {
@@ -80,16 +89,25 @@ impl ChunkSession {
                     self.running.insert((cmd.pid, cmd.id), *cmd);
                     out.push(match running {
                         None => Received::Started(*cmd),
-                        Some(first) => Received::BothRun { first, second: *cmd },
+                        Some(first) => Received::BothRun {
+                            first,
+                            second: *cmd,
+                        },
                     });
                 }
                 (Some(first), SecondCmd::SecondRefused) => {
-                    out.push(Received::SecondRefused { first, second: *cmd });
+                    out.push(Received::SecondRefused {
+                        first,
+                        second: *cmd,
+                    });
                 }
                 (Some(first), SecondCmd::FirstReplaced) => {
                     self.running.remove(&(first.pid, first.id));
                     self.running.insert((cmd.pid, cmd.id), *cmd);
-                    out.push(Received::FirstReplaced { first, second: *cmd });
+                    out.push(Received::FirstReplaced {
+                        first,
+                        second: *cmd,
+                    });
                 }
             }
         }
@@ -98,7 +116,10 @@ impl ChunkSession {
 
     /// The oldest command the chunk runs for `pid`.
     pub fn running_for(&self, pid: Pid) -> Option<&RecoverCmd> {
-        self.running.range((pid, 0)..=(pid, u32::MAX)).next().map(|(_, c)| c)
+        self.running
+            .range((pid, 0)..=(pid, u32::MAX))
+            .next()
+            .map(|(_, c)| c)
     }
 
     /// The copy of `pid`'s oldest running command is done: it leaves the chunk (its
@@ -156,7 +177,10 @@ mod tests {
         };
         assert_eq!(
             run(SecondCmd::FirstReplaced),
-            (vec![Received::FirstReplaced { first, second }], vec![second])
+            (
+                vec![Received::FirstReplaced { first, second }],
+                vec![second]
+            )
         );
         assert_eq!(
             run(SecondCmd::SecondRefused),
