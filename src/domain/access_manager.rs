@@ -218,7 +218,7 @@ mod tests {
             };
             let events = m.add_recover_cmd_unlock(&cfg(v), cand);
             assert!(
-                matches!(events[..], [MetaEvent::OwnerAllocFailed { given_back, .. }] if given_back == !keep),
+                matches!(events[..], [MetaEvent::OwnerAllocFailed { given_back, .. }] if given_back != keep),
                 "{events:?}"
             );
             assert_eq!(m.owner_of(3133), None);
