@@ -222,11 +222,13 @@ impl Run {
         self.verdicts.iter().any(|f| f.status().is_failure())
     }
 
-    /// The `sometimes` companions never reached.
+    /// The `sometimes` companions never reached (a `sometimes` property that guards no
+    /// invariant, such as an incident's witness, is not a companion).
     pub fn unreached(&self) -> impl Iterator<Item = &Finding> {
-        self.verdicts
-            .iter()
-            .filter(|f| f.status() == Status::NotReached)
+        self.verdicts.iter().filter(|f| {
+            f.status() == Status::NotReached
+                && crate::properties::find(f.name).is_some_and(|d| d.companion_of.is_some())
+        })
     }
 
     /// Some property that was to be checked is undecided (a limit stopped exploration).
