@@ -191,6 +191,9 @@ struct RawModel {
 struct RawCluster {
     /// Default 128.
     max_recover_cmds_per_chunk: Option<Spanned<usize>>,
+    /// How many pids one migrate scan walks from its cursor (specs A20); default: all.
+    #[serde(default)]
+    scan_extents_num: Option<usize>,
     #[serde(default)]
     topology: Vec<RawTopoObject>,
     chunks: Spanned<Vec<RawChunk>>,
@@ -645,6 +648,7 @@ impl RawModel {
                 meta: MetaConfig {
                     variant,
                     max_recover_cmds_per_chunk: slots,
+                    scan_extents_num: self.cluster.scan_extents_num.filter(|&n| n > 0),
                 },
                 initial_meta: meta,
                 chunk_cids: cids,

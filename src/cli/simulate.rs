@@ -181,7 +181,13 @@ fn pick(
         .iter()
         .filter(|p| p.verdict != Verdict::Unknown)
         .find(found)
-        .and_then(|p| Some((property_named(p.name)?, p.trace.clone()?))))
+        .and_then(|p| {
+            Some(Picked {
+                property: property_named(p.name)?.into(),
+                trace: p.trace.clone()?,
+                loop_start: None,
+            })
+        }))
 }
 
 /// Walks run `seed` again and prints it, marking the first state that violates an invariant.

@@ -85,7 +85,7 @@ pub fn render_markdown(cx: &Counterexample) -> String {
     format!(
         "# {} {} — {} ({})\n\n```mermaid\n{}```\n",
         cx.property.name,
-        cx.verdict_word(),
+        cx.verdict_word().replace('_', " "),
         cx.source.name,
         cx.variant,
         render(cx)
