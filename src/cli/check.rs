@@ -52,6 +52,10 @@ pub struct CheckArgs {
     /// Skip the liveness properties (they need the whole state graph in memory).
     #[arg(long)]
     pub no_liveness: bool,
+    /// Also print the action coverage: how many explored transitions fired each action,
+    /// named by the ZBS function it mirrors (`never` for one that did not fire).
+    #[arg(long)]
+    pub coverage: bool,
     /// Instead of exhausting the state space, take RUNS seeded random walks (for models too
     /// big to exhaust); violations are reported with a run seed for --replay-seed.
     #[arg(long, value_name = "RUNS", conflicts_with = "replay_seed")]
@@ -126,7 +130,20 @@ pub fn run(args: &CheckArgs) -> i32 {
         stop_when_decided: args.stop_when_decided,
         symmetry: args.symmetry,
     };
-    let run = verdicts::run(&model, &opts, !args.no_liveness);
+    let mut coverage = crate::verify::coverage::Coverage::new();
+    let mut run = {
+        let mut scratch = Vec::new();
+        let mut visit = |s: &model::ZbsState| coverage.visit(&model, s, &mut scratch);
+        let observer: Option<&mut dyn FnMut(&model::ZbsState)> = if args.coverage {
+            Some(&mut visit)
+        } else {
+            None
+        };
+        verdicts::run_visiting(&model, &opts, !args.no_liveness, observer)
+    };
+    // The model file's `properties` list chooses what is reported.
+    run.verdicts.retain(|f| scenario.checks(f.name));
+    let coverage = args.coverage.then_some(coverage);
     let (outcome, reported, liveness_seconds) = (&run.safety, &run.verdicts, run.liveness_seconds);
     let expected = scenario.expected_for(&variant);
     let expected_of = |name: &str| expected.and_then(|e| e.get(name)).copied();
@@ -161,6 +178,10 @@ pub fn run(args: &CheckArgs) -> i32 {
                 "stopped_by": outcome.stopped_by.map(|s| format!("{s:?}")),
                 "symmetry": run.symmetry,
                 "properties": properties,
+                "coverage": coverage.as_ref().map(|c| c
+                    .rows()
+                    .map(|(a, n)| (a.name().to_string(), json!(n)))
+                    .collect::<serde_json::Map<_, _>>()),
             });
             let _ = writeln!(
                 out,
@@ -227,6 +248,9 @@ pub fn run(args: &CheckArgs) -> i32 {
                     "  warning: {} was never reached, so {guards} may hold vacuously in this model",
                     f.name
                 );
+            }
+            if let Some(c) = &coverage {
+                let _ = write!(out, "\ncoverage:\n{}", c.table());
             }
             for p in reported {
                 let Some(t) = &p.trace else { continue };
