@@ -332,8 +332,14 @@ fn changed_reports_exactly_the_properties_a_seeded_bug_breaks() {
         .iter()
         .filter(|sw| sw.kind == zbs_mc::domain::variant::SwitchKind::SeededBug);
     let base = ["revoke_releases_owner=on"];
-    for sw in seeded {
-        let option = format!("{}=off", sw.name);
+    let broken = seeded.flat_map(|sw| {
+        let default = sw.default_option();
+        sw.options()
+            .into_iter()
+            .filter(move |o| *o != default)
+            .map(move |o| format!("{}={o}", sw.name))
+    });
+    for option in broken {
         let ch = zbs_mc::verify::changed(
             std::slice::from_ref(&s),
             &[base[0].to_string()],
