@@ -54,7 +54,7 @@ pub struct CheckArgs {
     pub no_liveness: bool,
     /// Also print the action coverage: how many explored transitions fired each action,
     /// named by the ZBS function it mirrors (`never` for one that did not fire).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["simulate", "replay_seed"])]
     pub coverage: bool,
     /// Instead of exhausting the state space, take RUNS seeded random walks (for models too
     /// big to exhaust); violations are reported with a run seed for --replay-seed.

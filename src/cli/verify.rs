@@ -102,6 +102,7 @@ fn run_inner(args: &VerifyArgs) -> Result<i32, String> {
         timeout: args.timeout.map(std::time::Duration::from_secs_f64),
         json_traces: args.out.is_some(),
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        coverage: true,
     };
     if let Some(assignment) = &args.changed {
         let ch = verify::changed(&scenarios, &args.variants, assignment, &opts)?;

@@ -72,6 +72,8 @@ pub struct RunOptions {
     pub json_traces: bool,
     /// Print one line per finished run on stderr.
     pub progress: bool,
+    /// Count the action coverage of each run (`--changed` does not report it).
+    pub coverage: bool,
 }
 
 impl Default for RunOptions {
@@ -83,6 +85,7 @@ impl Default for RunOptions {
             timeout: None,
             json_traces: false,
             progress: false,
+            coverage: true,
         }
     }
 }
@@ -380,12 +383,13 @@ pub fn run_one(s: &Scenario, label: &str, variant: &Variant, opts: &RunOptions) 
     };
     let mut cov = Coverage::new();
     let mut scratch = Vec::new();
-    let run = verdicts::run_visiting(
-        &model,
-        &engine_opts,
-        true,
-        Some(&mut |state| cov.visit(&model, state, &mut scratch)),
-    );
+    let mut visit = |state: &crate::actors::model::ZbsState| cov.visit(&model, state, &mut scratch);
+    let observer: Option<&mut dyn FnMut(&crate::actors::model::ZbsState)> = if opts.coverage {
+        Some(&mut visit)
+    } else {
+        None
+    };
+    let run = verdicts::run_visiting(&model, &engine_opts, true, observer);
     let expected = s.expected.get(label);
     let cells = run
         .verdicts
@@ -570,6 +574,10 @@ pub fn changed(
         pairs.push(same);
     }
     let started = Instant::now();
+    let opts = &RunOptions {
+        coverage: false,
+        ..opts.clone()
+    };
     let mut results = run_jobs(&jobs, opts).into_iter();
     let mut models = Vec::new();
     for (s, same) in scenarios.iter().zip(pairs) {

@@ -499,7 +499,8 @@ fn suites_xml(name: &str, suites: &[(String, String, Vec<Case>)], seconds: f64) 
 
 /// The JUnit XML rendering: a test suite per model, a test case per cell (`[variant]
 /// property`); a mismatch is a failure whose body is the counterexample (or why there is
-/// none), an undecided cell an error. `time` of a case is that of the run that decided it.
+/// none), an undecided cell an error. The `time` of a case is its run's time divided among
+/// the run's cells.
 pub fn junit(m: &Matrix, out: Option<&Path>) -> String {
     let suites: Vec<(String, String, Vec<Case>)> = m
         .models
@@ -548,7 +549,9 @@ pub fn junit(m: &Matrix, out: Option<&Path>) -> String {
                         Case {
                             name,
                             classname: format!("zbs-mc.verify.{}", model.name),
-                            seconds: r.seconds,
+                            // The run's time shared out among its cells, so that a suite
+                            // adds up to the time of its runs.
+                            seconds: r.seconds / r.cells.len().max(1) as f64,
                             failure,
                             error,
                             system_out,
@@ -727,7 +730,7 @@ pub fn changed_junit(ch: &Changed) -> String {
                     Case {
                         name: format!("[{}] {}", after.label, c.property),
                         classname: format!("zbs-mc.verify.changed.{}", m.name),
-                        seconds: m.base.seconds + after.seconds,
+                        seconds: (m.base.seconds + after.seconds) / m.cells.len().max(1) as f64,
                         failure: (c.change == Change::Regressed)
                             .then(|| ("regressed", line.clone(), body)),
                         error: (c.change == Change::Undecided)
