@@ -24,7 +24,7 @@ pub enum VerifyFormat {
     verdict differs (with --changed: an option regressed a property); 2 bad input; 3 a limit \
     left a cell undecided.\n\n\
     A directory means the *.toml files directly in it: models/ does not include models/bench/ \
-    (the benchmark models take minutes); name it to include it.\n\n\
+    (its benchmark model takes ten times the whole default matrix); name it to include it.\n\n\
     Examples:\n  \
     zbs-mc verify\n  \
     zbs-mc verify models/ --format junit > verify.xml\n  \
