@@ -12,6 +12,7 @@
 //! - [`verdicts`]: one full check (safety, then liveness under fairness) → verdicts.
 //! - [`trace`]: counterexamples rendered like a ZBS meta log.
 //! - [`report`]: the self-contained HTML report; [`explorer`]: the web explorer.
+//! - [`verify`]: the fix matrix (models × variants × properties), action coverage.
 //! - [`cli`]: the `zbs-mc` commands; `main.rs` only maps their results to exit codes.
 pub mod actors;
 pub mod bench;
@@ -24,3 +25,4 @@ pub mod report;
 pub mod scenario;
 pub mod trace;
 pub mod verdicts;
+pub mod verify;

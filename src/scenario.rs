@@ -83,6 +83,9 @@ pub struct Scenario {
     /// Expected verdicts: variant label (`default`, or `name=on,…` in switch order) →
     /// property → verdict.
     pub expected: BTreeMap<String, BTreeMap<String, ExpectedVerdict>>,
+    /// The file's `properties` list: what this model checks (as a TLC cfg lists its
+    /// INVARIANTs); `None`: every property (`zbs-mc properties`).
+    pub properties: Option<Vec<String>>,
     cfg: ModelCfg,
 }
 
@@ -117,6 +120,7 @@ impl Scenario {
             path: path.to_path_buf(),
             variant: checked.cfg.meta.variant.clone(),
             expected: checked.expected,
+            properties: checked.properties,
             cfg: checked.cfg,
             source,
         })
@@ -139,6 +143,13 @@ impl Scenario {
             chunk_failures: self.cfg.chunk_failures.clone(),
             symmetry: Default::default(),
         }
+    }
+
+    /// Whether this model checks property `name` (its `properties` list, or every property).
+    pub fn checks(&self, name: &str) -> bool {
+        self.properties
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|p| p == name))
     }
 
     /// The expected verdicts for `variant`, if the file states them.
@@ -184,6 +195,8 @@ struct RawModel {
     variant: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     expected: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, ExpectedVerdict>>,
+    /// What the model checks (default: every property).
+    properties: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -336,6 +349,7 @@ struct RawTopoUpdate {
 struct Checked {
     cfg: ModelCfg,
     expected: BTreeMap<String, BTreeMap<String, ExpectedVerdict>>,
+    properties: Option<Vec<String>>,
 }
 
 fn bad<T>(span: Range<usize>, msg: impl Into<String>) -> Result<T, Invalid> {
@@ -627,8 +641,18 @@ impl RawModel {
                 }
                 table.insert(prop.get_ref().clone(), *verdict);
             }
-            expected.insert(canonical, table);
+            if expected.insert(canonical.clone(), table).is_some() {
+                return bad(
+                    label.span(),
+                    format!(
+                        "expected.{}: another [expected.*] table names the same variant \
+                         combination ({canonical})",
+                        label.get_ref()
+                    ),
+                );
+            }
         }
+        let properties = self.selected_properties(&expected)?;
 
         let cids: Vec<Cid> = chunk_parent.keys().copied().collect();
         let meta = Meta {
@@ -666,7 +690,54 @@ impl RawModel {
                 symmetry: Default::default(),
             },
             expected,
+            properties,
         })
+    }
+
+    /// The `properties` list, checked: known names, each once, and every property an
+    /// `[expected.*]` table states is one of them.
+    fn selected_properties(
+        &self,
+        expected: &BTreeMap<String, BTreeMap<String, ExpectedVerdict>>,
+    ) -> Result<Option<Vec<String>>, Invalid> {
+        let Some(list) = &self.properties else {
+            return Ok(None);
+        };
+        let mut names: Vec<String> = Vec::new();
+        for p in list {
+            let name = p.get_ref();
+            if !crate::properties::all_names().any(|n| n == name) {
+                return bad(
+                    p.span(),
+                    format!("properties: unknown property {name:?} (see `zbs-mc properties`)"),
+                );
+            }
+            if names.contains(name) {
+                return bad(p.span(), format!("properties: {name:?} is listed twice"));
+            }
+            names.push(name.clone());
+        }
+        for (label, verdicts) in &self.expected {
+            for prop in verdicts.keys() {
+                if !names.contains(prop.get_ref()) {
+                    return bad(
+                        prop.span(),
+                        format!(
+                            "expected.{}: {:?} is not in this file's `properties` list",
+                            label.get_ref(),
+                            prop.get_ref()
+                        ),
+                    );
+                }
+            }
+        }
+        debug_assert!(
+            expected
+                .values()
+                .flat_map(|t| t.keys())
+                .all(|p| names.contains(p))
+        );
+        Ok(Some(names))
     }
 }
 
@@ -704,6 +775,18 @@ fn canonical_label(label: &str) -> Result<String, String> {
         }
     }
     Ok(variant_label(&v))
+}
+
+/// The variant an `[expected.<label>]` label names: `default`, or `name=option` assignments
+/// separated by commas, applied to today's behaviour.
+pub fn variant_of_label(label: &str) -> Result<Variant, String> {
+    let mut v = Variant::default();
+    if label.trim() != "default" {
+        for part in label.split(',') {
+            v.apply(part).map_err(|e| format!("{label}: {e}"))?;
+        }
+    }
+    Ok(v)
 }
 
 #[cfg(test)]

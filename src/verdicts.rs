@@ -272,6 +272,19 @@ impl Run {
 /// With `opts.symmetry`, the symmetry contract is audited first and the reduction used only
 /// where it holds ([`SymmetryUse`]).
 pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
+    run_visiting(model, opts, liveness, None)
+}
+
+/// [`run`], also handing every explored state once to `on_state` (e.g. the action coverage
+/// of `verify::coverage`). With an observer the states come from the one sequential
+/// exploration that builds the state graph (`engine::check_actors_visiting`), also when no
+/// liveness property is checked.
+pub fn run_visiting(
+    model: &ZbsModel,
+    opts: &Options,
+    liveness: bool,
+    on_state: Option<&mut dyn FnMut(&ZbsState)>,
+) -> Run {
     let started = std::time::Instant::now();
     let symmetry = opts.symmetry.then(|| audit_symmetry(model, opts));
     let reduced = symmetry.as_ref().is_some_and(SymmetryUse::applied);
@@ -288,11 +301,17 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
         .partition(|l| l.skip_reason(budgets).is_some());
     let live_props: Vec<_> = checked.iter().map(|l| (l.property)()).collect();
     // Safety and liveness from one exploration where possible (`engine::check_actors`).
-    let (safety, live) = if liveness && !live_props.is_empty() {
-        let (safety, live) = engine::check_actors(model, &live_props, opts);
-        (safety, Some(live))
-    } else {
-        (engine::explore_actors(model, opts), None)
+    let live_props = if liveness { live_props } else { Vec::new() };
+    let (safety, live) = match on_state {
+        Some(visit) => {
+            let (safety, live) = engine::check_actors_visiting(model, &live_props, opts, visit);
+            (safety, (!live_props.is_empty()).then_some(live))
+        }
+        None if !live_props.is_empty() => {
+            let (safety, live) = engine::check_actors(model, &live_props, opts);
+            (safety, Some(live))
+        }
+        None => (engine::explore_actors(model, opts), None),
     };
     let mut verdicts: Vec<Finding> = safety
         .properties

@@ -50,6 +50,10 @@ pub struct CheckArgs {
     /// Skip the liveness properties (they need the whole state graph in memory).
     #[arg(long)]
     pub no_liveness: bool,
+    /// Also print the action coverage: how many explored transitions fired each action,
+    /// named by the ZBS function it mirrors (`never` for one that did not fire).
+    #[arg(long, conflicts_with_all = ["simulate", "replay_seed"])]
+    pub coverage: bool,
     /// Instead of exhausting the state space, take RUNS seeded random walks (for models too
     /// big to exhaust); violations are reported with a run seed for --replay-seed.
     #[arg(long, value_name = "RUNS", conflicts_with = "replay_seed")]
@@ -159,7 +163,20 @@ pub fn run(args: &CheckArgs) -> i32 {
         stop_when_decided: args.stop_when_decided,
         symmetry: args.symmetry,
     };
-    let run = verdicts::run(&model, &opts, !args.no_liveness);
+    let mut coverage = crate::verify::coverage::Coverage::new();
+    let mut run = {
+        let mut scratch = Vec::new();
+        let mut visit = |s: &model::ZbsState| coverage.visit(&model, s, &mut scratch);
+        let observer: Option<&mut dyn FnMut(&model::ZbsState)> = if args.coverage {
+            Some(&mut visit)
+        } else {
+            None
+        };
+        verdicts::run_visiting(&model, &opts, !args.no_liveness, observer)
+    };
+    // The model file's `properties` list chooses what is reported.
+    run.verdicts.retain(|f| scenario.checks(f.name));
+    let coverage = args.coverage.then_some(coverage);
     let report = verdicts::CheckReport::of(
         &scenario.name,
         &scenario.path.display().to_string(),
@@ -168,9 +185,24 @@ pub fn run(args: &CheckArgs) -> i32 {
         &model,
         &run,
     );
-    let mut out = match args.format {
-        Format::Json => verdicts::print::json(&report),
-        Format::Text => verdicts::print::text(&report),
+    let mut out = match (args.format, &coverage) {
+        (Format::Json, None) => verdicts::print::json(&report),
+        (Format::Json, Some(c)) => {
+            let mut doc = serde_json::to_value(&report).expect("the report serialises");
+            doc["coverage"] = c
+                .rows()
+                .map(|(a, n)| (a.name().to_string(), serde_json::json!(n)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).expect("JSON of plain values")
+            )
+        }
+        (Format::Text, None) => verdicts::print::text(&report),
+        (Format::Text, Some(c)) => {
+            format!("{}\ncoverage:\n{}", verdicts::print::text(&report), c.table())
+        }
     };
     match super::trace::after_check(&args.output, &scenario, &variant, &model, &run, &report) {
         Ok(Some(trace)) => out = trace,

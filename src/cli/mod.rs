@@ -9,6 +9,7 @@ pub mod placement;
 pub mod replay;
 pub mod simulate;
 pub mod trace;
+pub mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -46,6 +47,8 @@ pub mod exit {
         zbs-mc replay traces/a.json --variant revoke_releases_owner=on\n  \
         zbs-mc trace models/incident-a-lease-leak.toml --format mermaid\n  \
         zbs-mc explore --from traces/a.json\n  \
+        zbs-mc verify\n  \
+        zbs-mc verify --changed revoke_releases_owner=on\n  \
         zbs-mc properties\n  \
         zbs-mc variants\n  \
         zbs-mc bench"
@@ -78,6 +81,10 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Serve the web explorer (domain tables, successors, sequence diagram) on loopback.
     Explore(explore::ExploreArgs),
+    /// The fix matrix: every model file under every variant its [expected.*] tables name,
+    /// each cell compared with the expected verdict (text, Markdown, JSON or JUnit XML), with
+    /// action coverage; --changed NAME=OPTION shows what one option changes.
+    Verify(verify::VerifyArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -148,5 +155,6 @@ fn run_command(cli: Cli) -> i32 {
         Command::Trace(args) => trace::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Explore(args) => explore::run(&args),
+        Command::Verify(args) => verify::run(&args),
     }
 }

@@ -348,16 +348,39 @@ where
     H: PackableHistory,
     ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
 {
-    if !one_pass::applies(model, opts) {
-        return (
-            explore_actors(model, opts),
-            check_liveness_actors(model, props, opts),
-        );
-    }
+    check_actors_visiting(model, props, opts, &mut |_| {})
+}
+
+/// [`check_actors`], calling `on_new` once on every state the liveness graph stores (every
+/// reachable state, or every state before a limit stopped it; one per orbit with symmetry),
+/// in breadth-first order, on the calling thread. A per-state observer for statistics the
+/// engine knows nothing of (e.g. which rules fire); with `props` empty it still builds the
+/// graph, so the observer sees every state.
+pub fn check_actors_visiting<A, Cfg, H>(
+    model: &ActorModel<A, Cfg, H>,
+    props: &[Liveness<ActorModel<A, Cfg, H>>],
+    opts: &Options,
+    on_new: &mut dyn FnMut(&ActorModelState<A, H>),
+) -> Checked<ActorModel<A, Cfg, H>>
+where
+    A: PackableActor,
+    Cfg: Sync,
+    H: PackableHistory,
+    ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
+{
     let fair = |a: &_| model.fairness(a);
+    if !one_pass::applies(model, opts) {
+        let safety = explore_actors(model, opts);
+        let live = if opts.symmetry {
+            liveness::check_visiting(model, &Actors(Canonical), &fair, props, opts, on_new).0
+        } else {
+            liveness::check_visiting(model, &Actors(Identity), &fair, props, opts, on_new).0
+        };
+        return (safety, live);
+    }
     if opts.symmetry {
-        one_pass::check_both(model, &Actors(Canonical), &fair, props, opts)
+        one_pass::check_both(model, &Actors(Canonical), &fair, props, opts, on_new)
     } else {
-        one_pass::check_both(model, &Actors(Identity), &fair, props, opts)
+        one_pass::check_both(model, &Actors(Identity), &fair, props, opts, on_new)
     }
 }

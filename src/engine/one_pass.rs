@@ -35,13 +35,14 @@ pub(crate) fn applies<M: Model>(model: &M, opts: &Options) -> bool {
 
 /// The safety outcome and the liveness outcome of `model` from one exploration. The liveness
 /// outcome's `seconds` are those of its analysis after the shared exploration, whose time is
-/// the safety outcome's.
+/// the safety outcome's. `on_new` sees every reachable state once, in breadth-first order.
 pub(crate) fn check_both<M, R>(
     model: &M,
     repr: &R,
     fair: &(dyn Fn(&M::Action) -> Option<FairClass> + Sync),
     live_props: &[Liveness<M>],
     opts: &Options,
+    on_new: &mut dyn FnMut(&M::State),
 ) -> (Outcome<M>, LivenessOutcome<M>)
 where
     M: Model + Sync,
@@ -67,6 +68,7 @@ where
             }
         }
         node += 1;
+        on_new(s);
     };
     let (mut live, g, explored, graph_stopped) =
         check_visiting(model, repr, fair, live_props, opts, &mut check);
