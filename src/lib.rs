@@ -12,10 +12,12 @@
 //! - [`verdicts`]: one full check (safety, then liveness under fairness) → verdicts.
 //! - [`trace`]: counterexamples rendered like a ZBS meta log.
 //! - [`report`]: the self-contained HTML report; [`explorer`]: the web explorer.
+//! - [`conform`]: real meta logs checked against the model (`zbs-mc conform`).
 //! - [`cli`]: the `zbs-mc` commands; `main.rs` only maps their results to exit codes.
 pub mod actors;
 pub mod bench;
 pub mod cli;
+pub mod conform;
 pub mod domain;
 pub mod engine;
 pub mod explorer;

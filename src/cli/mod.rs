@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod conform;
 pub mod explore;
 pub mod list;
 pub mod placement;
@@ -78,6 +79,10 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Serve the web explorer (domain tables, successors, sequence diagram) on loopback.
     Explore(explore::ExploreArgs),
+    /// Check a real ZBS meta log against the model: is it a behaviour of the model, which
+    /// invariants break on it, what is pending (a leaked owner) at its end. Exit 0 conforms,
+    /// 1 a property breaks, 4 not a behaviour, 2 bad input.
+    Conform(conform::ConformArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -106,5 +111,6 @@ pub fn run(cli: Cli) -> i32 {
         Command::Trace(args) => trace::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Explore(args) => explore::run(&args),
+        Command::Conform(args) => conform::run(&args),
     }
 }
