@@ -41,6 +41,11 @@ pub struct ConformArgs {
     /// Candidate model states kept per log position.
     #[arg(long, default_value_t = Options::default().max_candidates, value_name = "N")]
     pub max_candidates: usize,
+    /// A meta kind the log leaves out (a log filtered by grep), e.g. --unlogged RecoverSent:
+    /// the model's lines of that kind count as unlogged (repeatable). Kinds: CmdAdded,
+    /// TopoUpdated, RecoverSent, ReplaceReplica, OwnerReleased.
+    #[arg(long = "unlogged", value_name = "KIND")]
+    pub unlogged: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -79,17 +84,32 @@ pub fn run(args: &ConformArgs) -> i32 {
         }
     }
     let model = model::build(scenario.model_cfg(&variant));
-    let opts = Options {
+    let mut opts = Options {
         max_silent: args.max_silent,
         max_candidates: args.max_candidates,
+        ..Options::default()
     };
+    for k in &args.unlogged {
+        match crate::conform::event::Kind::named(k) {
+            Some(kind) => {
+                opts.unlogged.insert(kind);
+            }
+            None => {
+                eprintln!(
+                    "error: --unlogged {k}: not a kind (one of {:?})",
+                    crate::conform::event::ALL_KINDS
+                );
+                return exit::BAD_INPUT;
+            }
+        }
+    }
     let r = match report::conform(
         &model,
         &scenario.name,
         &args.model.display().to_string(),
         &variant_label(&variant),
         &files,
-        opts,
+        &opts,
     ) {
         Ok(r) => r,
         Err(errors) => {

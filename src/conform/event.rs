@@ -76,7 +76,52 @@ pub enum Kind {
     ExtentGc,
 }
 
+/// Every kind, in declaration order.
+pub const ALL_KINDS: &[Kind] = &[
+    Kind::CmdAdded,
+    Kind::CmdAddedByRpc,
+    Kind::TopoUpdated,
+    Kind::TopoRequested,
+    Kind::RecoverSent,
+    Kind::ReplaceReplica,
+    Kind::OwnerReleased,
+    Kind::RecoverNotified,
+    Kind::RecoverEnded,
+    Kind::MigrateFor,
+    Kind::Enqueued,
+    Kind::CowPextent,
+    Kind::SetExistence,
+    Kind::NoSpace,
+    Kind::RecoverSetup,
+    Kind::SyncGenerationStart,
+    Kind::SyncGenerationFailed,
+    Kind::ExtentGc,
+];
+
 impl Kind {
+    /// A kind by its name (`RecoverSent`), as `--unlogged` takes it.
+    pub fn named(name: &str) -> Option<Kind> {
+        ALL_KINDS
+            .iter()
+            .copied()
+            .find(|k| format!("{k:?}").eq_ignore_ascii_case(name))
+    }
+
+    /// Kinds the meta leader logs at INFO whenever the step happens: a meta log that shows
+    /// none of a pid's `[RECOVER]` lines says that no command was delivered to it. Chunk-side
+    /// kinds (and the model's operator lines) are logged only where the log shows any.
+    pub fn always_logged(self) -> bool {
+        matches!(
+            self,
+            Kind::CmdAdded
+                | Kind::CmdAddedByRpc
+                | Kind::TopoUpdated
+                | Kind::RecoverSent
+                | Kind::ReplaceReplica
+                | Kind::OwnerReleased
+        )
+    }
+
     /// Whether the model logs this kind at all: only such kinds are matched against its
     /// transitions. The others are read, counted and shown, never matched (the model has no
     /// COW, no GC, no sync-generation steps).

@@ -93,7 +93,7 @@ fn patterns() -> &'static Patterns {
         let r = |s: &str| Regex::new(s).expect("a valid pattern");
         Patterns {
             glog: r(
-                r"^([IWEF])(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{6}) +(\d+) ([^ \]]+)\] ?(.*)$",
+                r"^([IWEF])(\d{2})(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{6}) +(\d+) ([A-Za-z0-9_.+/-]+:\d+)\] ?(.*)$",
             ),
             glog_like: r(r"^[IWEF]\d{4} "),
             grep_n: r(r"^(\d+)[:-]([IWEF]\d{4} .*)$"),

@@ -107,7 +107,7 @@ pub fn conform(
     model_file: &str,
     variant: &str,
     files: &[(String, String)],
-    opts: Options,
+    opts: &Options,
 ) -> Result<Report, Vec<ParseError>> {
     let started = Instant::now();
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
@@ -306,7 +306,7 @@ pub fn render_text(r: &Report) -> String {
                 Some(a) => {
                     let _ = writeln!(
                         s,
-                        "  the log up to line {} leads to {} state(s); from there, after at most {} unlogged steps, the model's logged steps are:",
+                        "  the log up to line {} leads to {} state(s); from there, after at most {} unlogged steps, the model's logged steps are (✓ the log says the same at that place, ✗ it does not):",
                         at_line(a),
                         u.states,
                         r.max_silent
@@ -315,7 +315,7 @@ pub fn render_text(r: &Report) -> String {
                 None => {
                     let _ = writeln!(
                         s,
-                        "  from the initial state, after at most {} unlogged steps, the model's logged steps are:",
+                        "  from the initial state, after at most {} unlogged steps, the model's logged steps are (✓ the log says the same at that place, ✗ it does not):",
                         r.max_silent
                     );
                 }
@@ -329,8 +329,12 @@ pub fn render_text(r: &Report) -> String {
                     "    {} (after {} unlogged) would log:",
                     c.action, c.after_silent
                 );
-                for l in &c.would_log {
-                    let _ = writeln!(s, "        {l}");
+                for (l, ok) in c.would_log.iter().zip(&c.log_agrees) {
+                    let _ = writeln!(
+                        s,
+                        "      {} {l}",
+                        if *ok { "✓" } else { "✗" }
+                    );
                 }
             }
             let _ = writeln!(s, "  the state there (one of {}):", u.states);

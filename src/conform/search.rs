@@ -9,7 +9,7 @@
 //! (deduplicated), not only the first found, because a log may be explained by several
 //! behaviours that part later.
 
-use super::event::{Event, Kind, LogEvent, Session};
+use super::event::{ALL_KINDS, Event, Kind, LogEvent, Session};
 use super::parse::parse_message;
 use crate::actors::model::{SystemView, ZbsModel, ZbsState};
 use crate::actors::{LogLine, ZbsActor};
@@ -23,13 +23,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Bounds of the search.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Unlogged transitions tried before each logged one.
     pub max_silent: usize,
     /// States kept per log position (beyond it the rest are dropped, and the verdict says
     /// the search was cut).
     pub max_candidates: usize,
+    /// Meta kinds the log leaves out (a log filtered by `grep`): their model lines count as
+    /// unlogged.
+    pub unlogged: BTreeSet<Kind>,
 }
 
 impl Default for Options {
@@ -37,6 +40,7 @@ impl Default for Options {
         Options {
             max_silent: 6,
             max_candidates: 4096,
+            unlogged: BTreeSet::new(),
         }
     }
 }
@@ -78,6 +82,8 @@ pub struct Considered {
     /// Unlogged transitions before it (from a state the log led to).
     pub after_silent: usize,
     pub would_log: Vec<String>,
+    /// For each of them: does the log's event at that place say it?
+    pub log_agrees: Vec<bool>,
 }
 
 /// The search's answer.
@@ -260,7 +266,10 @@ pub fn violated(model: &ZbsModel, state: &ZbsState) -> Vec<usize> {
         .collect()
 }
 
-type Frontier = HashMap<ZbsState, Option<Arc<Hist>>>;
+/// A fixed hasher: the same log gives the same report (which state is shown, which behaviour
+/// is told) on every run.
+type Fixed = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+type Frontier = HashMap<ZbsState, Option<Arc<Hist>>, Fixed>;
 
 /// One state of the unlogged closure: where it came from.
 struct Node {
@@ -270,11 +279,12 @@ struct Node {
 }
 
 /// Follows `log` (the events to check, in order) through `model`.
-pub fn search(model: &ZbsModel, log: &[LogEvent], opts: Options) -> Search {
+pub fn search(model: &ZbsModel, log: &[LogEvent], opts: &Options) -> Search {
     let vocabulary: BTreeSet<Kind> = log
         .iter()
         .map(|e| e.event.kind())
-        .filter(|k| k.modelled())
+        .chain(ALL_KINDS.iter().copied().filter(|k| k.always_logged()))
+        .filter(|k| k.modelled() && !opts.unlogged.contains(k))
         .collect();
     let mut expanded = 0;
     let mut truncated = false;
@@ -295,7 +305,7 @@ pub fn search(model: &ZbsModel, log: &[LogEvent], opts: Options) -> Search {
             &vocabulary,
             at,
             &frontier,
-            opts,
+            opts.max_silent,
             &mut expanded,
             None,
         );
@@ -323,7 +333,7 @@ pub fn search(model: &ZbsModel, log: &[LogEvent], opts: Options) -> Search {
             &vocabulary,
             at,
             &frontier,
-            opts,
+            opts.max_silent,
             &mut n,
             Some(&mut considered),
         );
@@ -358,12 +368,12 @@ fn expand(
     vocabulary: &BTreeSet<Kind>,
     at: usize,
     frontier: &Frontier,
-    opts: Options,
+    max_silent: usize,
     expanded: &mut usize,
     mut diagnose: Option<&mut Vec<Considered>>,
 ) -> Vec<(usize, ZbsState, Arc<Hist>)> {
     let mut found = Vec::new();
-    let mut seen: HashSet<ZbsState> = frontier.keys().cloned().collect();
+    let mut seen: HashSet<ZbsState, Fixed> = frontier.keys().cloned().collect();
     let mut level: Vec<Node> = frontier
         .iter()
         .map(|(s, h)| Node {
@@ -373,7 +383,7 @@ fn expand(
         })
         .collect();
     let mut actions = Vec::new();
-    for depth in 0..=opts.max_silent {
+    for depth in 0..=max_silent {
         let mut next_level = Vec::new();
         for node in &level {
             *expanded += 1;
@@ -386,7 +396,7 @@ fn expand(
                     .filter(|e| vocabulary.contains(&e.kind()))
                     .collect();
                 if events.is_empty() {
-                    if depth < opts.max_silent
+                    if depth < max_silent
                         && let Some(next) = model.next_state(&node.state, action.clone())
                         && seen.insert(next.clone())
                     {
@@ -413,6 +423,11 @@ fn expand(
                         action: describe(model, action),
                         after_silent: depth,
                         would_log: events.iter().map(ToString::to_string).collect(),
+                        log_agrees: events
+                            .iter()
+                            .enumerate()
+                            .map(|(j, m)| log.get(at + j).is_some_and(|l| l.event.matches(m)))
+                            .collect(),
                     };
                     if !d
                         .iter()
