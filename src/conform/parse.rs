@@ -50,6 +50,8 @@ pub struct ParsedFile {
     pub lines: usize,
     /// Lines of no known kind (skipped).
     pub unknown: usize,
+    /// The model's remarks (`# model: …` lines of its trace text), skipped.
+    pub remarks: usize,
     /// `[UPDATE TOPO OBJ]` lines meta answered with an error: nothing moved.
     pub refused_topo: usize,
     /// `counterexample for <property>` headers of the model's trace text: the events of the
@@ -398,7 +400,12 @@ pub fn parse_file(file: usize, name: &str, text: &str) -> ParsedFile {
             // Only the first counterexample of a trace text is read.
             continue;
         }
-        let (time, thread, source, msg) = if let Some(c) = p.glog.captures(body) {
+        if body.trim_start().starts_with("# ") {
+            // A remark of the model's trace text (`# model: …`), not a log line.
+            out.remarks += 1;
+            continue;
+        }
+        let (time, thread, source, msg) = if let Some(c) = p.glog.captures(body.trim_start()) {
             let time = glog_time(&c);
             if time.is_none() {
                 let known = parse_message(c.get(10).map_or("", |m| m.as_str()));

@@ -13,7 +13,6 @@ use super::event::{ALL_KINDS, Event, Kind, LogEvent, Session};
 use super::parse::parse_message;
 use crate::actors::model::{SystemView, ZbsModel, ZbsState};
 use crate::actors::{LogLine, ZbsActor};
-use crate::domain::events::MetaEvent;
 use crate::properties::PROPERTIES;
 use crate::trace::{ZbsAction, msg_text, timer_text};
 use stateright::actor::{ActorModelAction, Out};
@@ -114,9 +113,10 @@ pub struct Search {
     pub truncated: bool,
 }
 
-/// What a model transition logs, as conform events, with the session that sent a
-/// `REPLACE REPLICA`. Meta lines map field by field; chunk and operator lines are read back
-/// by the log parser, as a real chunk log would be.
+/// What a model transition logs, as conform events: each of its log lines as the model
+/// prints it ([`model_texts`]), read back by the log parser exactly as a real log line is
+/// read, so nothing here restates the model. A `REPLACE REPLICA` or `Release owner` names
+/// the session that sent it (the delivering chunk).
 pub fn model_events(model: &ZbsModel, action: &ZbsAction, lines: &[LogLine]) -> Vec<Event> {
     let sender = match action {
         ActorModelAction::Deliver { src, .. } => model.cfg.cid_of(*src),
@@ -124,96 +124,52 @@ pub fn model_events(model: &ZbsModel, action: &ZbsAction, lines: &[LogLine]) -> 
     };
     let mut out = Vec::new();
     for line in lines {
-        match line {
-            LogLine::Meta(e) => {
-                if let Some(ev) = meta_event(e, sender) {
-                    out.push(ev);
-                }
+        for (text, operator) in model_texts(line) {
+            let Ok(Some(mut ev)) = parse_message(message_of(&text)) else {
+                continue;
+            };
+            if !ev.kind().modelled() {
+                continue;
             }
-            LogLine::Chunk { text, .. } | LogLine::Operator(text) => {
-                if let Ok(Some(mut ev)) = parse_message(text) {
-                    if let (LogLine::Operator(_), Event::TopoUpdated { request_only, .. }) =
-                        (line, &mut ev)
-                    {
-                        *request_only = true;
-                    }
-                    if ev.kind().modelled() {
-                        out.push(ev);
+            match &mut ev {
+                Event::TopoUpdated { request_only, .. } if operator => *request_only = true,
+                Event::ReplaceReplica { session, .. } => {
+                    if let Some(c) = sender {
+                        *session = Some(Session::Cid(c));
                     }
                 }
+                Event::OwnerReleased { session, .. } => {
+                    if let Some(c) = sender {
+                        *session = Session::Cid(c);
+                    }
+                }
+                _ => {}
             }
-            LogLine::Client(_) => {}
+            out.push(ev);
         }
     }
     out
 }
 
-/// A meta event as the meta log shows it; `None` for the model's own remarks (which a real
-/// meta leader does not log).
-fn meta_event(e: &MetaEvent, sender: Option<crate::domain::Cid>) -> Option<Event> {
-    Some(match e {
-        MetaEvent::CmdAdded(c) => Event::CmdAdded {
-            pid: c.pid,
-            src: c.src,
-            dst: c.dst,
-            replace: c.replace,
-            owner: Some(c.owner),
-            by_rpc: false,
-        },
-        MetaEvent::TopoUpdated { cid, new_parent } => Event::TopoUpdated {
-            cid: Some(*cid),
-            object_id: None,
-            new_parent: new_parent.clone(),
-            request_only: false,
-        },
-        MetaEvent::RecoverSent(c) => Event::RecoverSent {
-            pid: c.pid,
-            owner: c.owner,
-            owner_uuid: None,
-            src: c.src,
-            dst: c.dst,
-            replace: c.replace,
-            is_migrate: c.is_migrate(),
-            epoch: c.epoch,
-            location: None,
-        },
-        MetaEvent::ReplaceReplica {
-            pid,
-            src,
-            dst,
-            epoch,
-            result,
-        } => Event::ReplaceReplica {
-            session: sender.map(Session::Cid),
-            pid: *pid,
-            src: *src,
-            dst: *dst,
-            epoch: *epoch,
-            ok: result.is_ok(),
-            location: result.as_ref().ok().cloned(),
-            status: match result {
-                Ok(_) => "ST:OK".into(),
-                Err(why) => format!("refused: {why:?}"),
-            },
-        },
-        MetaEvent::OwnerReleased { pid, session } | MetaEvent::ReleaseIgnored { pid, session } => {
-            Event::OwnerReleased {
-                pid: *pid,
-                session: Session::Cid(*session),
-            }
-        }
-        MetaEvent::MigrateQueued(_)
-        | MetaEvent::RecoverQueued { .. }
-        | MetaEvent::MigrateListsSwapped { .. }
-        | MetaEvent::CmdRefused { .. }
-        | MetaEvent::CandidateRevoked { .. }
-        | MetaEvent::CmdRevoked { .. }
-        | MetaEvent::SessionExpired { .. }
-        | MetaEvent::ReplicaRemoved { .. }
-        | MetaEvent::LastReplicaKept { .. }
-        | MetaEvent::LeaseGranted { .. }
-        | MetaEvent::IoServed { .. } => return None,
-    })
+/// The text of one of the model's log lines (without its remarks), and whether the operator
+/// logged it (its `[UPDATE TOPO OBJ]` is the request, not meta's answer). The client logs no
+/// ZBS line.
+pub fn model_texts(line: &LogLine) -> Vec<(String, bool)> {
+    match line {
+        LogLine::Meta(e) => vec![(e.to_string(), false)],
+        LogLine::Chunk { text, .. } => vec![(text.clone(), false)],
+        LogLine::Operator(text) => vec![(text.clone(), true)],
+        LogLine::Client(_) => Vec::new(),
+    }
+}
+
+/// The message of a line: after its glog header or its `file.cc:NNN] ` prefix, if any.
+fn message_of(text: &str) -> &str {
+    let t = text.trim_start();
+    match t.find("] ") {
+        Some(i) if t[..i].contains(".cc") => &t[i + 2..],
+        _ => t,
+    }
 }
 
 /// The log lines `action` produces in `state` (the handler re-run on a copy, as trace
