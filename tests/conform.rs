@@ -347,3 +347,33 @@ fn cli_reads_the_shipped_incident_a_report_text() {
     assert!(text.contains("LEAKED pid 3133: owner 5"), "{text}");
     assert!(text.contains("LEAKED pid 3134: owner 5"), "{text}");
 }
+
+#[test]
+fn the_focused_search_and_the_full_search_agree_on_every_fixture() {
+    let full = Options {
+        focused: false,
+        ..Options::default()
+    };
+    let incident = model_of(&common::model_path("incident-a-lease-leak.toml"));
+    let cases: [(&ZbsModel, &str); 7] = [
+        (&incident, "incident-a.log"),
+        (&one_pid(), "delivered-and-released.log"),
+        (&one_pid(), "revoked-before-delivery.log"),
+        (&one_pid(), "out-of-order.log"),
+        (&one_pid(), "recover-after-revoke.log"),
+        (&one_pid(), "stale-epoch-replace.log"),
+        (&one_pid(), "incident-a.log"),
+    ];
+    for (m, name) in cases {
+        let files = [(name.to_string(), std::fs::read_to_string(fixture(name)).unwrap())];
+        let a = conform(m, "m", "m", "d", &files, &Options::default()).unwrap();
+        let b = conform(m, "m", "m", "d", &files, &full).unwrap();
+        assert_eq!(a.verdict, b.verdict, "{name}");
+        assert_eq!(
+            a.unexplained.as_ref().map(|u| u.at.line),
+            b.unexplained.as_ref().map(|u| u.at.line),
+            "{name}"
+        );
+        assert_eq!(leaked(&a), leaked(&b), "{name}");
+    }
+}

@@ -46,6 +46,12 @@ pub struct ConformArgs {
     /// TopoUpdated, RecoverSent, ReplaceReplica, OwnerReleased.
     #[arg(long = "unlogged", value_name = "KIND")]
     pub unlogged: Vec<String>,
+    /// Try every unlogged step at every depth before each event (slower; exact within
+    /// --max-silent). By default the search first tries the steps about the event's own pid
+    /// and the pid-less ones (scans, heartbeats, topology), stopping at the fewest that
+    /// explain it, and tries every step only where that explains nothing.
+    #[arg(long)]
+    pub full_search: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -87,6 +93,7 @@ pub fn run(args: &ConformArgs) -> i32 {
     let mut opts = Options {
         max_silent: args.max_silent,
         max_candidates: args.max_candidates,
+        focused: !args.full_search,
         ..Options::default()
     };
     for k in &args.unlogged {

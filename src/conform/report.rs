@@ -92,6 +92,10 @@ pub struct Report {
     pub states_expanded: usize,
     /// Candidate states were cut to `--max-candidates` somewhere.
     pub truncated: bool,
+    /// The focused search was used (`--full-search` off).
+    pub focused: bool,
+    /// Events where the focused search explained nothing and every unlogged step was tried.
+    pub full_searches: usize,
     pub seconds: f64,
     pub unexplained: Option<Unexplained>,
     pub broken: Vec<Broken>,
@@ -158,6 +162,8 @@ pub fn conform(
         behaviours: 0,
         states_expanded: found.expanded,
         truncated: found.truncated,
+        focused: opts.focused,
+        full_searches: found.full_searches,
         seconds: 0.0,
         unexplained: None,
         broken: Vec::new(),
@@ -282,9 +288,17 @@ pub fn render_text(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "search:   {} states expanded, up to {} unlogged steps before each logged one, {:.2} s{}",
+        "search:   {} states expanded, up to {} unlogged steps before each logged one{}, {:.2} s{}",
         r.states_expanded,
         r.max_silent,
+        if r.focused {
+            format!(
+                " (focused on the event's pid first; every unlogged step at {} events)",
+                r.full_searches
+            )
+        } else {
+            " (every unlogged step, every depth)".to_string()
+        },
         r.seconds,
         if r.truncated {
             " (candidate states were cut to --max-candidates: a NOT A BEHAVIOUR verdict may be the cut's)"

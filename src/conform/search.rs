@@ -32,6 +32,10 @@ pub struct Options {
     /// Meta kinds the log leaves out (a log filtered by `grep`): their model lines count as
     /// unlogged.
     pub unlogged: BTreeSet<Kind>,
+    /// Try unlogged steps of the next event's pid (and steps of no pid: scans, heartbeats,
+    /// topology) first, stopping at the fewest that explain it; only where that explains
+    /// nothing, every unlogged step. Off: every unlogged step, every depth, everywhere.
+    pub focused: bool,
 }
 
 impl Default for Options {
@@ -40,6 +44,7 @@ impl Default for Options {
             max_silent: 6,
             max_candidates: 4096,
             unlogged: BTreeSet::new(),
+            focused: true,
         }
     }
 }
@@ -111,6 +116,9 @@ pub struct Search {
     pub expanded: usize,
     /// A position's candidate states were cut to `max_candidates`.
     pub truncated: bool,
+    /// Positions where the focused search explained nothing and every unlogged step was
+    /// tried.
+    pub full_searches: usize,
 }
 
 /// What a model transition logs, as conform events: each of its log lines as the model
@@ -244,6 +252,7 @@ pub fn search(model: &ZbsModel, log: &[LogEvent], opts: &Options) -> Search {
         .collect();
     let mut expanded = 0;
     let mut truncated = false;
+    let mut full_searches = 0;
     let mut positions: BTreeMap<usize, Frontier> = BTreeMap::new();
     for s in model.init_states() {
         positions.entry(0).or_default().insert(s, None);
@@ -255,16 +264,32 @@ pub fn search(model: &ZbsModel, log: &[LogEvent], opts: &Options) -> Search {
             finals.extend(frontier);
             continue;
         }
-        let found = expand(
+        let focus = opts.focused.then(|| log[at].event.pid());
+        let mut found = expand(
             model,
             log,
             &vocabulary,
             at,
             &frontier,
             opts.max_silent,
+            focus,
             &mut expanded,
             None,
         );
+        if found.is_empty() && focus.is_some() {
+            full_searches += 1;
+            found = expand(
+                model,
+                log,
+                &vocabulary,
+                at,
+                &frontier,
+                opts.max_silent,
+                None,
+                &mut expanded,
+                None,
+            );
+        }
         for (end, state, hist) in found {
             let f = positions.entry(end).or_default();
             if f.len() >= opts.max_candidates && !f.contains_key(&state) {
@@ -290,6 +315,7 @@ pub fn search(model: &ZbsModel, log: &[LogEvent], opts: &Options) -> Search {
             at,
             &frontier,
             opts.max_silent,
+            None,
             &mut n,
             Some(&mut considered),
         );
@@ -311,6 +337,7 @@ pub fn search(model: &ZbsModel, log: &[LogEvent], opts: &Options) -> Search {
         vocabulary,
         expanded,
         truncated,
+        full_searches,
     }
 }
 
@@ -325,6 +352,7 @@ fn expand(
     at: usize,
     frontier: &Frontier,
     max_silent: usize,
+    focus: Option<Option<crate::domain::Pid>>,
     expanded: &mut usize,
     mut diagnose: Option<&mut Vec<Considered>>,
 ) -> Vec<(usize, ZbsState, Arc<Hist>)> {
@@ -352,7 +380,13 @@ fn expand(
                     .filter(|e| vocabulary.contains(&e.kind()))
                     .collect();
                 if events.is_empty() {
-                    if depth < max_silent
+                    let relevant = match (focus, action_pids(action)) {
+                        (None, _) | (_, None) => true,
+                        (Some(None), Some(_)) => false,
+                        (Some(Some(p)), Some(pids)) => pids.contains(&p),
+                    };
+                    if relevant
+                        && depth < max_silent
                         && let Some(next) = model.next_state(&node.state, action.clone())
                         && seen.insert(next.clone())
                     {
@@ -415,12 +449,39 @@ fn expand(
                 found.push((end, next, hist));
             }
         }
-        if next_level.is_empty() {
+        if next_level.is_empty() || (focus.is_some() && !found.is_empty()) {
             break;
         }
         level = next_level;
     }
     found
+}
+
+/// The pids an action is about (`None`: about no pid in particular — scans, heartbeats,
+/// topology, chunk losses), for the focused search.
+fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
+    use crate::actors::{Msg, Timer};
+    match action {
+        ActorModelAction::Deliver { msg, .. } => match msg {
+            Msg::HeartbeatReply(cmds) => Some(cmds.iter().map(|c| c.pid).collect()),
+            Msg::ReplaceReplica(c) => Some(vec![c.pid]),
+            Msg::ReleaseOwner(p) | Msg::AppIo(p) | Msg::GrantLease(p) => Some(vec![*p]),
+            Msg::UpdateTopo { .. } | Msg::ChunkLost(_) | Msg::Disconnect => None,
+        },
+        ActorModelAction::Timeout(_, timer) => match timer {
+            Timer::Execute(p) | Timer::IdleRelease(p) | Timer::AppIo(p) => Some(vec![*p]),
+            Timer::Scan
+            | Timer::MigrateScan
+            | Timer::SwapMigrate
+            | Timer::Heartbeat(_)
+            | Timer::TopoUpdate(_)
+            | Timer::ChunkFailure(_) => None,
+        },
+        ActorModelAction::Drop(_)
+        | ActorModelAction::Crash(_)
+        | ActorModelAction::Recover(_)
+        | ActorModelAction::SelectRandom { .. } => None,
+    }
 }
 
 /// The view of one state, for reports.
