@@ -374,19 +374,19 @@ fn expand(
             actions.clear();
             model.actions(&node.state, &mut actions);
             for action in &actions {
+                // Focused: an action about other pids logs nothing about this event's pid.
+                if let (Some(focus), Some(pids)) = (focus, action_pids(action))
+                    && !focus.is_some_and(|p| pids.contains(&p))
+                {
+                    continue;
+                }
                 let lines = lines_of(model, &node.state, action);
                 let events: Vec<Event> = model_events(model, action, &lines)
                     .into_iter()
                     .filter(|e| vocabulary.contains(&e.kind()))
                     .collect();
                 if events.is_empty() {
-                    let relevant = match (focus, action_pids(action)) {
-                        (None, _) | (_, None) => true,
-                        (Some(None), Some(_)) => false,
-                        (Some(Some(p)), Some(pids)) => pids.contains(&p),
-                    };
-                    if relevant
-                        && depth < max_silent
+                    if depth < max_silent
                         && let Some(next) = model.next_state(&node.state, action.clone())
                         && seen.insert(next.clone())
                     {
