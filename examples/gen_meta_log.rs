@@ -59,7 +59,16 @@ fn model_text(pids: usize) -> String {
         );
     }
     s.push_str("]\nchunks = [\n");
-    for (cid, brick) in [(1, 1), (2, 2), (3, 3), (4, 4), (5, 2), (6, 5), (7, 6), (8, 7)] {
+    for (cid, brick) in [
+        (1, 1),
+        (2, 2),
+        (3, 3),
+        (4, 4),
+        (5, 2),
+        (6, 5),
+        (7, 6),
+        (8, 7),
+    ] {
         let _ = writeln!(
             s,
             "  {{ cid = {cid}, parent = \"brick-{brick}\", capacity = 1000000, used = 20 }},"
@@ -88,7 +97,9 @@ fn render(e: &Event, time: u64, rng: &mut Rng) -> String {
         time / 1_000_000 % 60,
         time % 1_000_000,
     );
-    let header = |thread: u32, file: &str| format!("I0802 {h:02}:{m:02}:{sec:02}.{us:06} {thread:>5} {file}] ");
+    let header = |thread: u32, file: &str| {
+        format!("I0802 {h:02}:{m:02}:{sec:02}.{us:06} {thread:>5} {file}] ")
+    };
     match e {
         Event::CmdAdded {
             pid,
@@ -259,7 +270,9 @@ fn main() {
             next = Some((s, evs));
             break;
         }
-        let Some((s, evs)) = next.or(fallback) else { break };
+        let Some((s, evs)) = next.or(fallback) else {
+            break;
+        };
         // Unbounded scans may go on refusing and requeueing candidates for ever: once
         // nothing is logged for 200 steps, the log ends.
         if evs.is_empty() && silent_run >= 200 {

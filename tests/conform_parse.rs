@@ -113,7 +113,9 @@ fn char_at(s: &str, i: usize) -> usize {
     if n == 0 {
         return 0;
     }
-    s.char_indices().nth(i % (n + 1)).map_or(s.len(), |(b, _)| b)
+    s.char_indices()
+        .nth(i % (n + 1))
+        .map_or(s.len(), |(b, _)| b)
 }
 
 fn apply(line: &str, m: &Mutation, corpus: &[String]) -> String {

@@ -131,9 +131,7 @@ pub fn run(args: &ConformArgs) -> i32 {
     };
     let text = match args.format {
         Format::Text => report::render_text(&r),
-        Format::Json => {
-            serde_json::to_string_pretty(&r).expect("a report serialises") + "\n"
-        }
+        Format::Json => serde_json::to_string_pretty(&r).expect("a report serialises") + "\n",
     };
     if let Err(e) = write_stdout(&text) {
         eprintln!("error: cannot write the report: {e}");

@@ -228,8 +228,7 @@ impl Event {
                 ..
             } => Kind::TopoUpdated,
             Event::TopoUpdated {
-                request_only: true,
-                ..
+                request_only: true, ..
             } => Kind::TopoRequested,
             Event::RecoverSent { .. } => Kind::RecoverSent,
             Event::ReplaceReplica { .. } => Kind::ReplaceReplica,
@@ -261,13 +260,10 @@ impl Event {
                 "add recover cmd {}for pid {pid}",
                 if *by_rpc { "by rpc " } else { "" }
             ),
-            Event::TopoUpdated {
-                cid: Some(c), ..
-            } => format!("[UPDATE TOPO OBJ] chunk-{c}"),
-            Event::TopoUpdated { object_id, .. } => format!(
-                "[UPDATE TOPO OBJ] {}",
-                object_id.as_deref().unwrap_or("?")
-            ),
+            Event::TopoUpdated { cid: Some(c), .. } => format!("[UPDATE TOPO OBJ] chunk-{c}"),
+            Event::TopoUpdated { object_id, .. } => {
+                format!("[UPDATE TOPO OBJ] {}", object_id.as_deref().unwrap_or("?"))
+            }
             Event::RecoverSent { pid, .. } => format!("[RECOVER] pid {pid}"),
             Event::ReplaceReplica { pid, .. } => format!("[REPLACE REPLICA] pid {pid}"),
             Event::OwnerReleased { pid, .. } => format!("Release owner pid {pid}"),

@@ -58,7 +58,9 @@ pub fn scope(model: &ZbsModel, events: Vec<LogEvent>, files: &[String]) -> Scope
             continue;
         }
         let why = match &e.event {
-            Event::TopoUpdated { cid: None, .. } => Some("not a chunk (rack, brick or zone)".into()),
+            Event::TopoUpdated { cid: None, .. } => {
+                Some("not a chunk (rack, brick or zone)".into())
+            }
             Event::TopoUpdated { cid: Some(c), .. } if !chunks.contains(c) => {
                 Some(format!("chunk {c} is not in the model"))
             }

@@ -219,7 +219,9 @@ pub fn parse_message(msg: &str) -> Result<Option<Event>, String> {
             .to_string();
         let object_id = p.topo_id.captures(msg).map(|c| c[1].to_string());
         let cid = match (p.topo_name.captures(msg), p.topo_model_cid.captures(msg)) {
-            (Some(c), _) | (None, Some(c)) => Some(cid(&c, 1, "chunk").map_err(|e| kind_err(k, e))?),
+            (Some(c), _) | (None, Some(c)) => {
+                Some(cid(&c, 1, "chunk").map_err(|e| kind_err(k, e))?)
+            }
             (None, None) => None,
         };
         if cid.is_none() && object_id.is_none() {
@@ -240,7 +242,11 @@ pub fn parse_message(msg: &str) -> Result<Option<Event>, String> {
             let block = block.get(1).map_or("", |m| m.as_str());
             let owner = field_cid(&p.owner_cid, block, "owner cid")?;
             let owner_uuid = p.uuid.captures(block).map(|c| c[1].to_string());
-            let t = first(&p.recover_tail, msg, "`dst_chunk … replace_chunk … src_chunk … is_migrate … epoch …`")?;
+            let t = first(
+                &p.recover_tail,
+                msg,
+                "`dst_chunk … replace_chunk … src_chunk … is_migrate … epoch …`",
+            )?;
             let location = match p.location.captures(msg) {
                 Some(c) => Some(location(&c, 1)?),
                 None => None,
@@ -263,7 +269,11 @@ pub fn parse_message(msg: &str) -> Result<Option<Event>, String> {
     if msg.contains("[REPLACE REPLICA]") {
         let k = "[REPLACE REPLICA]";
         let ev = (|| {
-            let q = first(&p.replace_req, msg, "`[REQUEST]: … pid … src_chunk … dst_chunk … epoch …`")?;
+            let q = first(
+                &p.replace_req,
+                msg,
+                "`[REQUEST]: … pid … src_chunk … dst_chunk … epoch …`",
+            )?;
             let r = first(&p.replace_resp, msg, "`[RESPONSE]: ST:…`")?;
             let (ok, status) = match (r.get(1), r.get(2)) {
                 (Some(s), _) => (s.as_str() == "OK", format!("ST:{}", s.as_str())),
@@ -298,7 +308,8 @@ pub fn parse_message(msg: &str) -> Result<Option<Event>, String> {
         }));
     }
     if msg.contains("Get recover notification") {
-        let pid = field(&p.pid, msg, "pid").map_err(|e| kind_err("`Get recover notification`", e))?;
+        let pid =
+            field(&p.pid, msg, "pid").map_err(|e| kind_err("`Get recover notification`", e))?;
         return Ok(Some(Event::RecoverNotified { pid }));
     }
     if msg.contains("[NORMAL RECOVER END]") {
@@ -330,9 +341,7 @@ pub fn parse_message(msg: &str) -> Result<Option<Event>, String> {
     for (marker, what) in other {
         if msg.contains(marker) {
             let pid = match p.pid.captures(msg) {
-                Some(c) => Some(num::<Pid>(&c, 1, "pid").map_err(|e| {
-                    kind_err(marker.trim(), e)
-                })?),
+                Some(c) => Some(num::<Pid>(&c, 1, "pid").map_err(|e| kind_err(marker.trim(), e))?),
                 None => None,
             };
             return Ok(Some(Event::Other {
@@ -610,7 +619,13 @@ mod tests {
         let e = one(
             r#"I0802 23:16:43.267257  9843 meta_rpc_server.cc:1987] [REPLACE REPLICA]: [REQUEST]: session: "afe6" pid: 3134 src_chunk: 5 dst_chunk: 1 epoch: 4354 reset_location_to_dst: false reset_generation: 18446744073709551615, [RESPONSE]: ST:OK, pid: 3134 location: 66052 expected_replica_num: 3"#,
         );
-        let Event::ReplaceReplica { location, ok, session, .. } = e else {
+        let Event::ReplaceReplica {
+            location,
+            ok,
+            session,
+            ..
+        } = e
+        else {
             panic!()
         };
         assert!(ok);
@@ -675,8 +690,16 @@ mod tests {
 
     #[test]
     fn merges_rotated_files_by_time() {
-        let a = parse_file(0, "a", "I0802 23:16:12.000000 1 f.cc:1] Release owner : pid: 2 session: chunk-1");
-        let b = parse_file(1, "b", "I0802 23:16:11.000000 1 f.cc:1] Release owner : pid: 1 session: chunk-1");
+        let a = parse_file(
+            0,
+            "a",
+            "I0802 23:16:12.000000 1 f.cc:1] Release owner : pid: 2 session: chunk-1",
+        );
+        let b = parse_file(
+            1,
+            "b",
+            "I0802 23:16:11.000000 1 f.cc:1] Release owner : pid: 1 session: chunk-1",
+        );
         let m = merge(vec![a, b]);
         assert_eq!(m[0].event.pid(), Some(1));
         assert_eq!(m[1].origin.file, 0);

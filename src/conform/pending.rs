@@ -48,19 +48,14 @@ fn first_violation(chain: &[Arc<Hist>], p: usize) -> Option<&Arc<Hist>> {
 }
 
 /// Invariants broken in the behaviours `finals` (histories of the states the log leads to).
-pub fn broken(
-    finals: &[Option<Arc<Hist>>],
-    log: &[LogEvent],
-    files: &[String],
-) -> Vec<Broken> {
+pub fn broken(finals: &[Option<Arc<Hist>>], log: &[LogEvent], files: &[String]) -> Vec<Broken> {
     let chains: Vec<Vec<Arc<Hist>>> = finals
         .iter()
         .map(|h| h.as_ref().map(Hist::chain).unwrap_or_default())
         .collect();
     let mut out = Vec::new();
     for (i, p) in PROPERTIES.iter().enumerate() {
-        let hits: Vec<Option<&Arc<Hist>>> =
-            chains.iter().map(|c| first_violation(c, i)).collect();
+        let hits: Vec<Option<&Arc<Hist>>> = chains.iter().map(|c| first_violation(c, i)).collect();
         let Some(first) = hits.iter().flatten().next() else {
             continue;
         };
@@ -139,14 +134,12 @@ pub fn pending_owners(
                     lines.extend(r);
                     s
                 }
-                At::Unlogged(h, step) => {
-                    let r = line_ref(log, files, h.first);
-                    let s = match &r {
-                        Some(r) => format!("{what} by an unlogged step ({step}) before line {}", r.line),
-                        None => format!("{what} by an unlogged step ({step})"),
-                    };
-                    s
-                }
+                At::Unlogged(h, step) => match line_ref(log, files, h.first) {
+                    Some(r) => {
+                        format!("{what} by an unlogged step ({step}) before line {}", r.line)
+                    }
+                    None => format!("{what} by an unlogged step ({step})"),
+                },
             }
         };
         let alloc = find(&chain, |e| match e {
@@ -166,9 +159,10 @@ pub fn pending_owners(
             }
             None => message.push_str(" held since the log's start"),
         }
-        let revoked = find(&chain, |e| {
-            matches!(e, MetaEvent::CmdRevoked { cmd, owner_kept: true, .. } if cmd.pid == pid && cmd.owner == owner)
-        });
+        let revoked = find(
+            &chain,
+            |e| matches!(e, MetaEvent::CmdRevoked { cmd, owner_kept: true, .. } if cmd.pid == pid && cmd.owner == owner),
+        );
         let delivered = chain.iter().any(|h| {
             (h.first..h.end).any(|i| {
                 matches!(log.get(i).map(|e| &e.event), Some(Event::RecoverSent { pid: p, .. }) if *p == pid)

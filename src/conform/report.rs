@@ -211,7 +211,7 @@ pub fn conform(
             considered,
         } => {
             report.verdict = Verdict::NotABehaviour;
-            report.broken = pending::broken(&[hist.clone()], &log, &names);
+            report.broken = pending::broken(std::slice::from_ref(&hist), &log, &names);
             report.unexplained = Some(Unexplained {
                 at: line(at).expect("the unexplained event is in the log"),
                 event: log[at].event.to_string(),
@@ -344,11 +344,7 @@ pub fn render_text(r: &Report) -> String {
                     c.action, c.after_silent
                 );
                 for (l, ok) in c.would_log.iter().zip(&c.log_agrees) {
-                    let _ = writeln!(
-                        s,
-                        "      {} {l}",
-                        if *ok { "✓" } else { "✗" }
-                    );
+                    let _ = writeln!(s, "      {} {l}", if *ok { "✓" } else { "✗" });
                 }
             }
             let _ = writeln!(s, "  the state there (one of {}):", u.states);
