@@ -241,7 +241,7 @@ fn main() {
     let mut steps = 0usize;
     loop {
         steps += 1;
-        if steps % 10_000 == 0 {
+        if steps.is_multiple_of(10_000) {
             eprintln!("step {steps}: {} events", events.len());
         }
         actions.clear();
