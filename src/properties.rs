@@ -48,8 +48,7 @@ pub const PROPERTIES: &[PropertyDef] = &[
         Always,
         None,
         "at most one issued command per pid across pid_cmds_, every session's \
-         waiting_recover_cmds, heartbeat replies in flight and the commands chunks are \
-         executing; at most one waiting migrate per pid across passive/active_waiting_migrate_"
+         waiting_recover_cmds, heartbeat replies in flight and the commands chunks are executing"
     ),
     property!(
         well_formed_cmd,
@@ -59,17 +58,24 @@ pub const PROPERTIES: &[PropertyDef] = &[
          and an owner whose chunk is usable"
     ),
     property!(
-        location_never_empty,
-        Always,
-        None,
-        "no pextent's replica set is ever empty"
-    ),
-    property!(
-        slots_and_reservations_balance,
+        reservations_balance,
         Always,
         None,
         "each chunk's rx_pids / tx_pids / recover_src_pids and reserved space are exactly those \
-         of the commands in pid_cmds_, and no chunk exceeds max_recover_cmds_per_chunk"
+         of the commands in pid_cmds_"
+    ),
+    property!(
+        slots_never_exceeded,
+        Always,
+        None,
+        "no chunk takes part in more than max_recover_cmds_per_chunk commands, counting every \
+         command that exists: tracked in pid_cmds_, queued, in a heartbeat reply or running"
+    ),
+    property!(
+        space_never_overcommitted,
+        Always,
+        None,
+        "on every chunk used + reserved space stays within its capacity"
     ),
     property!(
         safe_final_location,
@@ -83,14 +89,21 @@ pub const PROPERTIES: &[PropertyDef] = &[
         migrate_never_lowers_safety,
         Always,
         None,
-        "no migrate MakeMigrateCmd() queues makes its pid's location less topology-safe, \
-         except the brief's low-load localization step and moves off a removing chunk"
+        "no migrate AddRecoverCmdUnlock() accepts makes its pid's location less topology-safe in \
+         the topology of that moment, except the brief's low-load localization step and moves \
+         off a removing chunk"
     ),
     property!(
         owner_awaits_delivery,
         Sometimes,
         Some("no_leaked_owner"),
         "an owner exists that its session does not cache yet, justified only by a queued command"
+    ),
+    property!(
+        revoke_reached,
+        Sometimes,
+        Some("no_leaked_owner"),
+        "RevokeRecoverCmds() (or a session's loss) took back a command"
     ),
     property!(
         cmd_in_progress,
@@ -107,8 +120,8 @@ pub const PROPERTIES: &[PropertyDef] = &[
     property!(
         replica_replaced,
         Sometimes,
-        Some("location_never_empty"),
-        "a REPLACE REPLICA landed: some pextent's epoch advanced"
+        Some("space_never_overcommitted"),
+        "a REPLACE REPLICA landed: some pextent's location changed"
     ),
     property!(
         quiescent_reached,
@@ -126,7 +139,15 @@ pub const PROPERTIES: &[PropertyDef] = &[
         delivered_then_revoked,
         Sometimes,
         Some("no_leaked_owner"),
-        "a chunk executes a command meta revoked after delivery (pid 3134's path)"
+        "a chunk executes a command meta revoked after delivery"
+    ),
+    property!(
+        leak_beside_completed_migrate,
+        Sometimes,
+        None,
+        "incident A as logged: a pid's owner is stranded by a revoke, while another pid whose \
+         command was issued after that revoke (never revoked itself) has landed its migrate off \
+         the stranded owner's chunk"
     ),
 ];
 
@@ -176,6 +197,15 @@ pub const LIVENESS: &[LivenessDef] = &[
         false,
         "once IO stops (its budget is finite), every lease owner on meta is eventually released: \
          whenever some pid has an owner, a state with no owner at all follows"
+    ),
+    leads_to!(
+        recover_completes_or_reissued,
+        recover_pending,
+        no_recover_pending,
+        true,
+        "a pid below its expected replica count that could be recovered is eventually whole \
+         again: its recover completes, or is revoked and reissued until one does (checked \
+         only with unbounded scans)"
     ),
     leads_to!(
         converges_to_safe_location,
@@ -248,44 +278,38 @@ pub fn leaked_owners<'a>(v: &'a SystemView) -> impl Iterator<Item = (Pid, Cid)> 
 }
 
 /// *One command per pid*: at most one issued command per pid — in `pid_cmds_`, a session's
-/// `waiting_recover_cmds`, a heartbeat reply in flight or a chunk's running commands — and at
-/// most one waiting migrate per pid across `passive_waiting_migrate_` and
-/// `active_waiting_migrate_`.
+/// `waiting_recover_cmds`, a heartbeat reply in flight or a chunk's running commands.
 ///
 /// A waiting migrate beside an issued command is allowed: `AddRecoverCmdUnlock()` check 1
 /// exists to refuse it when it is generated. A `REPLACE REPLICA` in flight is an RPC, no longer
 /// a running command: a stale one is what the epoch check refuses (specs/assumptions.md).
 pub fn one_cmd_per_pid(v: &SystemView) -> bool {
-    let rm = &v.meta.meta.recover;
-    let mut waiting: BTreeMap<Pid, usize> = BTreeMap::new();
-    for c in rm
-        .passive_waiting_migrate
-        .iter()
-        .chain(rm.active_waiting_migrate.iter())
-    {
-        *waiting.entry(c.pid).or_default() += 1;
-    }
     let mut issued: BTreeMap<Pid, BTreeSet<u32>> = BTreeMap::new();
-    let mut add = |c: &RecoverCmd| {
+    for_each_cmd(v, |c| {
         issued.entry(c.pid).or_default().insert(c.id);
-    };
-    rm.pid_cmds.values().for_each(&mut add);
+    });
+    issued.values().all(|ids| ids.len() <= 1)
+}
+
+/// Every command that exists: tracked in `pid_cmds_`, queued on a session, in a heartbeat
+/// reply that will be delivered, or running on a chunk (a command can be in several).
+fn for_each_cmd(v: &SystemView, mut f: impl FnMut(&RecoverCmd)) {
+    v.meta.meta.recover.pid_cmds.values().for_each(&mut f);
     v.meta
         .meta
         .access
         .waiting_recover_cmds
         .values()
         .flatten()
-        .for_each(&mut add);
+        .for_each(&mut f);
     v.sessions()
         .flat_map(|s| s.running.values())
-        .for_each(&mut add);
-    for f in v.live_in_flight() {
-        if let Msg::HeartbeatReply(cmds) = f.msg {
-            cmds.iter().for_each(&mut add);
+        .for_each(&mut f);
+    for m in v.live_in_flight() {
+        if let Msg::HeartbeatReply(cmds) = m.msg {
+            cmds.iter().for_each(&mut f);
         }
     }
-    waiting.values().all(|&n| n <= 1) && issued.values().all(|ids| ids.len() <= 1)
 }
 
 /// *Commands are well formed*.
@@ -298,20 +322,39 @@ pub fn well_formed_cmd(v: &SystemView) -> bool {
     })
 }
 
-/// *No replica set ever becomes empty*.
-pub fn location_never_empty(v: &SystemView) -> bool {
-    v.meta
-        .meta
-        .pextents
-        .values()
-        .all(|p| !p.location.is_empty())
+/// *Slot and space accounting*, meta's side: the reservations balance the commands meta
+/// tracks (see [`crate::domain::meta::Meta::reservations_balance`]).
+pub fn reservations_balance(v: &SystemView) -> bool {
+    v.meta.meta.reservations_balance(usize::MAX)
 }
 
-/// *Slot and space accounting* (see [`crate::domain::meta::Meta::reservations_balance`]).
-pub fn slots_and_reservations_balance(v: &SystemView) -> bool {
+/// *A chunk never exceeds its command slots*, counted over every command that exists, not
+/// over meta's counters (which a revoke releases while a delivered command still runs;
+/// specs A28). Mirrors `FLAGS_max_recover_cmds_per_chunk` as `AddRecoverCmdUnlock()` step 4
+/// and the draft `AddMigrateCmd()` (notes:406–418) enforce it.
+pub fn slots_never_exceeded(v: &SystemView) -> bool {
+    let mut per_chunk: BTreeMap<Cid, BTreeSet<(Pid, u32)>> = BTreeMap::new();
+    for_each_cmd(v, |c| {
+        for cid in [c.src, c.dst, c.replace] {
+            if cid != 0 {
+                per_chunk.entry(cid).or_default().insert((c.pid, c.id));
+            }
+        }
+    });
+    let max = v.cfg.meta.max_recover_cmds_per_chunk;
+    per_chunk.values().all(|cmds| cmds.len() <= max)
+}
+
+/// *Space never overcommitted* (brief §6): used + reserved ≤ capacity on every chunk — what
+/// `AddRecoverCmdUnlock()` step 4's space check (notes:653) is for; a revoked command landing
+/// without a reservation breaks it (specs A7).
+pub fn space_never_overcommitted(v: &SystemView) -> bool {
     v.meta
         .meta
-        .reservations_balance(v.cfg.meta.max_recover_cmds_per_chunk)
+        .chunks
+        .chunks
+        .values()
+        .all(|e| e.used + e.reserved <= e.capacity)
 }
 
 /// Companion of [`no_leaked_owner`]: its "queued command" clause is what holds an owner.
@@ -336,14 +379,50 @@ pub fn cmd_running_on_chunk(v: &SystemView) -> bool {
         .any(|c| tracked.get(&c.pid) == Some(c))
 }
 
-/// Companion of [`location_never_empty`]: a location actually changed.
+/// Companion of [`space_never_overcommitted`]: a replace landed (a location gained a chunk
+/// it did not have at the start).
 pub fn replica_replaced(v: &SystemView) -> bool {
     let initial = &v.cfg.initial_meta.pextents;
-    v.meta
-        .meta
-        .pextents
-        .iter()
-        .any(|(pid, p)| initial.get(pid).is_some_and(|i| i.epoch != p.epoch))
+    v.meta.meta.pextents.iter().any(|(pid, p)| {
+        initial
+            .get(pid)
+            .is_some_and(|i| p.location.iter().any(|c| !i.holds(*c)))
+    })
+}
+
+/// Companion of [`no_leaked_owner`]: a revoke happened, so its escape clauses are exercised
+/// where they matter.
+pub fn revoke_reached(v: &SystemView) -> bool {
+    !v.meta.meta.recover.ghost.revoked_pids.is_empty()
+}
+
+/// An owner nothing will ever hand over or release: the leak [`no_leaked_owner`] forbids.
+fn stranded(v: &SystemView, pid: Pid, owner: Cid) -> bool {
+    !v.session(owner)
+        .is_some_and(|s| s.lease_cache.contains(&pid))
+        && !cmd_on_its_way(v, pid, owner)
+        && !release_on_its_way(v, pid, owner)
+}
+
+/// Incident A as the log shows it (log-samples.md): pid 3133's owner 5, created by a command
+/// `RevokeRecoverCmds(5)` took back, is stranded; pid 3134's command, issued after that revoke
+/// and never revoked, has landed `REPLACE REPLICA` off chunk 5 (`[4,2,5]` → `[4,2,1]`).
+/// Stated for any pids: `p` revoked and stranded on `o`, `q` issued after a revoke, never
+/// revoked, and its location no longer holds `o` although it did at the start.
+pub fn leak_beside_completed_migrate(v: &SystemView) -> bool {
+    let meta = &v.meta.meta;
+    let ghost = &meta.recover.ghost;
+    let initial = &v.cfg.initial_meta.pextents;
+    meta.access.owners.iter().any(|(&p, &o)| {
+        ghost.revoked_pids.contains(&p)
+            && stranded(v, p, o)
+            && ghost.issued_after_revoke.iter().any(|&q| {
+                q != p
+                    && !ghost.revoked_pids.contains(&q)
+                    && initial.get(&q).is_some_and(|i| i.holds(o))
+                    && meta.pextents.get(&q).is_some_and(|now| !now.holds(o))
+            })
+    })
 }
 
 /// A chunk runs a command that is no longer in `pid_cmds_`: it was revoked after delivery.
@@ -411,9 +490,11 @@ pub fn quiescent_reached(v: &SystemView) -> bool {
 }
 
 /// *Migrate never lowers topology safety*: read from the ghost observation
-/// `RecoverManager::safety_lowering_migrate`, set when `MakeMigrateCmd()` queued such a migrate.
+/// `Ghost::safety_lowering_migrate`, set when `AddRecoverCmdUnlock()` accepted such a migrate —
+/// a candidate queued by an earlier scan is issued without placement being asked again, so a
+/// topology change in between can make it lower safety.
 pub fn migrate_never_lowers_safety(v: &SystemView) -> bool {
-    v.meta.meta.recover.safety_lowering_migrate.is_none()
+    v.meta.meta.recover.ghost.safety_lowering_migrate.is_none()
 }
 
 /// Companion of [`migrate_never_lowers_safety`].
@@ -428,6 +509,21 @@ fn some_owner(v: &SystemView) -> bool {
 
 fn no_owner(v: &SystemView) -> bool {
     v.meta.meta.access.owners.is_empty()
+}
+
+/// Some pid is below its expected replica count and could be recovered (the recover policy
+/// finds a src and a dst for it): "when it could finish" (brief §6). Whether it has a command
+/// does not matter: a command that never lands does not make it whole.
+fn recover_pending(v: &SystemView) -> bool {
+    let meta = &v.meta.meta;
+    meta.pextents.values().any(|p| {
+        p.location.len() < usize::from(p.expected_replica_num)
+            && placement::recover_src_dst(p, &meta.topology, &meta.chunks).is_some()
+    })
+}
+
+fn no_recover_pending(v: &SystemView) -> bool {
+    !recover_pending(v)
 }
 
 fn topology_final(v: &SystemView) -> bool {

@@ -5,14 +5,11 @@
 
 use crate::actors::model::ZbsModel;
 use crate::domain::variant::{SWITCHES, Variant};
-use crate::engine::{Outcome, Verdict};
-use crate::scenario::ExpectedVerdict;
-use crate::trace::counterexample::{Counterexample, ModelSource, property_named};
+use crate::trace::counterexample::{Counterexample, ModelSource, liveness_named, property_named};
 use crate::trace::html::{CSS, state_tables};
 use crate::trace::svg::{self, esc};
 use crate::trace::{sequence, text};
-use stateright::Expectation;
-use std::collections::BTreeMap;
+use crate::verdicts::{CheckReport, Kind, Overall, PropertyReport, Run, Status};
 use std::fmt::Write;
 
 /// Switches between the step panels of one counterexample.
@@ -41,32 +38,56 @@ const REPORT_CSS: &str = r#"
 .state.shown{display:block}
 button.step.current{background:#1f4fd1;color:#fff}
 tr.steprow{cursor:pointer} tr.steprow.current td{background:#e8eefc}
-tr.bad td{background:#ffe1e1}
+tr.bad td{background:#ffe1e1} tr.loop td:first-child{border-left:4px solid #1f4fd1}
+.warn{color:#9a6700;font-weight:bold}
 pre.model{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:12px}
 "#;
 
-fn verdict_cell(v: Verdict, e: &Expectation) -> (&'static str, &'static str) {
-    match (v, e) {
-        (Verdict::Holds, Expectation::Sometimes) => ("holds (reached)", "ok"),
-        (Verdict::Violated, Expectation::Sometimes) => ("VIOLATED (never reached)", "bad"),
-        (Verdict::Holds, _) => ("holds", "ok"),
-        (Verdict::Violated, _) => ("VIOLATED", "bad"),
-        (Verdict::Unknown, _) => ("unknown", "muted"),
+/// The verdict cell: words and CSS class.
+fn verdict_cell(p: &PropertyReport) -> (String, &'static str) {
+    match p.verdict {
+        Status::Holds => ("holds".into(), "ok"),
+        Status::Reached => ("holds (reached)".into(), "ok"),
+        Status::Violated => ("VIOLATED".into(), "bad"),
+        Status::NotReached => ("NOT REACHED (warning)".into(), "warn"),
+        Status::Unknown => ("unknown".into(), "muted"),
+        Status::Skipped => (
+            format!(
+                "skipped: {}",
+                p.skipped_because.as_deref().unwrap_or("not checked")
+            ),
+            "muted",
+        ),
     }
 }
 
 /// One counterexample's section.
 fn trace_section(out: &mut String, cx: &Counterexample, t: usize) {
+    let what = match cx.loop_start {
+        None => "shortest".to_string(),
+        Some(l) if l == cx.steps.len() => "liveness: a path to a dead end".to_string(),
+        Some(l) => format!(
+            "liveness: a lasso, steps {}–{} repeat forever",
+            l + 1,
+            cx.steps.len()
+        ),
+    };
     let _ = write!(
         out,
-        "<h2 id=\"trace-{t}\">Counterexample: {} ({} steps, shortest)</h2>",
+        "<h2 id=\"trace-{t}\">{}: {} ({} steps, {what})</h2>",
+        if cx.loop_start.is_some() {
+            "Liveness counterexample"
+        } else {
+            "Counterexample"
+        },
         esc(cx.property.name),
         cx.steps.len()
     );
     let _ = write!(
         out,
-        "<p>{}</p><h3>sequence diagram</h3><div class=\"seqbox\">{}</div>",
+        "<p>{}</p><p class=\"bad verdict-line\">{}</p><h3>sequence diagram</h3><div class=\"seqbox\">{}</div>",
         esc(cx.property.doc),
+        esc(&cx.end_line()),
         svg::render(&sequence::of_counterexample(cx))
     );
     // Step table.
@@ -78,10 +99,12 @@ fn trace_section(out: &mut String, cx: &Counterexample, t: usize) {
     let last = cx.steps.len();
     for step in &cx.steps {
         let changes = text::changed(before, &step.state);
+        let in_loop = cx.loop_start.is_some_and(|l| step.index > l);
         let _ = write!(
             out,
-            "<tr class=\"steprow{}\" data-trace=\"{t}\" data-step=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            "<tr class=\"steprow{}{}\" data-trace=\"{t}\" data-step=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
             if step.index == last { " bad" } else { "" },
+            if in_loop { " loop" } else { "" },
             step.index,
             step.index,
             esc(&step.actor),
@@ -136,14 +159,14 @@ fn trace_section(out: &mut String, cx: &Counterexample, t: usize) {
     }
 }
 
-/// The whole report.
+/// The whole report, rendered from the typed result of the check (`report`) and, for the
+/// counterexamples' diagrams and state tables, the run's traces.
 pub fn render(
     model: &ZbsModel,
     source: &ModelSource,
     variant: &Variant,
-    outcome: &Outcome<ZbsModel>,
-    liveness: &[&crate::verdicts::Finding],
-    expected: Option<&BTreeMap<String, ExpectedVerdict>>,
+    report: &CheckReport,
+    run: &Run,
 ) -> String {
     let mut out = String::new();
     let title = format!("zbs-mc report — {} ({})", source.name, variant);
@@ -155,43 +178,33 @@ pub fn render(
     );
     let _ = write!(
         out,
-        "<p>model file <code>{}</code> · variant <b>{}</b></p>",
+        "<p>model file <code>{}</code> · variant <b>{}</b> · result <b class=\"{}\">{}</b></p>",
         esc(&source.file),
-        esc(&variant.to_string())
-    );
-    // Verdicts.
-    out.push_str("<h2>Verdicts</h2><table class=\"verdicts\"><tr><th>property</th><th>kind</th><th>verdict</th><th>model file expects</th></tr>");
-    for p in &outcome.properties {
-        let (word, class) = verdict_cell(p.verdict, &p.expectation);
-        let exp = expected
-            .and_then(|e| e.get(p.name))
-            .map_or("—".to_string(), |e| format!("{e:?}").to_lowercase());
-        let link = if p.verdict == Verdict::Violated && p.trace.is_some() {
-            format!("<a href=\"#{}\">{}</a>", p.name, esc(p.name))
+        esc(&variant.to_string()),
+        if report.result == Overall::Holds {
+            "ok"
         } else {
-            esc(p.name)
-        };
-        let _ = write!(
-            out,
-            "<tr><td>{link}</td><td>{}</td><td class=\"{class}\">{word}</td><td>{exp}</td></tr>",
-            format!("{:?}", p.expectation).to_lowercase()
-        );
-    }
-    // Liveness, under weak fairness (its lasso is printed by `zbs-mc check`).
-    for f in liveness {
-        let (word, class) = match (f.skipped, f.verdict) {
-            (Some(why), _) => (format!("skipped: {why}"), "muted"),
-            (None, Verdict::Holds) => ("holds".to_string(), "holds"),
-            (None, Verdict::Violated) => ("VIOLATED".to_string(), "violated"),
-            (None, Verdict::Unknown) => ("unknown".to_string(), "muted"),
-        };
-        let exp = expected
-            .and_then(|e| e.get(f.name))
+            "bad"
+        },
+        format!("{:?}", report.result).to_lowercase()
+    );
+    // Verdicts: invariants, their companions and the liveness properties, one table.
+    out.push_str("<h2>Verdicts</h2><table class=\"verdicts\"><tr><th>property</th><th>kind</th><th>verdict</th><th>model file expects</th></tr>");
+    for p in &report.properties {
+        let (word, class) = verdict_cell(p);
+        let exp = p
+            .expected
             .map_or("—".to_string(), |e| format!("{e:?}").to_lowercase());
+        let link = if p.trace.is_some() {
+            format!("<a href=\"#{}\">{}</a>", p.name, esc(&p.name))
+        } else {
+            esc(&p.name)
+        };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>liveness</td><td class=\"{class}\">{}</td><td>{exp}</td></tr>",
-            esc(f.name),
+            "<tr data-property=\"{}\"><td>{link}</td><td>{}</td><td class=\"{class}\">{}</td><td>{exp}</td></tr>",
+            esc(&p.name),
+            p.kind.word(),
             esc(&word)
         );
     }
@@ -199,31 +212,66 @@ pub fn render(
     // Statistics.
     let _ = write!(
         out,
-        "<h2>Statistics</h2><table class=\"stats\"><tr><td>distinct states</td><td>{}</td></tr><tr><td>max depth</td><td>{}</td></tr><tr><td>seconds</td><td>{:.3}</td></tr><tr><td>complete</td><td>{}</td></tr></table>",
-        outcome.unique_states,
-        outcome.max_depth,
-        outcome.seconds,
-        match outcome.stopped_by {
+        "<h2>Statistics</h2><table class=\"stats\"><tr><td>distinct states</td><td>{}</td></tr><tr><td>max depth</td><td>{}</td></tr><tr><td>seconds</td><td>{:.3}</td></tr>{}<tr><td>complete</td><td>{}</td></tr></table>",
+        report.states,
+        report.max_depth,
+        report.seconds,
+        report.liveness_seconds.map_or(String::new(), |s| format!(
+            "<tr><td>liveness seconds</td><td>{s:.3}</td></tr>"
+        )),
+        match report.stopped_by {
             None => "yes: every reachable state was explored".to_string(),
             Some(r) => format!("no: stopped by the {r:?} limit"),
         }
     );
-    // Counterexamples.
+    // Counterexamples of invariants, then of liveness properties (lassos).
     let mut t = 0;
-    for p in &outcome.properties {
-        let (Verdict::Violated, Some(trace)) = (p.verdict, &p.trace) else {
+    for f in &run.verdicts {
+        let (Kind::Always, Status::Violated, Some(trace)) = (f.kind, f.status(), &f.trace) else {
             continue;
         };
-        let Some(def) = property_named(p.name) else {
+        let Some(def) = property_named(f.name) else {
             continue;
         };
         let cx = Counterexample::new(model, source.clone(), variant.clone(), def, trace.clone());
-        let _ = write!(out, "<a id=\"{}\"></a>", p.name);
+        let _ = write!(out, "<a id=\"{}\"></a>", f.name);
         trace_section(&mut out, &cx, t);
         t += 1;
     }
     if t == 0 {
         out.push_str("<h2>Counterexamples</h2><p class=\"ok\">None: no invariant is violated.</p>");
+    }
+    let live: Vec<_> = run
+        .verdicts
+        .iter()
+        .filter(|f| f.kind == Kind::Liveness)
+        .collect();
+    if !live.is_empty() {
+        out.push_str("<section class=\"liveness\"><h2>Liveness (under weak fairness)</h2><p>Each property is checked on every fair behaviour: scans, the list swap, heartbeats, command execution, idle release and message delivery keep happening while they can; topology updates, chunk failures and app IO may never happen. A violation is a lasso: a path, then a cycle that repeats forever without the property coming true (or a dead end).</p>");
+        let mut lassos = 0;
+        for f in live {
+            let (Status::Violated, Some(trace), Some(def)) =
+                (f.status(), &f.trace, liveness_named(f.name))
+            else {
+                continue;
+            };
+            let cx = Counterexample::with_loop(
+                model,
+                source.clone(),
+                variant.clone(),
+                def.into(),
+                trace.clone(),
+                f.cycle_start,
+            );
+            let _ = write!(out, "<a id=\"{}\"></a>", f.name);
+            trace_section(&mut out, &cx, t);
+            t += 1;
+            lassos += 1;
+        }
+        if lassos == 0 {
+            out.push_str("<p class=\"ok\">No liveness property is violated.</p>");
+        }
+        out.push_str("</section>");
     }
     // Variant and model file.
     out.push_str("<h2>Variant</h2><table class=\"variant\"><tr><th>switch</th><th>value</th><th>kind</th><th>what it changes</th></tr>");

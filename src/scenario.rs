@@ -158,6 +158,9 @@ struct RawModel {
 struct RawCluster {
     #[serde(default = "default_slots")]
     max_recover_cmds_per_chunk: usize,
+    /// How many pids one migrate scan walks from its cursor (specs A20); default: all.
+    #[serde(default)]
+    scan_extents_num: Option<usize>,
     #[serde(default)]
     topology: Vec<RawTopoObject>,
     chunks: Vec<RawChunk>,
@@ -532,6 +535,7 @@ impl RawModel {
                 meta: MetaConfig {
                     variant,
                     max_recover_cmds_per_chunk: self.cluster.max_recover_cmds_per_chunk,
+                    scan_extents_num: self.cluster.scan_extents_num.filter(|&n| n > 0),
                 },
                 initial_meta: meta,
                 chunk_cids: cids,

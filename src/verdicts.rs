@@ -6,13 +6,85 @@ use crate::actors::model::{ZbsModel, ZbsState};
 use crate::domain::{Cid, Pid};
 use crate::engine::{self, Options, Outcome, Trace, Verdict};
 use crate::properties;
+use crate::scenario::ExpectedVerdict;
 use crate::trace::ZbsAction;
+use std::collections::BTreeMap;
+
+pub mod print;
+
+/// What a property demands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An invariant: true in every reachable state.
+    Always,
+    /// A `sometimes` companion: true in some reachable state (else the invariant it guards
+    /// may hold vacuously).
+    Sometimes,
+    /// A liveness property, checked under the model's weak fairness.
+    Liveness,
+}
+
+impl Kind {
+    /// The kind of a stateright property (`eventually` properties are liveness).
+    pub fn of(e: &stateright::Expectation) -> Kind {
+        match e {
+            stateright::Expectation::Always => Kind::Always,
+            stateright::Expectation::Sometimes => Kind::Sometimes,
+            stateright::Expectation::Eventually => Kind::Liveness,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::Always => "always",
+            Kind::Sometimes => "sometimes",
+            Kind::Liveness => "liveness",
+        }
+    }
+}
+
+/// A property's result as every printer shows it (`check --format json`'s `verdict`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// An invariant or liveness property holds on every (fair) behaviour.
+    Holds,
+    /// An invariant or liveness property is violated: there is a counterexample.
+    Violated,
+    /// A `sometimes` companion is true in some reachable state (there is an example).
+    Reached,
+    /// A `sometimes` companion is false in every reachable state: a warning, not a failure.
+    NotReached,
+    /// A limit stopped exploration before the property was decided.
+    Unknown,
+    /// Not checked on this model (`skipped_because` says why).
+    Skipped,
+}
+
+impl Status {
+    /// Whether this result makes `check` exit 1.
+    pub fn is_failure(self) -> bool {
+        self == Status::Violated
+    }
+
+    /// The verdict word of the text report.
+    pub fn text(self) -> &'static str {
+        match self {
+            Status::Holds => "HOLDS",
+            Status::Violated => "VIOLATED",
+            Status::Reached => "HOLDS (reached)",
+            Status::NotReached => "NOT REACHED (warning)",
+            Status::Unknown => "UNKNOWN",
+            Status::Skipped => "SKIPPED",
+        }
+    }
+}
 
 /// One property's result, safety or liveness.
 pub struct Finding {
     pub name: &'static str,
-    /// `always`, `sometimes` or `liveness`.
-    pub kind: &'static str,
+    pub kind: Kind,
     pub verdict: Verdict,
     /// The counterexample (for `sometimes`: none is kept); for liveness, prefix and cycle
     /// joined.
@@ -35,7 +107,7 @@ pub struct Run {
 
 /// What `--symmetry` found: the classes of interchangeable ids, and whether the audit let the
 /// run use them.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SymmetryUse {
     pub pid_classes: Vec<Vec<Pid>>,
     pub chunk_classes: Vec<Vec<Cid>>,
@@ -44,7 +116,7 @@ pub struct SymmetryUse {
 }
 
 /// The outcome of the symmetry audit that precedes a reduced run.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SymmetryStatus {
     /// The configuration has no symmetry: explored without reduction.
@@ -128,20 +200,35 @@ fn audit_symmetry(model: &ZbsModel, opts: &Options) -> SymmetryUse {
     }
 }
 
+impl Finding {
+    /// The result as printed: a `sometimes` companion is `reached` / `not_reached`, never
+    /// `holds` / `violated`.
+    pub fn status(&self) -> Status {
+        match (self.skipped, self.kind, self.verdict) {
+            (Some(_), _, _) => Status::Skipped,
+            (None, _, Verdict::Unknown) => Status::Unknown,
+            (None, Kind::Sometimes, Verdict::Holds) => Status::Reached,
+            (None, Kind::Sometimes, Verdict::Violated) => Status::NotReached,
+            (None, _, Verdict::Holds) => Status::Holds,
+            (None, _, Verdict::Violated) => Status::Violated,
+        }
+    }
+}
+
 impl Run {
     /// An invariant or a liveness property is violated. A `sometimes` companion that is never
     /// reached is a warning (the invariant it guards may hold vacuously), not a violation.
     pub fn any_violated(&self) -> bool {
-        self.verdicts
-            .iter()
-            .any(|f| f.verdict == Verdict::Violated && f.kind != "sometimes")
+        self.verdicts.iter().any(|f| f.status().is_failure())
     }
 
-    /// The `sometimes` companions never reached.
+    /// The `sometimes` companions never reached (a `sometimes` property that guards no
+    /// invariant, such as an incident's witness, is not a companion).
     pub fn unreached(&self) -> impl Iterator<Item = &Finding> {
-        self.verdicts
-            .iter()
-            .filter(|f| f.verdict == Verdict::Violated && f.kind == "sometimes")
+        self.verdicts.iter().filter(|f| {
+            f.status() == Status::NotReached
+                && crate::properties::find(f.name).is_some_and(|d| d.companion_of.is_some())
+        })
     }
 
     /// Some property that was to be checked is undecided (a limit stopped exploration).
@@ -151,16 +238,19 @@ impl Run {
             .any(|f| f.verdict == Verdict::Unknown && f.skipped.is_none())
     }
 
+    /// The overall result: violated, else undecided, else holds.
+    pub fn overall(&self) -> Overall {
+        if self.any_violated() {
+            Overall::Violated
+        } else if self.any_undecided() {
+            Overall::Undecided
+        } else {
+            Overall::Holds
+        }
+    }
+
     pub fn finding(&self, name: &str) -> Option<&Finding> {
         self.verdicts.iter().find(|f| f.name == name)
-    }
-}
-
-fn kind_word(e: &stateright::Expectation) -> &'static str {
-    match e {
-        stateright::Expectation::Always => "always",
-        stateright::Expectation::Sometimes => "sometimes",
-        stateright::Expectation::Eventually => "eventually",
     }
 }
 
@@ -198,7 +288,7 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
         .iter()
         .map(|p| Finding {
             name: p.name,
-            kind: kind_word(&p.expectation),
+            kind: Kind::of(&p.expectation),
             verdict: p.verdict,
             trace: p.trace.clone().filter(|_| p.verdict == Verdict::Violated),
             cycle_start: None,
@@ -209,7 +299,7 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
     if liveness {
         verdicts.extend(skipped.iter().map(|l| Finding {
             name: l.name,
-            kind: "liveness",
+            kind: Kind::Liveness,
             verdict: Verdict::Unknown,
             trace: None,
             cycle_start: None,
@@ -232,7 +322,7 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
             };
             Finding {
                 name: r.name,
-                kind: "liveness",
+                kind: Kind::Liveness,
                 verdict: r.verdict,
                 trace,
                 cycle_start,
@@ -245,5 +335,157 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
         verdicts,
         liveness_seconds,
         symmetry,
+    }
+}
+
+/// The schema identifier of `check --format json` (specs/schema.md).
+pub const CHECK_SCHEMA: &str = "zbs-mc/check/1";
+
+/// How the whole check came out, as the exit code says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overall {
+    /// Every property checked holds (exit 0); unreached companions are warnings.
+    Holds,
+    /// An invariant or liveness property is violated (exit 1).
+    Violated,
+    /// A limit stopped exploration before some property was decided (exit 3).
+    Undecided,
+}
+
+impl Overall {
+    /// The process exit code of `check` (`cli::exit`).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Overall::Holds => 0,
+            Overall::Violated => 1,
+            Overall::Undecided => 3,
+        }
+    }
+}
+
+/// The result of one `check`, typed: the JSON printer serialises it, the text printer and
+/// the HTML report render it, so the three cannot disagree. Schema `zbs-mc/check/1`,
+/// documented field by field in specs/schema.md.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CheckReport {
+    /// Always [`CHECK_SCHEMA`].
+    pub schema: String,
+    /// The model file's `name`.
+    pub model: String,
+    /// The model file's path as given.
+    pub file: String,
+    /// Every variant switch → `on` / `off`.
+    pub variant: BTreeMap<String, String>,
+    /// Distinct states explored by the safety search.
+    pub states: u64,
+    pub max_depth: u32,
+    pub seconds: f64,
+    /// Time of the liveness pass, if it ran.
+    pub liveness_seconds: Option<f64>,
+    pub peak_rss_bytes: u64,
+    /// Every reachable state was explored.
+    pub complete: bool,
+    /// The limit that stopped exploration, if one did.
+    pub stopped_by: Option<crate::engine::StopReason>,
+    /// What became of `--symmetry`, when it was asked for.
+    pub symmetry: Option<SymmetryUse>,
+    /// The overall result (the exit code).
+    pub result: Overall,
+    pub properties: Vec<PropertyReport>,
+}
+
+/// One property in a [`CheckReport`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PropertyReport {
+    pub name: String,
+    pub kind: Kind,
+    pub verdict: Status,
+    /// For a `sometimes` companion: the invariant it guards.
+    pub companion_of: Option<String>,
+    /// Why it was not checked (with `verdict: skipped`).
+    pub skipped_because: Option<String>,
+    /// What the model file's `[expected.*]` table says, if it says.
+    pub expected: Option<ExpectedVerdict>,
+    /// Whether the verdict is the expected one (`None` without an expectation).
+    pub as_expected: Option<bool>,
+    /// The counterexample's initial state (with `trace`).
+    pub initial: Option<crate::trace::StateSummary>,
+    /// The counterexample of a violated invariant or liveness property: shortest for an
+    /// invariant; for liveness a lasso (see `loop`).
+    pub trace: Option<Vec<crate::trace::Step>>,
+    /// For a liveness counterexample: the state the last step returns to (0 the initial
+    /// state, k the state after step k); equal to the number of steps for a dead end.
+    #[serde(rename = "loop")]
+    pub loop_start: Option<usize>,
+}
+
+impl CheckReport {
+    /// The report of `run`, a check of `model` (the model file `name` at `file`, under
+    /// `variant`, whose `[expected.*]` table for that variant is `expected`).
+    pub fn of(
+        name: &str,
+        file: &str,
+        variant: &crate::domain::variant::Variant,
+        expected: Option<&BTreeMap<String, ExpectedVerdict>>,
+        model: &ZbsModel,
+        run: &Run,
+    ) -> CheckReport {
+        let o = &run.safety;
+        let properties = run
+            .verdicts
+            .iter()
+            .map(|f| {
+                let expected = expected.and_then(|e| e.get(f.name)).copied();
+                let as_expected = expected.filter(|_| f.skipped.is_none()).map(|e| {
+                    matches!(
+                        (e, f.verdict),
+                        (ExpectedVerdict::Holds, Verdict::Holds)
+                            | (ExpectedVerdict::Violated, Verdict::Violated)
+                    )
+                });
+                PropertyReport {
+                    name: f.name.to_string(),
+                    kind: f.kind,
+                    verdict: f.status(),
+                    companion_of: properties::find(f.name)
+                        .and_then(|d| d.companion_of)
+                        .map(str::to_string),
+                    skipped_because: f.skipped.map(str::to_string),
+                    expected,
+                    as_expected,
+                    initial: f
+                        .trace
+                        .as_ref()
+                        .map(|t| crate::trace::initial_summary(model, t)),
+                    trace: f.trace.as_ref().map(|t| crate::trace::describe(model, t)),
+                    loop_start: f.cycle_start,
+                }
+            })
+            .collect();
+        CheckReport {
+            schema: CHECK_SCHEMA.to_string(),
+            model: name.to_string(),
+            file: file.to_string(),
+            variant: variant
+                .to_map()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            states: o.unique_states,
+            max_depth: o.max_depth,
+            seconds: o.seconds,
+            liveness_seconds: run.liveness_seconds,
+            peak_rss_bytes: engine::peak_rss_bytes(),
+            complete: o.complete,
+            stopped_by: o.stopped_by,
+            symmetry: run.symmetry.clone(),
+            result: run.overall(),
+            properties,
+        }
+    }
+
+    pub fn property(&self, name: &str) -> Option<&PropertyReport> {
+        self.properties.iter().find(|p| p.name == name)
     }
 }

@@ -138,8 +138,9 @@ fn the_report_is_one_self_contained_file() {
         "<svg",
         "RevokeRecoverCmds(5): dropped cmd pid 3133 (never delivered), owner 5 kept",
         "<td>owner 5</td>",
-        "distinct states</td><td>423",
-        "owner_eventually_released</td><td>liveness</td><td class=\"violated\">VIOLATED",
+        "distinct states</td><td>1229",
+        "owner_eventually_released</a></td><td>liveness</td><td class=\"bad\">VIOLATED",
+        "Liveness counterexample: owner_eventually_released",
         "name = &quot;incident-a-lease-leak&quot;",
         "revoke_releases_owner",
     ] {

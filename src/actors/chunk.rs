@@ -5,7 +5,9 @@ use super::meta::secs;
 use super::model::ModelCfg;
 use super::{LogLine, Msg, Timer, ZbsActor};
 use crate::domain::Cid;
-use crate::domain::session::ChunkSession;
+use crate::domain::events::ChunkLine;
+use crate::domain::recover_cmd::RecoverCmd;
+use crate::domain::session::{ChunkSession, Received};
 use stateright::actor::Out;
 
 pub(super) fn on_start(cfg: &ModelCfg, cid: Cid, o: &mut Out<ZbsActor>) -> ChunkSession {
@@ -24,7 +26,6 @@ pub(super) fn on_msg(
     msg: &Msg,
     o: &mut Out<ZbsActor>,
 ) -> Vec<LogLine> {
-    let line = |text: String| LogLine::Chunk { cid, text };
     if session.down {
         // A lost chunk receives nothing (SystemView treats such messages as lost too).
         return Vec::new();
@@ -35,27 +36,50 @@ pub(super) fn on_msg(
         Msg::Disconnect => {
             session.disconnect();
             o.send(cfg.meta_id(), Msg::ChunkLost(cid));
-            vec![line(
-                "chunk lost: session, lease cache and running commands gone".into(),
-            )]
+            vec![LogLine::Remark(format!(
+                "chunk-{cid} lost: session, lease cache and running commands gone"
+            ))]
         }
         Msg::HeartbeatReply(cmds) => {
-            session.on_heartbeat_reply(cmds);
-            cmds.iter()
-                .map(|c| {
-                    o.set_timer(Timer::Execute(c.pid), secs(30));
-                    o.set_timer(Timer::IdleRelease(c.pid), secs(3600));
-                    line(format!(
-                        "Get recover notification: pid: {} (lease cached; src {} dst {} replace {})",
-                        c.pid, c.src, c.dst, c.replace
+            let mut log = Vec::new();
+            for got in session.on_heartbeat_reply(cmds, cfg.meta.variant.second_cmd_for_running_pid)
+            {
+                let second = |what: &str, first: &RecoverCmd, second: &RecoverCmd| {
+                    LogLine::Remark(format!(
+                        "chunk-{cid} already runs cmd #{} for pid {}: {what} cmd #{} \
+                         (second_cmd_for_running_pid, specs A25)",
+                        first.id, first.pid, second.id
                     ))
-                })
-                .collect()
+                };
+                match got {
+                    Received::Started(c) => {
+                        o.set_timer(Timer::Execute(c.pid), secs(30));
+                        log.push(LogLine::Chunk(ChunkLine::Notification(c)));
+                    }
+                    Received::BothRun { first, second: s } => {
+                        log.push(LogLine::Chunk(ChunkLine::Notification(s)));
+                        log.push(second("both run; it starts", &first, &s));
+                    }
+                    Received::SecondRefused { first, second: s } => {
+                        log.push(LogLine::Chunk(ChunkLine::Notification(s)));
+                        log.push(second("it refuses", &first, &s));
+                    }
+                    Received::FirstReplaced { first, second: s } => {
+                        o.set_timer(Timer::Execute(s.pid), secs(30));
+                        log.push(LogLine::Chunk(ChunkLine::Notification(s)));
+                        log.push(second("the first vanishes, replaced by", &first, &s));
+                    }
+                }
+                o.set_timer(Timer::IdleRelease(got.pid()), secs(3600));
+            }
+            log
         }
         Msg::GrantLease(pid) => {
             session.cache_lease(*pid);
             o.set_timer(Timer::IdleRelease(*pid), secs(3600));
-            vec![line(format!("libmeta caches the lease of pid: {pid}"))]
+            vec![LogLine::Remark(format!(
+                "chunk-{cid}: libmeta caches the lease of pid: {pid}"
+            ))]
         }
         Msg::ReplaceReplica(_)
         | Msg::ReleaseOwner(_)
@@ -72,16 +96,17 @@ pub(super) fn on_timeout(
     timer: &Timer,
     o: &mut Out<ZbsActor>,
 ) -> Vec<LogLine> {
-    let line = |text: String| LogLine::Chunk { cid, text };
     match timer {
-        // The copy is done: the owner asks meta to REPLACE REPLICA.
+        // The copy is done: the owner asks meta to REPLACE REPLICA. With two commands for the
+        // pid running (SecondCmd::BothRun), the older finishes first and the timer is set
+        // again for the other.
         Timer::Execute(pid) => match session.finish(*pid) {
             Some(cmd) => {
                 o.send(cfg.meta_id(), Msg::ReplaceReplica(cmd));
-                vec![line(format!(
-                    "[NORMAL RECOVER END] pid: {pid} src_cid: {} dst_cid: {} replace_cid: {} epoch: {}",
-                    cmd.src, cmd.dst, cmd.replace, cmd.epoch
-                ))]
+                if session.running_for(*pid).is_some() {
+                    o.set_timer(Timer::Execute(*pid), secs(30));
+                }
+                vec![LogLine::Chunk(ChunkLine::RecoverEnd(cmd))]
             }
             None => Vec::new(),
         },
@@ -89,7 +114,9 @@ pub(super) fn on_timeout(
         Timer::IdleRelease(pid) => {
             if session.idle_release(*pid) {
                 o.send(cfg.meta_id(), Msg::ReleaseOwner(*pid));
-                vec![line(format!("libmeta releases idle lease of pid: {pid}"))]
+                vec![LogLine::Remark(format!(
+                    "chunk-{cid}: libmeta releases idle lease of pid: {pid}"
+                ))]
             } else {
                 // In use by a running command: not idle yet. Renewing the timer (and nothing
                 // else) makes this no step at all, and keeps the release possible later.

@@ -40,5 +40,5 @@ pub(super) fn on_timeout(
             o.set_timer(Timer::AppIo(p), secs(10));
         }
     }
-    vec![LogLine::Client(format!("app IO on pid: {pid}"))]
+    vec![LogLine::Remark(format!("client: app IO on pid: {pid}"))]
 }

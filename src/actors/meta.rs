@@ -3,6 +3,7 @@
 
 use super::model::ModelCfg;
 use super::{LogLine, Msg, Timer, ZbsActor};
+use crate::domain::events::MetaEvent;
 use crate::domain::meta::Meta;
 use crate::domain::{Cid, Pid};
 use stateright::actor::{Id, Out};
@@ -113,7 +114,13 @@ pub(super) fn on_timeout(
             if spend(&mut node.migrate_scans_left) {
                 o.set_timer(Timer::MigrateScan, secs(3600));
             }
-            lines(node.meta.regenerate_waiting_migrate_list(meta_cfg))
+            let events = node.meta.regenerate_waiting_migrate_list(meta_cfg);
+            let queued = events
+                .iter()
+                .any(|e| matches!(e, MetaEvent::MigrateQueued(_)));
+            let banner = (queued && node.meta.migrate_for_localization(meta_cfg))
+                .then_some(MetaEvent::MigrateForLocalization);
+            lines(banner.into_iter().chain(events).collect())
         }
         Timer::SwapMigrate => vec![LogLine::Meta(node.meta.recover.swap_waiting_migrate())],
         // The session's heartbeat arrives: its reply carries the queued commands.
@@ -127,7 +134,7 @@ pub(super) fn on_timeout(
             }
             let log = cmds
                 .iter()
-                .map(|c| LogLine::Meta(crate::domain::events::MetaEvent::RecoverSent(*c)))
+                .map(|c| LogLine::Meta(recover_sent(&node.meta, c)))
                 .collect();
             o.send(
                 cfg.chunk_id(*cid),
@@ -181,6 +188,22 @@ pub(super) fn on_msg(
     };
     rearm(node, o);
     log
+}
+
+/// The `[RECOVER]` line's data: the command, the pextent as meta has it, the zones.
+fn recover_sent(meta: &Meta, cmd: &crate::domain::recover_cmd::RecoverCmd) -> MetaEvent {
+    let pext = meta.pextents[&cmd.pid].clone();
+    let zone = |c: Cid| {
+        crate::domain::placement::zone_of(&meta.topology, c)
+            .map(|z| meta.topology.tree.node(z).name.clone())
+            .unwrap_or_else(|| "default".to_string())
+    };
+    MetaEvent::RecoverSent {
+        cmd: *cmd,
+        owner_zone: zone(cmd.owner),
+        zones: pext.location.iter().map(|&c| zone(c)).collect(),
+        pext,
+    }
 }
 
 fn app_io(cfg: &ModelCfg, node: &mut MetaNode, pid: Pid, o: &mut Out<ZbsActor>) -> Vec<LogLine> {

@@ -19,7 +19,7 @@ pub mod model;
 pub mod operator;
 pub mod symmetry;
 
-use crate::domain::events::MetaEvent;
+use crate::domain::events::{ChunkLine, MetaEvent};
 use crate::domain::recover_cmd::RecoverCmd;
 use crate::domain::session::ChunkSession;
 use crate::domain::topology::NodeIx;
@@ -27,7 +27,6 @@ use crate::domain::{Cid, Pid};
 use model::ModelCfg;
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
-use std::fmt;
 use std::sync::Arc;
 
 /// Every message that crosses the network.
@@ -74,22 +73,24 @@ pub enum Timer {
     ChunkFailure(u8),
 }
 
-/// A log line a step produced, with who logged it.
+/// A log line a step produced: a meta event, a chunk's own log line, or a remark of the model
+/// (the operator's and the client's actions, and chunk-side happenings ZBS logs no known line
+/// for).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogLine {
     Meta(MetaEvent),
-    Chunk { cid: Cid, text: String },
-    Operator(String),
-    Client(String),
+    Chunk(ChunkLine),
+    Remark(String),
 }
 
-impl fmt::Display for LogLine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl LogLine {
+    /// The trace lines of this log line in step `step`, the `line`-th of the step: real
+    /// glog lines verbatim, remarks behind [`crate::domain::events::REMARK`].
+    pub fn lines(&self, step: usize, line: usize) -> Vec<String> {
         match self {
-            LogLine::Meta(e) => write!(f, "meta    {e}"),
-            LogLine::Chunk { cid, text } => write!(f, "chunk-{cid} {text}"),
-            LogLine::Operator(t) => write!(f, "operator {t}"),
-            LogLine::Client(t) => write!(f, "client  {t}"),
+            LogLine::Meta(e) => e.lines(step, line),
+            LogLine::Chunk(c) => c.lines(step, line),
+            LogLine::Remark(r) => vec![format!("{}{r}", crate::domain::events::REMARK)],
         }
     }
 }

@@ -82,8 +82,8 @@ pub(super) fn on_timeout(
                 o,
             );
             let parent = &cfg.initial_meta.topology.tree.node(new_parent).name;
-            vec![LogLine::Operator(format!(
-                "[UPDATE TOPO OBJ]: [REQUEST]: chunk-{cid} new_parent_id: \"{parent}\""
+            vec![LogLine::Remark(format!(
+                "operator requests [UPDATE TOPO OBJ]: move chunk-{cid} to new_parent_id: \"{parent}\""
             ))]
         }
         Timer::ChunkFailure(i) => {
@@ -96,9 +96,7 @@ pub(super) fn on_timeout(
                 Timer::ChunkFailure,
                 o,
             );
-            vec![LogLine::Operator(format!(
-                "chunk-{cid} is lost (node down)"
-            ))]
+            vec![LogLine::Remark(format!("chunk-{cid} is lost (node down)"))]
         }
         _ => unreachable!("not an operator timer: {timer:?}"),
     }

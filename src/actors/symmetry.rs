@@ -28,7 +28,7 @@ use crate::domain::chunk_table::{ChunkEntry, ChunkTable};
 use crate::domain::meta::Meta;
 use crate::domain::pextent::PExtent;
 use crate::domain::recover_cmd::{MigrateCandidate, RecoverCmd};
-use crate::domain::recover_manager::RecoverManager;
+use crate::domain::recover_manager::{Ghost, RecoverManager};
 use crate::domain::session::ChunkSession;
 use crate::domain::topology::Topology;
 use crate::domain::{Cid, Pid};
@@ -357,8 +357,14 @@ impl Rename<'_> {
             passive_waiting_recover,
             pid_cmds,
             cmds_issued,
-            safety_lowering_migrate,
+            next_repair_scan_pid,
+            ghost,
         } = rm;
+        let Ghost {
+            revoked_pids,
+            issued_after_revoke,
+            safety_lowering_migrate,
+        } = ghost;
         let cands = |v: &[MigrateCandidate]| v.iter().map(|c| self.candidate(c)).collect();
         RecoverManager {
             passive_waiting_migrate: cands(passive_waiting_migrate),
@@ -367,7 +373,18 @@ impl Rename<'_> {
             passive_waiting_recover: self.pid_set(passive_waiting_recover),
             pid_cmds: self.by_pid(pid_cmds, |c| self.cmd(c)),
             cmds_issued: self.by_pid(cmds_issued, |&n| n),
-            safety_lowering_migrate: safety_lowering_migrate.as_ref().map(|c| self.candidate(c)),
+            // The cursor is a pid (0: none); the walk's pid order is what the audit checks.
+            next_repair_scan_pid: match *next_repair_scan_pid {
+                0 => 0,
+                p => self.pid(p),
+            },
+            ghost: Ghost {
+                revoked_pids: self.pid_set(revoked_pids),
+                issued_after_revoke: self.pid_set(issued_after_revoke),
+                safety_lowering_migrate: safety_lowering_migrate
+                    .as_ref()
+                    .map(|c| self.candidate(c)),
+            },
         }
     }
 
@@ -420,7 +437,13 @@ impl Rename<'_> {
         ChunkSession {
             cid: self.cid(*cid),
             lease_cache: self.pid_set(lease_cache),
-            running: self.by_pid(running, |c| self.cmd(c)),
+            running: running
+                .values()
+                .map(|c| {
+                    let c = self.cmd(c);
+                    ((c.pid, c.id), c)
+                })
+                .collect(),
             down: *down,
         }
     }

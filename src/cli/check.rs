@@ -2,12 +2,9 @@
 
 use super::{Format, exit};
 use crate::actors::model;
-use crate::engine::{self, Options, Progress, Verdict};
-use crate::scenario::{ExpectedVerdict, Scenario};
-use crate::trace;
+use crate::engine::{Options, Progress};
+use crate::scenario::Scenario;
 use crate::verdicts;
-use serde_json::json;
-use std::fmt::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -69,14 +66,6 @@ pub struct CheckArgs {
     pub output: super::trace::TraceOutput,
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Holds => "holds",
-        Verdict::Violated => "violated",
-        Verdict::Unknown => "unknown",
-    }
-}
-
 pub fn run(args: &CheckArgs) -> i32 {
     let scenario = match Scenario::load(&args.model) {
         Ok(s) => s,
@@ -127,144 +116,19 @@ pub fn run(args: &CheckArgs) -> i32 {
         symmetry: args.symmetry,
     };
     let run = verdicts::run(&model, &opts, !args.no_liveness);
-    let (outcome, reported, liveness_seconds) = (&run.safety, &run.verdicts, run.liveness_seconds);
-    let expected = scenario.expected_for(&variant);
-    let expected_of = |name: &str| expected.and_then(|e| e.get(name)).copied();
-
-    let mut out = String::new();
-    match args.format {
-        Format::Json => {
-            let properties: Vec<_> = reported
-                .iter()
-                .map(|p| {
-                    json!({
-                        "name": p.name,
-                        "kind": p.kind,
-                        "verdict": if p.skipped.is_some() { "skipped" } else { verdict_word(p.verdict) },
-                        "skipped_because": p.skipped,
-                        "expected": expected_of(p.name),
-                        "trace": p.trace.as_ref().map(|t| trace::describe(&model, t)),
-                        "cycle_start": p.cycle_start,
-                    })
-                })
-                .collect();
-            let doc = json!({
-                "model": scenario.name,
-                "file": scenario.path.display().to_string(),
-                "variant": variant.to_map(),
-                "states": outcome.unique_states,
-                "max_depth": outcome.max_depth,
-                "seconds": outcome.seconds,
-                "liveness_seconds": liveness_seconds,
-                "peak_rss_bytes": engine::peak_rss_bytes(),
-                "complete": outcome.complete,
-                "stopped_by": outcome.stopped_by.map(|s| format!("{s:?}")),
-                "symmetry": run.symmetry,
-                "properties": properties,
-            });
-            let _ = writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&doc).expect("JSON of plain values")
-            );
-        }
-        Format::Text => {
-            let _ = writeln!(
-                out,
-                "model:    {} ({})",
-                scenario.name,
-                scenario.path.display()
-            );
-            let _ = writeln!(out, "variant:  {variant}");
-            let _ = writeln!(
-                out,
-                "explored: {} states, depth {}, {:.2} s{}{}",
-                outcome.unique_states,
-                outcome.max_depth,
-                outcome.seconds,
-                liveness_seconds.map_or(String::new(), |s| format!(" + {s:.2} s liveness")),
-                match outcome.stopped_by {
-                    None => " (complete)".to_string(),
-                    Some(engine::StopReason::Decided) =>
-                        " (stopped early: every property decided; not every state was explored)"
-                            .to_string(),
-                    Some(s) => format!(" (stopped: {s:?} limit; not every state was explored)"),
-                }
-            );
-            if let Some(sym) = &run.symmetry {
-                let _ = writeln!(out, "symmetry: {}", sym.describe());
-            }
-            let _ = writeln!(out);
-            for p in reported {
-                let word = match (p.verdict, p.kind) {
-                    _ if p.skipped.is_some() => "SKIPPED",
-                    (Verdict::Holds, "sometimes") => "HOLDS (reached)",
-                    (Verdict::Violated, "sometimes") => "NOT REACHED (warning)",
-                    (Verdict::Holds, _) => "HOLDS",
-                    (Verdict::Violated, _) => "VIOLATED",
-                    (Verdict::Unknown, _) => "UNKNOWN",
-                };
-                let kind = if p.kind == "liveness" {
-                    " (liveness)"
-                } else {
-                    ""
-                };
-                let note = match expected_of(p.name) {
-                    _ if p.skipped.is_some() => format!(" ({})", p.skipped.unwrap_or_default()),
-                    Some(e) if verdict_word(p.verdict) != expected_word(e) => {
-                        format!("   ≠ model file expects {}", expected_word(e))
-                    }
-                    _ => String::new(),
-                };
-                let _ = writeln!(out, "  {:<32} {word}{kind}{note}", p.name);
-            }
-            for f in run.unreached() {
-                let guards = crate::properties::find(f.name)
-                    .and_then(|d| d.companion_of)
-                    .unwrap_or("its invariant");
-                let _ = writeln!(
-                    out,
-                    "  warning: {} was never reached, so {guards} may hold vacuously in this model",
-                    f.name
-                );
-            }
-            for p in reported {
-                let Some(t) = &p.trace else { continue };
-                let (n, text) = trace::render_text(&model, t);
-                let what = match p.cycle_start {
-                    None => "shortest",
-                    Some(_) => "prefix then a fair cycle, or a dead end",
-                };
-                let _ = write!(
-                    out,
-                    "\ncounterexample for {} ({n} steps, {what}):\n{text}",
-                    p.name
-                );
-                match p.cycle_start {
-                    None => {
-                        let _ = writeln!(out, "    ✗ {} is violated here", p.name);
-                    }
-                    Some(start) if start == n => {
-                        let _ = writeln!(
-                            out,
-                            "    ✗ nothing more can happen here, and {} never came true",
-                            p.name
-                        );
-                    }
-                    Some(start) => {
-                        let _ = writeln!(
-                            out,
-                            "    ✗ steps {}–{} repeat forever (fairly), and {} never comes true",
-                            start + 1,
-                            n,
-                            p.name
-                        );
-                    }
-                }
-            }
-        }
-    }
-    match super::trace::after_check(&args.output, &scenario, &variant, &model, &run) {
+    let report = verdicts::CheckReport::of(
+        &scenario.name,
+        &scenario.path.display().to_string(),
+        &variant,
+        scenario.expected_for(&variant),
+        &model,
+        &run,
+    );
+    let mut out = match args.format {
+        Format::Json => verdicts::print::json(&report),
+        Format::Text => verdicts::print::text(&report),
+    };
+    match super::trace::after_check(&args.output, &scenario, &variant, &model, &run, &report) {
         Ok(Some(trace)) => out = trace,
         Ok(None) => {}
         Err(e) => {
@@ -273,18 +137,5 @@ pub fn run(args: &CheckArgs) -> i32 {
         }
     }
     super::emit(&out);
-    if run.any_violated() {
-        exit::VIOLATED
-    } else if run.any_undecided() {
-        exit::UNDECIDED
-    } else {
-        exit::HOLDS
-    }
-}
-
-fn expected_word(e: ExpectedVerdict) -> &'static str {
-    match e {
-        ExpectedVerdict::Holds => "holds",
-        ExpectedVerdict::Violated => "violated",
-    }
+    report.result.exit_code()
 }

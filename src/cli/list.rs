@@ -2,7 +2,8 @@
 
 use super::{Format, exit};
 use crate::domain::variant::SWITCHES;
-use crate::properties::PROPERTIES;
+use crate::properties::{LIVENESS, PROPERTIES};
+use crate::verdicts::Kind;
 
 #[derive(clap::Args, Debug)]
 pub struct ListArgs {
@@ -11,29 +12,60 @@ pub struct ListArgs {
     pub format: Format,
 }
 
+/// One property as `zbs-mc properties` lists it.
+#[derive(serde::Serialize)]
+struct Listed {
+    name: &'static str,
+    kind: Kind,
+    companion_of: Option<&'static str>,
+    /// For liveness: why it is not checked on models with these budgets, when it is not.
+    needs: Option<&'static str>,
+    doc: &'static str,
+}
+
+/// Every property: the invariants and `sometimes` companions, then the liveness properties.
+fn listed() -> Vec<Listed> {
+    PROPERTIES
+        .iter()
+        .map(|p| Listed {
+            name: p.name,
+            kind: Kind::of(&p.expectation),
+            companion_of: p.companion_of,
+            needs: None,
+            doc: p.doc,
+        })
+        .chain(LIVENESS.iter().map(|l| {
+            Listed {
+                name: l.name,
+                kind: Kind::Liveness,
+                companion_of: None,
+                needs: l
+                    .needs_unbounded_scans
+                    .then_some("budgets.scans and budgets.migrate_scans = \"unbounded\""),
+                doc: l.doc,
+            }
+        }))
+        .collect()
+}
+
 pub fn properties(args: &ListArgs) -> i32 {
+    let list = listed();
     match args.format {
         Format::Json => {
-            let list: Vec<_> = PROPERTIES
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "name": p.name,
-                        "kind": format!("{:?}", p.expectation).to_lowercase(),
-                        "companion_of": p.companion_of,
-                        "doc": p.doc,
-                    })
-                })
-                .collect();
-            super::emit(&format!("{}\n", serde_json::Value::Array(list)));
+            let text = serde_json::to_string_pretty(&list).expect("plain values");
+            super::emit(&format!("{text}\n"));
         }
         Format::Text => {
-            for p in PROPERTIES {
-                let kind = match p.companion_of {
-                    Some(of) => format!("sometimes, companion of {of}"),
-                    None => format!("{:?}", p.expectation).to_lowercase(),
+            for p in list {
+                let kind = match (p.kind, p.companion_of) {
+                    (_, Some(of)) => format!("sometimes, companion of {of}"),
+                    (Kind::Liveness, _) => "liveness, under weak fairness".to_string(),
+                    (k, None) => k.word().to_string(),
                 };
-                super::emit(&format!("{} ({kind})\n    {}\n\n", p.name, p.doc));
+                let needs = p
+                    .needs
+                    .map_or(String::new(), |n| format!("\n    needs {n}"));
+                super::emit(&format!("{} ({kind})\n    {}{needs}\n\n", p.name, p.doc));
             }
         }
     }

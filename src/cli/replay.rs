@@ -40,6 +40,9 @@ pub fn run(args: &ReplayArgs) -> i32 {
             return exit::BAD_INPUT;
         }
     };
+    if let Some(live) = crate::trace::counterexample::liveness_named(&saved.property) {
+        return super::trace::replay_lasso(args, &saved, live);
+    }
     let Some(property) = property_named(&saved.property) else {
         eprintln!(
             "error: the trace's property {:?} is not a property of this zbs-mc",

@@ -159,16 +159,15 @@ pub fn model_events(model: &ZbsModel, action: &ZbsAction, lines: &[LogLine]) -> 
     out
 }
 
-/// The text of one of the model's log lines (without its remarks), and whether the operator
-/// logged it (its `[UPDATE TOPO OBJ]` is the request, not meta's answer). The client logs no
-/// ZBS line.
+/// The text of one of the model's log lines: the real ZBS lines it prints (glog lines
+/// verbatim, chunk lines), without the model's remarks (`# model: …`). The `bool` marks an
+/// operator's request line (none today: the operator's actions are remarks).
 pub fn model_texts(line: &LogLine) -> Vec<(String, bool)> {
-    match line {
-        LogLine::Meta(e) => vec![(e.to_string(), false)],
-        LogLine::Chunk { text, .. } => vec![(text.clone(), false)],
-        LogLine::Operator(text) => vec![(text.clone(), true)],
-        LogLine::Client(_) => Vec::new(),
-    }
+    line.lines(0, 0)
+        .into_iter()
+        .filter(|l| !l.starts_with(crate::domain::events::REMARK))
+        .map(|l| (l, false))
+        .collect()
 }
 
 /// The message of a line: after its glog header or its `file.cc:NNN] ` prefix, if any.

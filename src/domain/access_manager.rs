@@ -72,12 +72,14 @@ impl AccessManager {
 }
 
 impl Meta {
-    /// `AccessManager::AllocOwnerForRecover(pid, src, dst, alive_location)`: the pid's existing
-    /// owner; else src; else dst; else the first usable, non-slow chunk holding an alive
-    /// replica. Returns the owner and whether it was created here.
-    pub fn alloc_owner_for_recover(&mut self, pid: Pid, src: Cid, dst: Cid) -> (Cid, bool) {
+    /// `AccessManager::AllocOwnerForRecover(pid, src, dst, alive_location)` (notes:655): the
+    /// pid's existing owner; else src; else dst; else a non-slow chunk by owner priority (the
+    /// first healthy chunk holding an alive replica, specs A12). Returns the owner and whether
+    /// it was created here, or `None` when no chunk qualifies — the call can fail, as the
+    /// draft `AddMigrateCmd()` shows (`fail to alloc migrate owner`, notes:443–445).
+    pub fn alloc_owner_for_recover(&mut self, pid: Pid, src: Cid, dst: Cid) -> Option<(Cid, bool)> {
         if let Some(&owner) = self.access.owners.get(&pid) {
-            return (owner, false);
+            return Some((owner, false));
         }
         let usable = |c: Cid| self.chunks.get(c).is_some_and(|e| e.is_usable());
         let non_slow = |c: Cid| {
@@ -93,17 +95,19 @@ impl Meta {
         let owner = [src, dst]
             .into_iter()
             .find(|&c| usable(c))
-            .or_else(|| alive.iter().copied().find(|&c| non_slow(c)))
-            .unwrap_or(src);
+            .or_else(|| alive.iter().copied().find(|&c| non_slow(c)))?;
         self.access.owners.insert(pid, owner);
-        (owner, true)
+        Some((owner, true))
     }
 
-    /// `AccessManager::EnqueueRecoverCmd()`: allocate the owner; if the owner is neither src
-    /// nor dst but holds an alive replica, read from it instead (the src rewrite); put the
-    /// lease in the command and queue it on the owner session.
-    pub fn enqueue_recover_cmd(&mut self, cmd: &mut RecoverCmd) {
-        let (owner, created) = self.alloc_owner_for_recover(cmd.pid, cmd.src, cmd.dst);
+    /// `AccessManager::EnqueueRecoverCmd()` (notes:654–657): allocate the owner; if the owner
+    /// is neither src nor dst but holds an alive replica, read from it instead (the src
+    /// rewrite, notes:656); put the lease in the command and queue it on the owner session.
+    /// `false` if `AllocOwnerForRecover()` failed (nothing queued, no owner created).
+    pub fn enqueue_recover_cmd(&mut self, cmd: &mut RecoverCmd) -> bool {
+        let Some((owner, created)) = self.alloc_owner_for_recover(cmd.pid, cmd.src, cmd.dst) else {
+            return false;
+        };
         cmd.owner = owner;
         cmd.owner_allocated = created;
         let owner_alive = self
@@ -118,6 +122,7 @@ impl Meta {
             .entry(owner)
             .or_default()
             .push(*cmd);
+        true
     }
 
     /// App IO on `pid` needs its lease (`AccessManager::GetLease` for a VExtent/Extent lease):
@@ -172,12 +177,56 @@ mod tests {
     fn alloc_owner_prefers_existing_then_src_then_dst() {
         let mut m = incident_a_meta();
         m.access.owners.insert(3134, 4);
-        assert_eq!(m.alloc_owner_for_recover(3134, 5, 1), (4, false));
-        assert_eq!(m.alloc_owner_for_recover(3133, 5, 1), (5, true));
+        assert_eq!(m.alloc_owner_for_recover(3134, 5, 1), Some((4, false)));
+        assert_eq!(m.alloc_owner_for_recover(3133, 5, 1), Some((5, true)));
         m.access.owners.clear();
         m.chunks.chunks.get_mut(&5).unwrap().status =
             crate::domain::chunk_table::ChunkStatus::Disconnected;
-        assert_eq!(m.alloc_owner_for_recover(3133, 5, 1), (1, true));
+        assert_eq!(m.alloc_owner_for_recover(3133, 5, 1), Some((1, true)));
+    }
+
+    /// notes:443–445: `AllocOwnerForRecover()` can fail; the command is then refused, no
+    /// owner is created, and what step 4 reserved is given back (unless the open question
+    /// `alloc_failure_keeps_reservation` reads the draft literally).
+    #[test]
+    fn a_failed_owner_allocation_refuses_the_command_and_gives_reservations_back() {
+        use crate::domain::chunk_table::ChunkStatus;
+        use crate::domain::events::MetaEvent;
+        use crate::domain::recover_cmd::MigrateCandidate;
+        for keep in [false, true] {
+            let mut m = incident_a_meta();
+            // src 5 and dst 1 are removing (no owner there), the alive replicas 4 and 2 are
+            // failslow: no chunk qualifies.
+            for (cid, st) in [
+                (5, ChunkStatus::Removing),
+                (1, ChunkStatus::Removing),
+                (4, ChunkStatus::Failslow),
+                (2, ChunkStatus::Failslow),
+            ] {
+                m.chunks.chunks.get_mut(&cid).unwrap().status = st;
+            }
+            let clean = m.chunks.clone();
+            let v = Variant {
+                alloc_failure_keeps_reservation: keep,
+                ..Variant::default()
+            };
+            let cand = MigrateCandidate {
+                pid: 3133,
+                src: 5,
+                dst: 1,
+                replace: 5,
+            };
+            let events = m.add_recover_cmd_unlock(&cfg(v), cand);
+            assert!(
+                matches!(events[..], [MetaEvent::OwnerAllocFailed { given_back, .. }] if given_back != keep),
+                "{events:?}"
+            );
+            assert_eq!(m.owner_of(3133), None);
+            assert!(m.recover.pid_cmds.is_empty());
+            assert!(m.access.waiting_recover_cmds.values().all(Vec::is_empty));
+            assert_eq!(m.chunks == clean, !keep, "keep={keep}");
+            assert_eq!(m.reservations_balance(128), !keep);
+        }
     }
 
     #[test]
@@ -189,7 +238,7 @@ mod tests {
             owner_allocated: false,
             ..crate::domain::recover_cmd::tests::incident_a_cmd(3134)
         };
-        m.enqueue_recover_cmd(&mut cmd);
+        assert!(m.enqueue_recover_cmd(&mut cmd));
         assert_eq!((cmd.src, cmd.owner, cmd.reserved_src), (4, 4, 5));
         assert_eq!(m.access.waiting_recover_cmds[&4].len(), 1);
     }

@@ -34,6 +34,9 @@ pub struct MetaConfig {
     pub variant: Variant,
     /// `max_recover_cmds_per_chunk`: command slots per chunk (ZBS default 128).
     pub max_recover_cmds_per_chunk: usize,
+    /// `scan_extents_num`: how many pids one migrate scan walks from its cursor (notes:73;
+    /// specs A20). `None`: every pid, each run.
+    pub scan_extents_num: Option<usize>,
 }
 
 impl Meta {
@@ -76,11 +79,15 @@ impl Meta {
             .collect();
         for cmd in orphaned {
             self.finish_cmd(cfg, &cmd);
+            let rm = &mut *self.recover;
+            let erased = rm.active_waiting_recover.remove(&cmd.pid);
+            rm.ghost.revoked_pids.insert(cmd.pid);
             events.push(MetaEvent::CmdRevoked {
                 cid,
                 cmd,
                 was_queued: queued.contains(&cmd),
                 owner_kept: false,
+                erased_waiting_recover: erased,
             });
         }
         let owners_cleared = self.access.expire_session(cid);
@@ -94,28 +101,26 @@ impl Meta {
 
     /// `Meta::ReplaceReplica()`, called by the command's owner when its copy is done.
     ///
-    /// Modelling choice (specs/assumptions.md A7): meta checks only the epoch (the brief names
-    /// no other check), so a command revoked after delivery still lands if its epoch is
-    /// current; `pid_cmds_` and the reservations are released only for the command meta
-    /// still tracks.
+    /// Modelling choice (specs/assumptions.md A7): meta checks the epoch (and that dst does
+    /// not hold the pid yet), so a command revoked after delivery still lands if its epoch is
+    /// current; `pid_cmds_` and the reservations are released only for the command meta still
+    /// tracks. The response keeps the request's epoch (notes:19, notes:515) unless the open
+    /// question [`super::pextent::EpochRule`] says every location change advances it.
     pub fn replace_replica(&mut self, cfg: &MetaConfig, cmd: &RecoverCmd) -> Vec<MetaEvent> {
         let tracked = self.recover.pid_cmds.get(&cmd.pid) == Some(cmd);
         let Some(pext) = self.pextents.get_mut(&cmd.pid) else {
             return Vec::new();
         };
-        let epoch = if cfg.variant.replace_checks_epoch {
-            cmd.epoch
-        } else {
-            pext.epoch
-        };
         let size = pext.size;
         let result = if cfg.variant.replace_requires_tracked_cmd && !tracked {
             Err(super::pextent::ReplaceRefusal::UnknownCmd)
         } else {
-            pext.replace_replica(cmd.replace, cmd.dst, epoch)
-                .map(|()| pext.location.clone())
+            pext.replace_replica(cmd.replace, cmd.dst, cmd.epoch)
         };
         if result.is_ok() {
+            if cfg.variant.epoch_rule == super::pextent::EpochRule::EveryLocationChange {
+                pext.epoch += 1;
+            }
             // The replica's space moves from the replaced chunk to dst.
             if let Some(dst) = self.chunks.chunks.get_mut(&cmd.dst) {
                 dst.used += size;
@@ -125,11 +130,9 @@ impl Meta {
             }
         }
         let events = vec![MetaEvent::ReplaceReplica {
-            pid: cmd.pid,
-            src: if cmd.is_migrate() { cmd.replace } else { 0 },
-            dst: cmd.dst,
-            epoch: cmd.epoch,
-            result,
+            cmd: *cmd,
+            tracked,
+            result: result.map(|()| pext.clone()),
         }];
         if tracked {
             self.finish_cmd(cfg, cmd);
@@ -206,8 +209,8 @@ mod tests {
             dst: 1,
             replace: 5,
         };
-        match m.add_recover_cmd_unlock(&c, cand) {
-            MetaEvent::CmdAdded(cmd) => cmd,
+        match &m.add_recover_cmd_unlock(&c, cand)[..] {
+            [MetaEvent::CmdAdded(cmd)] => *cmd,
             other => panic!("{other:?}"),
         }
     }
@@ -221,7 +224,7 @@ mod tests {
         let cmd = migrate_3134(&mut m);
         let events = m.replace_replica(&c, &cmd);
         assert!(
-            matches!(&events[0], MetaEvent::ReplaceReplica { result: Ok(loc), .. } if loc == &vec![4, 2, 1])
+            matches!(&events[0], MetaEvent::ReplaceReplica { result: Ok(p), .. } if p.location == vec![4, 2, 1] && p.epoch == 4354)
         );
         assert!(m.recover.pid_cmds.is_empty());
         for (cid, e) in &m.chunks.chunks {
@@ -239,15 +242,54 @@ mod tests {
             );
         }
         assert!(m.reservations_balance(128));
-        // The same REPLACE REPLICA again quotes a stale epoch.
+        // The same REPLACE REPLICA again: dst holds the pid already.
         let again = m.replace_replica(&c, &cmd);
         assert!(matches!(
             &again[0],
             MetaEvent::ReplaceReplica {
-                result: Err(ReplaceRefusal::StaleEpoch { current: 4355 }),
+                result: Err(ReplaceRefusal::DstAlreadyInLocation),
                 ..
             }
         ));
+    }
+
+    /// specs A21: what advances the epoch is an open question; a stale REPLACE REPLICA is
+    /// refused only when something did.
+    #[test]
+    fn the_epoch_rule_decides_whether_a_replace_after_a_replica_removal_is_stale() {
+        use crate::domain::pextent::EpochRule;
+        for (rule, refused) in [
+            (EpochRule::RemoveReplica, true),
+            (EpochRule::Never, false),
+            (EpochRule::EveryLocationChange, true),
+        ] {
+            let c = cfg(Variant {
+                epoch_rule: rule,
+                ..Variant::default()
+            });
+            let mut m = incident_a_meta();
+            let cmd = migrate_3134(&mut m);
+            // Chunk 2 is lost: its replica leaves 3134's location.
+            m.chunk_lost(&c, 2);
+            let events = m.replace_replica(&c, &cmd);
+            let stale = matches!(
+                &events[0],
+                MetaEvent::ReplaceReplica {
+                    result: Err(ReplaceRefusal::StaleEpoch { .. }),
+                    ..
+                }
+            );
+            assert_eq!(stale, refused, "{rule:?}: {events:?}");
+        }
+        // Every location change: a landed replace advances it too.
+        let c = cfg(Variant {
+            epoch_rule: EpochRule::EveryLocationChange,
+            ..Variant::default()
+        });
+        let mut m = incident_a_meta();
+        let cmd = migrate_3134(&mut m);
+        m.replace_replica(&c, &cmd);
+        assert_eq!(m.pextents[&3134].epoch, 4355);
     }
 
     #[test]
@@ -269,18 +311,10 @@ mod tests {
     }
 
     #[test]
-    fn the_last_replica_is_kept_unless_the_seeded_bug_is_on() {
+    fn the_last_replica_is_kept() {
         let mut m = incident_a_meta();
         m.pextents.get_mut(&3133).unwrap().location = vec![5];
         m.chunk_lost(&cfg(Variant::default()), 5);
         assert_eq!(m.pextents[&3133].location, vec![5]);
-        let broken = Variant {
-            remove_keeps_last_replica: false,
-            ..Variant::default()
-        };
-        let mut m = incident_a_meta();
-        m.pextents.get_mut(&3133).unwrap().location = vec![5];
-        m.chunk_lost(&cfg(broken), 5);
-        assert!(m.pextents[&3133].location.is_empty());
     }
 }

@@ -13,7 +13,8 @@ pub struct PExtent {
     /// Replicas reported alive by chunk heartbeats.
     pub alive_location: Vec<Cid>,
     pub expected_replica_num: u8,
-    /// Changes whenever the replica set changes; `REPLACE REPLICA` must quote the current one.
+    /// `REPLACE REPLICA` must quote the current one. What changes it is an open question
+    /// ([`EpochRule`], specs A21): both logged responses keep the request's epoch.
     pub epoch: u64,
     /// "prefer local": the node whose VM uses the volume.
     pub preferred_cid: Option<Cid>,
@@ -50,7 +51,9 @@ impl PExtent {
 
     /// `Meta::ReplaceReplica()`: for a migrate (`replace != 0`) the replaced replica is swapped
     /// for `dst` in place; for a recover (`replace == 0`) `dst` is appended. A stale epoch is
-    /// refused. The epoch advances because the replica set changed.
+    /// refused. The epoch is kept: both `[REPLACE REPLICA]` responses in the log answer with
+    /// the request's epoch (`epoch: 4354` → `epoch: 4354`, `409375` → `409375`; notes:19,
+    /// notes:515). Whether anything else advances it is [`EpochRule`]'s open question.
     pub fn replace_replica(
         &mut self,
         replace: Cid,
@@ -76,12 +79,27 @@ impl PExtent {
             self.location[slot] = dst;
         }
         self.alive_location = self.location.clone();
-        self.epoch += 1;
         debug_assert!(
             !self.location.is_empty(),
             "a replace never empties a location"
         );
         Ok(())
+    }
+}
+
+crate::switch_options! {
+    /// What advances a pextent's epoch — an open question (switch `epoch_rule`, specs A21): the
+    /// notes never say, and both logged `REPLACE REPLICA` responses keep the request's epoch.
+    /// Only an epoch change can make `Meta::ReplaceReplica()`'s epoch check refuse a stale
+    /// replace.
+    pub enum EpochRule {
+        /// `DoRemoveReplica()` advances the epoch (a replica left the extent: a command made
+        /// against the old replica set is stale); `REPLACE REPLICA` keeps it, as logged.
+        RemoveReplica = "remove_replica",
+        /// Nothing advances the epoch: the epoch check never refuses.
+        Never = "never",
+        /// Every location change advances it, `REPLACE REPLICA` included (contradicts the log).
+        EveryLocationChange = "every_location_change",
     }
 }
 
@@ -141,9 +159,12 @@ mod tests {
         );
         p.replace_replica(5, 1, 4354).unwrap();
         assert_eq!(pack_location(&p.location), 66052);
-        assert_eq!(p.epoch, 4355);
         assert_eq!(
-            p.replace_replica(2, 1, 4355),
+            p.epoch, 4354,
+            "the logged response keeps the request's epoch"
+        );
+        assert_eq!(
+            p.replace_replica(2, 1, 4354),
             Err(ReplaceRefusal::DstAlreadyInLocation)
         );
     }

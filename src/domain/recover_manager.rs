@@ -4,6 +4,7 @@
 
 use super::events::{MetaEvent, Refusal};
 use super::meta::{Meta, MetaConfig};
+use super::pextent::EpochRule;
 use super::placement;
 use super::recover_cmd::{MigrateCandidate, RecoverCmd};
 use super::{Cid, Pid};
@@ -16,7 +17,8 @@ pub struct RecoverManager {
     pub passive_waiting_migrate: Vec<MigrateCandidate>,
     /// Only `GenerateMigrateCmds()` and `RevokeRecoverCmds()` erase from here.
     pub active_waiting_migrate: Vec<MigrateCandidate>,
-    /// Pids needing recover, filled by `AddToWaitingRecoverIfNecessary()`.
+    /// Pids needing recover, filled by `AddToWaitingRecoverIfNecessary()`; erased by
+    /// `GenerateRecoverCmds()` and `RevokeRecoverCmds()` (notes:632).
     pub active_waiting_recover: BTreeSet<Pid>,
     /// Pids needing recover, refilled by every scan's `ReGenerateWaitingRecoverList()`.
     pub passive_waiting_recover: BTreeSet<Pid>,
@@ -25,10 +27,31 @@ pub struct RecoverManager {
     /// Per pid, the number of commands ever accepted for it: the next one's `id`. A model
     /// stand-in for ZBS's `start_ms`, which tells two commands for one pid apart (specs A19).
     pub cmds_issued: BTreeMap<Pid, u32>,
-    /// Model-only observation (a ghost variable, not ZBS state): the first migrate
-    /// `MakeMigrateCmd()` queued that would lower its pid's topology safety beyond the brief's
-    /// exceptions (`placement::migrate_never_lowers_safety`).
+    /// `next_repair_scan_pids_[storage_pool_id]` (notes:346): the pid the next migrate scan
+    /// starts its walk at (0: the first pid). One storage pool (specs A20).
+    pub next_repair_scan_pid: Pid,
+    /// Model-only observations (ghost variables, not ZBS state) that properties read.
+    pub ghost: Ghost,
+}
+
+/// What the model remembers of the past only so that properties can speak of it: never read
+/// by a rule (specs A27).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Ghost {
+    /// Pids one of whose commands `RevokeRecoverCmds()` (or a session's loss) took back.
+    pub revoked_pids: BTreeSet<Pid>,
+    /// Pids that got a command accepted after some command had been revoked.
+    pub issued_after_revoke: BTreeSet<Pid>,
+    /// The first migrate `AddRecoverCmdUnlock()` accepted that lowers its pid's topology
+    /// safety in the topology of that moment (`placement::migrate_never_lowers_safety`).
     pub safety_lowering_migrate: Option<MigrateCandidate>,
+}
+
+/// A temporary-replica recover's source (`AddRecoverCmdUnlock()` check 2, notes:651): the
+/// epoch of the version the temporary replica holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TmpReplicaSrc {
+    pub epoch: u64,
 }
 
 impl RecoverManager {
@@ -49,6 +72,15 @@ impl RecoverManager {
             return false;
         }
         self.passive_waiting_migrate.push(cand);
+        debug_assert!(
+            self.passive_waiting_migrate
+                .iter()
+                .chain(&self.active_waiting_migrate)
+                .filter(|c| c.pid == cand.pid)
+                .count()
+                == 1,
+            "A4: at most one waiting migrate per pid"
+        );
         true
     }
 
@@ -65,25 +97,51 @@ impl RecoverManager {
 }
 
 impl Meta {
-    /// `RecoverManager::ReGenerateWaitingMigrateList()` (the migrate scan): ask placement for
-    /// each pid without a command and queue what it proposes via `MakeMigrateCmd()`.
+    /// Whether a migrate scan that queued something logs `Migrate for localization in storage
+    /// pool: system` (`recover_manager.cc:1232`): at low load, where the scan is
+    /// `ReGenerateMigrateForLocalizeInStoragePool()`. The notes read the line as the mark of a
+    /// migrate happening (notes:472, notes:492–495), so a scan that queues nothing logs none.
+    pub fn migrate_for_localization(&self, cfg: &MetaConfig) -> bool {
+        self.cluster_view(cfg.max_recover_cmds_per_chunk).load == placement::LoadLevel::Low
+    }
+
+    /// `RecoverManager::ReGenerateWaitingMigrateList()` (the migrate scan): walk the pids from
+    /// the cursor `next_repair_scan_pids_` in ascending pid order (`pid_map->GetNextSetId()`,
+    /// notes:346), at most `scan_extents_num` of them (notes:73), ask placement for each pid
+    /// and queue what it proposes via `MakeMigrateCmd()`; the cursor then points at the pid
+    /// after the last one walked, or back at the first when the walk reached the end
+    /// (specs A20).
     pub fn regenerate_waiting_migrate_list(&mut self, cfg: &MetaConfig) -> Vec<MetaEvent> {
-        let view = self.cluster_view(cfg.max_recover_cmds_per_chunk);
-        let proposals: Vec<(MigrateCandidate, bool)> = self
+        let limit = cfg.scan_extents_num.unwrap_or(usize::MAX);
+        let start = self.recover.next_repair_scan_pid;
+        let walked: Vec<Pid> = self
             .pextents
-            .values()
-            .filter_map(|pext| {
-                let input = view.for_pid(pext, self.owner_of(pext.pid));
-                let cand = placement::propose_migrate(&input)?;
-                Some((cand, placement::migrate_never_lowers_safety(&input, &cand)))
+            .range(start..)
+            .map(|(&p, _)| p)
+            .take(limit)
+            .collect();
+        let next = walked
+            .last()
+            .and_then(|&last| self.pextents.range(last + 1..).next().map(|(&p, _)| p))
+            .unwrap_or(0);
+        let view = self.cluster_view(cfg.max_recover_cmds_per_chunk);
+        let mut events = Vec::new();
+        let proposals: Vec<MigrateCandidate> = walked
+            .iter()
+            .filter_map(|pid| {
+                let pext = &self.pextents[pid];
+                placement::propose_migrate(&view.for_pid(pext, self.owner_of(*pid)))
             })
             .collect();
-        let mut events = Vec::new();
-        for (cand, keeps_safety) in proposals {
+        if cfg.scan_extents_num.is_some() {
+            events.push(MetaEvent::ScanCursor {
+                walked: walked.clone(),
+                next,
+            });
+        }
+        self.recover.next_repair_scan_pid = next;
+        for cand in proposals {
             if self.recover.make_migrate_cmd(cand) {
-                if !keeps_safety {
-                    self.recover.safety_lowering_migrate.get_or_insert(cand);
-                }
                 events.push(MetaEvent::MigrateQueued(cand));
             }
         }
@@ -111,12 +169,12 @@ impl Meta {
                     dst,
                     replace: 0,
                 };
-                events.push(self.add_recover_cmd_unlock(cfg, cand));
+                events.extend(self.add_recover_cmd_unlock(cfg, cand));
             }
         }
         // GenerateMigrateCmds(): every active candidate becomes a command or is dropped.
         for cand in std::mem::take(&mut self.recover.active_waiting_migrate) {
-            events.push(self.add_recover_cmd_unlock(cfg, cand));
+            events.extend(self.add_recover_cmd_unlock(cfg, cand));
         }
         events.extend(self.regenerate_waiting_recover_list());
         events
@@ -141,21 +199,43 @@ impl Meta {
         })
     }
 
-    /// `RecoverManager::AddRecoverCmdUnlock()` with its checks 1–5.
+    /// `RecoverManager::AddRecoverCmdUnlock()` with its checks 1–5 (notes:648–657), for a
+    /// candidate that is not a temporary-replica recover.
     pub fn add_recover_cmd_unlock(
         &mut self,
         cfg: &MetaConfig,
         cand: MigrateCandidate,
-    ) -> MetaEvent {
-        match self.try_add_recover_cmd(cfg, cand) {
-            Ok(cmd) => MetaEvent::CmdAdded(cmd),
-            Err(why) => MetaEvent::CmdRefused {
+    ) -> Vec<MetaEvent> {
+        self.add_recover_cmd_unlock_from(cfg, cand, None)
+    }
+
+    /// `RecoverManager::AddRecoverCmdUnlock()`; `tmp` is the temporary replica a recover
+    /// reads from, if it is a temporary-replica recover (check 2). Returns the log events:
+    /// the command added, or why it was refused (and, when `AllocOwnerForRecover()` failed,
+    /// the reservations given back).
+    pub fn add_recover_cmd_unlock_from(
+        &mut self,
+        cfg: &MetaConfig,
+        cand: MigrateCandidate,
+        tmp: Option<TmpReplicaSrc>,
+    ) -> Vec<MetaEvent> {
+        let refused = |why| MetaEvent::CmdRefused {
+            pid: cand.pid,
+            src: cand.src,
+            dst: cand.dst,
+            replace: cand.replace,
+            why,
+        };
+        match self.try_add_recover_cmd(cfg, cand, tmp) {
+            Ok(cmd) => vec![MetaEvent::CmdAdded(cmd)],
+            Err(Refused::Check(why)) => vec![refused(why)],
+            Err(Refused::NoOwner { given_back }) => vec![MetaEvent::OwnerAllocFailed {
                 pid: cand.pid,
                 src: cand.src,
                 dst: cand.dst,
                 replace: cand.replace,
-                why,
-            },
+                given_back,
+            }],
         }
     }
 
@@ -163,40 +243,62 @@ impl Meta {
         &mut self,
         cfg: &MetaConfig,
         cand: MigrateCandidate,
-    ) -> Result<RecoverCmd, Refusal> {
-        let pext = self.pextents.get(&cand.pid).ok_or(Refusal::UnknownPid)?;
-        // 1. The pid already has a command.
+        tmp: Option<TmpReplicaSrc>,
+    ) -> Result<RecoverCmd, Refused> {
+        let check = |why| Err(Refused::Check(why));
+        let Some(pext) = self.pextents.get(&cand.pid) else {
+            return check(Refusal::UnknownPid);
+        };
+        // 1. The pid already has a command (notes:650).
         if cfg.variant.check_pid_has_cmd && self.recover.pid_cmds.contains_key(&cand.pid) {
-            return Err(Refusal::PidHasCmd);
+            return check(Refusal::PidHasCmd);
         }
-        // 2. Temporary-replica recovers are not modelled (no temporary replicas; specs A6).
-        // 3. src must hold the pid; a migrate's dst must not, its replaced replica must.
+        // 2. A temporary-replica recover whose source version (compared by epoch) is already
+        //    in the pextent (notes:651): nothing to recover from the temporary replica.
+        if tmp.is_some_and(|t| t.epoch <= pext.epoch) {
+            return check(Refusal::TmpReplicaCurrent);
+        }
+        // 3. src must hold the pid; a migrate's dst must not, its replaced replica must
+        //    (notes:652).
         let is_migrate = cand.replace != 0;
         if cfg.variant.check_src_dst_hold
             && (!pext.holds(cand.src)
                 || pext.holds(cand.dst)
                 || (is_migrate && !pext.holds(cand.replace)))
         {
-            return Err(Refusal::BadReplicas);
+            return check(Refusal::BadReplicas);
         }
-        // 4. dst space, command slots; then reserve.
+        // 4. dst space, command slots (notes:653); then reserve.
         let space = pext.size;
         let involved = [cand.src, cand.dst, cand.replace];
-        let dst = self.chunks.get(cand.dst).ok_or(Refusal::BadReplicas)?;
+        let Some(dst) = self.chunks.get(cand.dst) else {
+            return check(Refusal::BadReplicas);
+        };
         if dst.free_space() < space {
-            return Err(Refusal::NoSpace);
+            return check(Refusal::NoSpace);
         }
         if involved.iter().filter(|&&c| c != 0).any(|&c| {
             self.chunks
                 .get(c)
                 .is_none_or(|e| e.cmd_count() >= cfg.max_recover_cmds_per_chunk)
         }) {
-            return Err(Refusal::NoSlot);
+            return check(Refusal::NoSlot);
         }
-        let issued = self.recover.cmds_issued.entry(cand.pid).or_default();
-        *issued += 1;
+        let lowers_safety = is_migrate && {
+            let view = self.cluster_view(cfg.max_recover_cmds_per_chunk);
+            !placement::migrate_never_lowers_safety(
+                &view.for_pid(pext, self.owner_of(cand.pid)),
+                &cand,
+            )
+        };
         let mut cmd = RecoverCmd {
-            id: *issued,
+            id: self
+                .recover
+                .cmds_issued
+                .get(&cand.pid)
+                .copied()
+                .unwrap_or(0)
+                + 1,
             pid: cand.pid,
             src: cand.src,
             dst: cand.dst,
@@ -208,15 +310,33 @@ impl Meta {
             reserved_space: space,
         };
         self.chunks.reserve(&cmd);
-        // 5. AccessManager::EnqueueRecoverCmd(): owner, src rewrite, session queue.
-        self.enqueue_recover_cmd(&mut cmd);
+        // 5. AccessManager::EnqueueRecoverCmd(): owner, src rewrite, session queue. The
+        //    draft AddMigrateCmd() (notes:443–445) refuses the command when
+        //    AllocOwnerForRecover() fails; what step 4 reserved is given back (specs A23).
+        if !self.enqueue_recover_cmd(&mut cmd) {
+            let given_back = !cfg.variant.alloc_failure_keeps_reservation;
+            if given_back {
+                self.chunks.release(&cmd, cmd.reserved_src);
+            }
+            return Err(Refused::NoOwner { given_back });
+        }
+        self.recover.cmds_issued.insert(cmd.pid, cmd.id);
+        let ghost = &mut self.recover.ghost;
+        if !ghost.revoked_pids.is_empty() {
+            ghost.issued_after_revoke.insert(cmd.pid);
+        }
+        if lowers_safety {
+            ghost.safety_lowering_migrate.get_or_insert(cand);
+        }
         self.recover.pid_cmds.insert(cmd.pid, cmd);
         Ok(cmd)
     }
 
     /// `RecoverManager::DoRemoveReplica()` for every pid with a replica on the lost chunk `cid`,
-    /// then `AddToWaitingRecover(pid)` → `active_waiting_recover_`. The last replica of a pid
-    /// is kept (there is nothing to recover from otherwise), unless the seeded bug says not.
+    /// then `AddToWaitingRecover(pid)` → `active_waiting_recover_` (notes:631). The last
+    /// replica of a pid is kept (there is nothing to recover from otherwise; specs A10). The
+    /// epoch advances under [`EpochRule::RemoveReplica`] and
+    /// [`EpochRule::EveryLocationChange`] (specs A21).
     pub fn do_remove_replicas(&mut self, cfg: &MetaConfig, cid: Cid) -> Vec<MetaEvent> {
         let mut events = Vec::new();
         let pids: Vec<Pid> = self
@@ -227,17 +347,21 @@ impl Meta {
             .collect();
         for pid in pids {
             let pext = self.pextents.get_mut(&pid).expect("listed above");
-            if pext.location.len() == 1 && cfg.variant.remove_keeps_last_replica {
+            if pext.location.len() == 1 {
                 events.push(MetaEvent::LastReplicaKept { pid, cid });
                 continue;
             }
             pext.location.retain(|&c| c != cid);
             pext.alive_location.retain(|&c| c != cid);
-            pext.epoch += 1;
+            if cfg.variant.epoch_rule != EpochRule::Never {
+                pext.epoch += 1;
+            }
+            debug_assert!(!pext.location.is_empty(), "the last replica is kept");
             events.push(MetaEvent::ReplicaRemoved {
                 pid,
                 cid,
                 location: pext.location.clone(),
+                epoch: pext.epoch,
             });
             self.recover.active_waiting_recover.insert(pid);
         }
@@ -245,7 +369,12 @@ impl Meta {
     }
 
     /// `RecoverManager::RevokeRecoverCmds(cid)`: drop every command whose src or dst is `cid`
-    /// from both migrate lists, `pid_cmds_` and the sessions' `waiting_recover_cmds`.
+    /// from both migrate lists, `pid_cmds_` and the sessions' `waiting_recover_cmds`
+    /// (notes:14), and erase its pid from `active_waiting_recover_` (notes:632).
+    ///
+    /// The src it matches is the command's src *after* `EnqueueRecoverCmd()`'s rewrite to the
+    /// owner (notes:656): a command whose scan-chosen src was `cid` but was rewritten is not
+    /// taken, one rewritten *to* `cid` is (specs A24; the trace says which).
     ///
     /// Today it keeps the owner `AllocOwnerForRecover()` created; with the
     /// `revoke_releases_owner` fix it releases that owner when the command was still queued
@@ -272,13 +401,19 @@ impl Meta {
                     .map(|cand| MetaEvent::CandidateRevoked { cid, cand }),
             );
         }
-        let revoked: Vec<RecoverCmd> = self
+        let (revoked, spared): (Vec<RecoverCmd>, Vec<RecoverCmd>) = self
             .recover
             .pid_cmds
             .values()
-            .filter(|c| hits(c.src, c.dst, c.replace))
             .copied()
-            .collect();
+            .partition(|c| hits(c.src, c.dst, c.replace));
+        // Commands the src rewrite moved away from `cid`: kept, and the trace says why.
+        events.extend(
+            spared
+                .into_iter()
+                .filter(|c| c.reserved_src == cid && c.src != cid)
+                .map(|cmd| MetaEvent::RevokeSparedRewrittenSrc { cid, cmd }),
+        );
         for cmd in revoked {
             let was_queued = self.access.dequeue_recover_cmd(&cmd);
             self.finish_cmd(cfg, &cmd);
@@ -286,15 +421,28 @@ impl Meta {
             if release && self.access.owners.get(&cmd.pid) == Some(&cmd.owner) {
                 self.access.owners.remove(&cmd.pid);
             }
+            let rm = &mut *self.recover;
+            let erased = rm.active_waiting_recover.remove(&cmd.pid);
+            rm.ghost.revoked_pids.insert(cmd.pid);
             events.push(MetaEvent::CmdRevoked {
                 cid,
                 cmd,
                 was_queued,
                 owner_kept: !release,
+                erased_waiting_recover: erased,
             });
         }
         events
     }
+}
+
+/// Why `try_add_recover_cmd` did not add a command.
+enum Refused {
+    /// One of checks 1–4 (nothing was reserved).
+    Check(Refusal),
+    /// `AllocOwnerForRecover()` found no owner after step 4 reserved; `given_back`: the
+    /// reservations were released.
+    NoOwner { given_back: bool },
 }
 
 #[cfg(test)]
@@ -359,6 +507,7 @@ pub(crate) mod tests {
         MetaConfig {
             variant,
             max_recover_cmds_per_chunk: 128,
+            scan_extents_num: None,
         }
     }
 
@@ -376,9 +525,12 @@ pub(crate) mod tests {
         let mut m = incident_a_meta();
         let ev = m.add_recover_cmd_unlock(&cfg(Variant::default()), cand(3133));
         assert_eq!(
-            ev.to_string(),
-            "recover_manager.cc] add recover cmd for pid: 3133 src: 5 dst: 1 replace: 5 owner: 5  \
-             (AllocOwnerForRecover created owner 5)"
+            ev[0].lines(1, 0),
+            [
+                "I0101 00:00:01.000000 58510 recover_manager.cc:414] add recover cmd for pid: \
+                 3133 src: 5 dst: 1 replace: 5 owner: 5",
+                "# model: AllocOwnerForRecover created owner 5"
+            ]
         );
         assert_eq!(m.owner_of(3133), Some(5));
         assert_eq!(m.access.waiting_recover_cmds[&5].len(), 1);
@@ -391,23 +543,130 @@ pub(crate) mod tests {
         let mut m = incident_a_meta();
         m.add_recover_cmd_unlock(&c, cand(3133));
         assert!(matches!(
-            m.add_recover_cmd_unlock(&c, cand(3133)),
-            MetaEvent::CmdRefused {
+            m.add_recover_cmd_unlock(&c, cand(3133))[..],
+            [MetaEvent::CmdRefused {
                 why: Refusal::PidHasCmd,
                 ..
-            }
+            }]
         ));
         let bad = MigrateCandidate {
             dst: 2,
             ..cand(3134)
         };
         assert!(matches!(
-            m.add_recover_cmd_unlock(&c, bad),
-            MetaEvent::CmdRefused {
+            m.add_recover_cmd_unlock(&c, bad)[..],
+            [MetaEvent::CmdRefused {
                 why: Refusal::BadReplicas,
                 ..
-            }
+            }]
         ));
+    }
+
+    /// Check 2 (notes:651): a temporary-replica recover whose source version is already in
+    /// the pextent is refused; one with a newer version is not.
+    #[test]
+    fn check_two_refuses_a_temporary_replica_recover_already_in_the_extent() {
+        let c = cfg(Variant::default());
+        let mut m = incident_a_meta();
+        m.pextents.get_mut(&3133).unwrap().location = vec![4, 2];
+        let rec = MigrateCandidate {
+            pid: 3133,
+            src: 4,
+            dst: 1,
+            replace: 0,
+        };
+        let current = Some(TmpReplicaSrc { epoch: 4354 });
+        assert!(matches!(
+            m.add_recover_cmd_unlock_from(&c, rec, current)[..],
+            [MetaEvent::CmdRefused {
+                why: Refusal::TmpReplicaCurrent,
+                ..
+            }]
+        ));
+        let newer = Some(TmpReplicaSrc { epoch: 4355 });
+        assert!(matches!(
+            m.add_recover_cmd_unlock_from(&c, rec, newer)[..],
+            [MetaEvent::CmdAdded(_)]
+        ));
+    }
+
+    /// notes:632: RevokeRecoverCmds erases the revoked command's pid from
+    /// active_waiting_recover_.
+    #[test]
+    fn revoke_erases_the_pid_from_active_waiting_recover() {
+        let c = cfg(Variant::default());
+        let mut m = incident_a_meta();
+        m.add_recover_cmd_unlock(&c, cand(3133));
+        m.recover.active_waiting_recover.insert(3133);
+        let events = m.revoke_recover_cmds(&c, 5);
+        assert!(m.recover.active_waiting_recover.is_empty());
+        assert!(matches!(
+            events[..],
+            [MetaEvent::CmdRevoked {
+                erased_waiting_recover: true,
+                ..
+            }]
+        ));
+    }
+
+    /// notes:656: the src rewrite decides which commands a later RevokeRecoverCmds(cid) takes.
+    #[test]
+    fn revoke_matches_the_rewritten_src() {
+        let c = cfg(Variant::default());
+        let mut m = incident_a_meta();
+        m.access.owners.insert(3134, 4);
+        let events = m.add_recover_cmd_unlock(&c, cand(3134));
+        let [MetaEvent::CmdAdded(cmd)] = events[..] else {
+            panic!("{events:?}")
+        };
+        assert_eq!((cmd.src, cmd.reserved_src), (4, 5));
+        assert!(
+            events[0]
+                .remarks()
+                .iter()
+                .any(|r| r.contains("rewrote src 5 -> 4"))
+        );
+        // Moving chunk 5 spares it (its src is 4 now)… except that dst 1 / replace 5 do not
+        // hit either: only src or dst count.
+        let spared = m.revoke_recover_cmds(&c, 5);
+        assert!(matches!(
+            spared[..],
+            [MetaEvent::RevokeSparedRewrittenSrc { .. }]
+        ));
+        assert_eq!(m.recover.pid_cmds.len(), 1);
+        // …moving chunk 4 takes it.
+        let taken = m.revoke_recover_cmds(&c, 4);
+        assert!(
+            matches!(taken[..], [MetaEvent::CmdRevoked { .. }]),
+            "{taken:?}"
+        );
+    }
+
+    /// specs A20: the migrate scan walks `scan_extents_num` pids from its cursor.
+    #[test]
+    fn the_migrate_scan_walks_from_its_cursor() {
+        let c = MetaConfig {
+            scan_extents_num: Some(1),
+            ..cfg(Variant::default())
+        };
+        let mut m = incident_a_meta();
+        let queued = |events: Vec<MetaEvent>| -> Vec<Pid> {
+            events
+                .iter()
+                .filter_map(|e| match e {
+                    MetaEvent::MigrateQueued(c) => Some(c.pid),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(queued(m.regenerate_waiting_migrate_list(&c)), vec![3133]);
+        assert_eq!(m.recover.next_repair_scan_pid, 3134);
+        assert_eq!(queued(m.regenerate_waiting_migrate_list(&c)), vec![3134]);
+        assert_eq!(m.recover.next_repair_scan_pid, 0, "wrapped");
+        assert!(
+            queued(m.regenerate_waiting_migrate_list(&c)).is_empty(),
+            "3133 waits already"
+        );
     }
 
     #[test]
@@ -452,10 +711,20 @@ pub(crate) mod tests {
     fn migrate_lists_flow_passive_to_active_to_command() {
         let c = cfg(Variant::default());
         let mut m = incident_a_meta();
-        let queued = m.regenerate_waiting_migrate_list(&c);
-        assert_eq!(queued.len(), 2, "both pids share brick-2 twice: {queued:?}");
-        assert!(
-            m.regenerate_waiting_migrate_list(&c).is_empty(),
+        let queued = |events: Vec<MetaEvent>| {
+            events
+                .into_iter()
+                .filter(|e| matches!(e, MetaEvent::MigrateQueued(_)))
+                .count()
+        };
+        assert_eq!(
+            queued(m.regenerate_waiting_migrate_list(&c)),
+            2,
+            "both pids share brick-2 twice"
+        );
+        assert_eq!(
+            queued(m.regenerate_waiting_migrate_list(&c)),
+            0,
             "no duplicates"
         );
         assert!(m.do_scan(&c).is_empty(), "nothing active yet");

@@ -219,6 +219,29 @@ registry! {
     doc "on: RevokeRecoverCmds(cid) also takes commands whose replaced replica is on cid; \
          off: only src or dst, as the notes say (specs A8)";
 
+    alloc_failure_keeps_reservation: bool = false;
+    kind OpenQuestion;
+    zbs "AccessManager::AllocOwnerForRecover() failing in RecoverManager::AddRecoverCmdUnlock()";
+    doc "on: when AllocOwnerForRecover() fails the command is refused but what step 4 \
+         reserved stays reserved, as the draft AddMigrateCmd() reads (notes:428-445); off: \
+         the reservations are given back (specs A23)";
+
+    epoch_rule: crate::domain::pextent::EpochRule =
+        crate::domain::pextent::EpochRule::RemoveReplica;
+    kind OpenQuestion;
+    zbs "Meta::ReplaceReplica() epoch check; RecoverManager::DoRemoveReplica()";
+    doc "what advances a pextent's epoch (REPLACE REPLICA keeps it, as both logged responses \
+         do): remove_replica = DoRemoveReplica() advances it; never = nothing does (the stale \
+         check never refuses); every_location_change = replaces advance it too (specs A21)";
+
+    second_cmd_for_running_pid: crate::domain::session::SecondCmd =
+        crate::domain::session::SecondCmd::FirstReplaced;
+    kind OpenQuestion;
+    zbs "the chunk's recover handler receiving a command (Get recover notification)";
+    doc "what a chunk does with a second command for a pid it already runs: first_replaced = \
+         the first vanishes; both_run = each lands its own REPLACE REPLICA; second_refused = \
+         the chunk keeps the first, the second never runs (specs A25)";
+
     check_pid_has_cmd: bool = true;
     kind SeededBug;
     zbs "RecoverManager::AddRecoverCmdUnlock() check 1";
@@ -228,16 +251,6 @@ registry! {
     kind SeededBug;
     zbs "RecoverManager::AddRecoverCmdUnlock() check 3";
     doc "on: src holds the pid and dst does not (off = broken)";
-
-    replace_checks_epoch: bool = true;
-    kind SeededBug;
-    zbs "Meta::ReplaceReplica()";
-    doc "on: a stale epoch is refused (off = broken)";
-
-    remove_keeps_last_replica: bool = true;
-    kind SeededBug;
-    zbs "RecoverManager::DoRemoveReplica()";
-    doc "on: a pid's last replica is never removed (off = broken)";
 }
 
 /// A `NAME=OPTION` that does not name a switch or one of its options.

@@ -157,14 +157,21 @@ fn state(cx: &Counterexample, index: usize, s: &ZbsState, action: &str) -> Value
     Value::Object(o)
 }
 
-/// The ITF document.
+/// The ITF document. A lasso (a liveness counterexample) carries ITF's `loop`: the index of
+/// the state the last state is followed by. Our traces end with the step back into the loop,
+/// whose target repeats the state at `loop`; ITF lists each state once, so that last state is
+/// left out (a dead end keeps every state, `loop` being the last one: it stutters).
 pub fn document(cx: &Counterexample) -> Value {
     let mut states = vec![state(cx, 0, &cx.trace.init, "init")];
     for (i, ((_, s), step)) in cx.trace.steps.iter().zip(&cx.steps).enumerate() {
         let action = format!("{}: {}", step.actor, step.action);
         states.push(state(cx, i + 1, s, &action));
     }
-    json!({
+    let n = cx.steps.len();
+    if cx.loop_start.is_some_and(|l| l < n) {
+        states.pop();
+    }
+    let mut doc = json!({
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
@@ -178,7 +185,11 @@ pub fn document(cx: &Counterexample) -> Value {
         },
         "vars": VARS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
         "states": states,
-    })
+    });
+    if let Some(l) = cx.loop_start {
+        doc["loop"] = json!(l);
+    }
+    doc
 }
 
 /// `--trace-format itf`.

@@ -35,8 +35,15 @@ pub struct SavedTrace {
     pub variant: BTreeMap<String, String>,
     /// The property this trace violates (or, for a `sometimes` property, reaches).
     pub property: String,
-    /// `violated` (an invariant) or `reached` (a `sometimes` property).
+    /// What the trace shows, computed on its states when it was written: `violated` (an
+    /// invariant, or a liveness property's lasso), `reached` (a `sometimes` property), or —
+    /// for a trace re-rendered under another property or variant — `holds`, `not_reached`,
+    /// `not_shown`.
     pub verdict: String,
+    /// For a liveness counterexample (a lasso): the state the last step returns to (0 the
+    /// initial state, k the state after step k; the number of steps for a dead end).
+    #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
+    pub loop_start: Option<usize>,
     /// The summary of the initial state.
     pub initial: StateSummary,
     pub steps: Vec<SavedStep>,
@@ -181,6 +188,7 @@ impl SavedTrace {
                 .collect(),
             property: cx.property.name.to_string(),
             verdict: cx.verdict_word().to_string(),
+            loop_start: cx.loop_start,
             initial: cx.initial.clone(),
             steps: cx
                 .steps
@@ -206,6 +214,12 @@ impl SavedTrace {
             return Err(format!(
                 "trace schema {:?} is not {SCHEMA:?} (written by another zbs-mc version?)",
                 doc.schema
+            ));
+        }
+        if let Some(l) = doc.loop_start.filter(|&l| l > doc.steps.len()) {
+            return Err(format!(
+                "the trace's loop starts at state {l}, after its last state {}",
+                doc.steps.len()
             ));
         }
         Ok(doc)

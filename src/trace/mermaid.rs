@@ -78,7 +78,7 @@ pub fn render(cx: &Counterexample) -> String {
     format!(
         "# {} {} — {} ({})\n\n```mermaid\n{}```\n",
         cx.property.name,
-        cx.verdict_word(),
+        cx.verdict_word().replace('_', " "),
         cx.source.name,
         cx.variant,
         diagram_source(&of_counterexample(cx))

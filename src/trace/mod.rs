@@ -17,7 +17,7 @@ pub mod svg;
 pub mod test_plan;
 pub mod text;
 
-pub use counterexample::{Counterexample, TraceFormat};
+pub use counterexample::{Counterexample, Property, Shown, TraceFormat};
 
 use crate::actors::model::{SystemView, ZbsModel, ZbsState};
 use crate::actors::{Msg, Timer, ZbsActor};
@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 pub type ZbsAction = ActorModelAction<Msg, Timer, ()>;
 
 /// One step of a counterexample.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Step {
     /// 1-based position in the trace.
     pub index: usize,
@@ -40,7 +40,10 @@ pub struct Step {
     pub actor: String,
     /// What happened, in a few words (`timer DoScan`, `receives HeartbeatReply from meta`).
     pub action: String,
-    /// The log lines the step produced.
+    /// The log lines the step produced, one per entry: a real ZBS log line verbatim (glog
+    /// header `I0101 00:00:05.000000 58510 recover_manager.cc:414] …`, or a chunk line the
+    /// samples show without one), or a remark of the model, which starts with
+    /// `domain::events::REMARK` (`# model: `).
     pub log: Vec<String>,
     /// The relevant state after the step.
     pub state: StateSummary,
@@ -174,11 +177,24 @@ impl StateSummary {
     }
 }
 
-/// Re-runs one step's handler on a copy of the acting actor's state to get its log lines.
+/// Re-runs one step's handler on a copy of the acting actor's state to get its log lines
+/// (logged at synthetic time 0; [`describe`] gives each step its own second).
 pub fn step_log(
     model: &ZbsModel,
     before: &ZbsState,
     action: &ZbsAction,
+) -> (String, String, Vec<String>) {
+    step_log_at(model, before, action, 0)
+}
+
+/// [`step_log`] for the `step`-th step of a trace: its glog lines carry that step's synthetic
+/// time (`domain::events::glog_header`); remarks are lines of their own, behind
+/// `domain::events::REMARK`.
+pub fn step_log_at(
+    model: &ZbsModel,
+    before: &ZbsState,
+    action: &ZbsAction,
+    step: usize,
 ) -> (String, String, Vec<String>) {
     let cfg = &model.cfg;
     let mut out = Out::<ZbsActor>::new();
@@ -204,7 +220,11 @@ pub fn step_log(
     (
         cfg.actor_name(id),
         what,
-        lines.iter().map(ToString::to_string).collect(),
+        lines
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| l.lines(step, i))
+            .collect(),
     )
 }
 
@@ -216,7 +236,7 @@ pub fn describe(model: &ZbsModel, trace: &Trace<ZbsState, ZbsAction>) -> Vec<Ste
         .iter()
         .enumerate()
         .map(|(i, (action, after))| {
-            let (actor, action, log) = step_log(model, before, action);
+            let (actor, action, log) = step_log_at(model, before, action, i + 1);
             before = after;
             Step {
                 index: i + 1,

@@ -69,16 +69,12 @@ pub fn diagram(
             label,
             highlight,
         });
-        // Group consecutive lines of the same logger into one note.
+        // The step's log lines (real log lines and `# model:` remarks), as one note over the
+        // actor that logged them: the one that acted.
         let mut notes: Vec<(usize, Vec<String>)> = Vec::new();
-        for line in &step.log {
-            let (who, text) = line.split_once(' ').unwrap_or(("", line));
-            let over = index_of(who).unwrap_or(to);
-            let text = text.trim_start().to_string();
-            match notes.last_mut() {
-                Some((o, lines)) if *o == over => lines.push(text),
-                _ => notes.push((over, vec![text])),
-            }
+        if !step.log.is_empty() {
+            let over = index_of(&step.actor).unwrap_or(to);
+            notes.push((over, step.log.clone()));
         }
         items.extend(notes.into_iter().map(|(over, lines)| Item::Note {
             over,
@@ -99,8 +95,42 @@ pub fn diagram(
     }
 }
 
-/// The diagram of a counterexample, ending with the property's verdict.
+/// The diagram of a counterexample, ending with what it shows (computed, see
+/// `Counterexample::end_line`); the last step is shaded only when it shows a violation or a
+/// reached condition. A lasso's loop is marked by a note where it starts.
 pub fn of_counterexample(cx: &super::Counterexample) -> Diagram {
-    let note = format!("✗ {} is {} here", cx.property.name, cx.verdict_word());
-    diagram(cx.model, &cx.trace, &cx.steps, Some(&note))
+    let note = cx.end_line();
+    let mut d = if cx.shows_something() {
+        diagram(cx.model, &cx.trace, &cx.steps, Some(&note))
+    } else {
+        let mut d = diagram(cx.model, &cx.trace, &cx.steps, None);
+        d.items.push(Item::Note {
+            over: 0,
+            lines: vec![note],
+            highlight: false,
+        });
+        d
+    };
+    let n = cx.steps.len();
+    if let Some(l) = cx.loop_start.filter(|&l| l < n) {
+        // Before the arrow of step l + 1, the loop's first step.
+        let label = format!("{}. ", l + 1);
+        let at = d
+            .items
+            .iter()
+            .position(|i| matches!(i, Item::Arrow { label: a, .. } if a.starts_with(&label)))
+            .unwrap_or(d.items.len());
+        d.items.insert(
+            at,
+            Item::Note {
+                over: 0,
+                lines: vec![format!(
+                    "↻ loop: steps {}–{n} repeat forever (the last returns here)",
+                    l + 1
+                )],
+                highlight: false,
+            },
+        );
+    }
+    d
 }

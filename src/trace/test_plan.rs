@@ -6,7 +6,7 @@
 
 use super::json::{ActionRecord, MsgRecord, TimerRecord};
 use super::text::changed;
-use super::{Counterexample, ZbsAction, msg_text};
+use super::{Counterexample, Shown, ZbsAction, msg_text};
 use crate::actors::model::{ModelCfg, SystemView, ZbsModel, ZbsState};
 use crate::domain::pextent::pack_location;
 use stateright::Model;
@@ -161,7 +161,7 @@ pub fn render(cx: &Counterexample) -> String {
         s,
         "C++ functional-test plan: force `{}` to be {}\n  model {} ({}), variant {}\n",
         cx.property.name,
-        cx.verdict_word(),
+        goal(cx),
         cx.source.name,
         cx.source.file,
         cx.variant
@@ -296,13 +296,30 @@ pub fn render(cx: &Counterexample) -> String {
         }
     }
 
+    if let Some(l) = cx.loop_start {
+        if l < n {
+            let _ = writeln!(
+                s,
+                "\nLOOP: after step {n} the state is again the state after step {l}: steps {}–{n} \
+                 repeat forever, every fair event getting its turn (a test runs the loop a few \
+                 times and checks that nothing changes)",
+                l + 1
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "\nDEAD END: after step {n} nothing more can happen (no timer, no message)"
+            );
+        }
+    }
     let last = cx.steps.last().map_or(&cx.initial, |st| &st.state);
     let _ = writeln!(
         s,
-        "\nASSERT `{}` is {}: {}\n  owners {:?}\n  lease caches {:?}\n  waiting_recover_cmds {:?}\n  pid_cmds_ {:?}\n  in flight {:?}",
+        "\nASSERT `{}` is {}: {}\n  {}\n  owners {:?}\n  lease caches {:?}\n  waiting_recover_cmds {:?}\n  pid_cmds_ {:?}\n  in flight {:?}",
         cx.property.name,
-        cx.verdict_word(),
+        goal(cx),
         cx.property.doc,
+        cx.end_line(),
         last.owners,
         last.lease_caches,
         last.waiting_recover_cmds,
@@ -310,4 +327,15 @@ pub fn render(cx: &Counterexample) -> String {
         last.in_flight
     );
     s
+}
+
+/// What the plan forces, as the trace shows it (computed).
+fn goal(cx: &Counterexample) -> &'static str {
+    match cx.shown {
+        Shown::Violated { .. } | Shown::Lasso { .. } => "violated",
+        Shown::Reached { .. } => "reached",
+        Shown::HoldsThroughout => "held (this trace shows no violation)",
+        Shown::NotReached => "not reached (this trace does not reach it)",
+        Shown::NotShown { .. } => "violated, which this trace does not show",
+    }
 }

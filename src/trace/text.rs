@@ -1,5 +1,7 @@
-//! The text rendering: a numbered step list in meta-log wording, each followed by the parts
-//! of the state that the step changed.
+//! The text rendering: a numbered step list, each step with its log lines — real ZBS log
+//! lines verbatim (glog header included, so `grep` and a log parser read them as they read the
+//! meta log), the model's remarks on lines of their own behind `# model: ` — followed by the
+//! parts of the state that the step changed (`⇒`).
 
 use super::{StateSummary, Step};
 use std::fmt::Write;
@@ -106,20 +108,11 @@ pub fn render_counterexample(cx: &super::Counterexample) -> String {
         cx.source.name,
         cx.source.file,
         cx.variant,
-        if cx.verdict_word() == "reached" {
-            "example"
-        } else {
-            "counterexample"
-        },
+        cx.title(),
         cx.property.name,
         cx.steps.len()
     );
     s.push_str(&render(&cx.initial, &cx.steps));
-    let _ = writeln!(
-        s,
-        "    ✗ {} is {} here",
-        cx.property.name,
-        cx.verdict_word()
-    );
+    let _ = writeln!(s, "    {}", cx.end_line());
     s
 }
