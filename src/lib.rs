@@ -13,10 +13,12 @@
 //! - [`trace`]: counterexamples rendered like a ZBS meta log.
 //! - [`report`]: the self-contained HTML report; [`explorer`]: the web explorer.
 //! - [`verify`]: the fix matrix (models × variants × properties), action coverage.
+//! - [`conform`]: real meta logs checked against the model (`zbs-mc conform`).
 //! - [`cli`]: the `zbs-mc` commands; `main.rs` only maps their results to exit codes.
 pub mod actors;
 pub mod bench;
 pub mod cli;
+pub mod conform;
 pub mod domain;
 pub mod engine;
 pub mod explorer;

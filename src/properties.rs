@@ -258,12 +258,23 @@ fn release_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
 
 /// *No leaked owner after revoke*.
 pub fn no_leaked_owner(v: &SystemView) -> bool {
-    v.meta.meta.access.owners.iter().all(|(&pid, &owner)| {
-        v.session(owner)
-            .is_some_and(|s| s.lease_cache.contains(&pid))
-            || cmd_on_its_way(v, pid, owner)
-            || release_on_its_way(v, pid, owner)
-    })
+    leaked_owners(v).next().is_none()
+}
+
+/// The `(pid, owner)` pairs [`no_leaked_owner`] finds leaked (`zbs-mc conform` names them).
+pub fn leaked_owners<'a>(v: &'a SystemView) -> impl Iterator<Item = (Pid, Cid)> + 'a {
+    v.meta
+        .meta
+        .access
+        .owners
+        .iter()
+        .map(|(&pid, &owner)| (pid, owner))
+        .filter(move |&(pid, owner)| {
+            !(v.session(owner)
+                .is_some_and(|s| s.lease_cache.contains(&pid))
+                || cmd_on_its_way(v, pid, owner)
+                || release_on_its_way(v, pid, owner))
+        })
 }
 
 /// *One command per pid*: at most one issued command per pid — in `pid_cmds_`, a session's

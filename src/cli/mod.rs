@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod conform;
 pub mod explore;
 pub mod list;
 pub mod placement;
@@ -85,6 +86,10 @@ pub enum Command {
     /// each cell compared with the expected verdict (text, Markdown, JSON or JUnit XML), with
     /// action coverage; --changed NAME=OPTION shows what one option changes.
     Verify(verify::VerifyArgs),
+    /// Check a real ZBS meta log against the model: is it a behaviour of the model, which
+    /// invariants break on it, what is pending (a leaked owner) at its end. Exit 0 conforms,
+    /// 1 a property breaks, 4 not a behaviour, 2 bad input.
+    Conform(conform::ConformArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
@@ -156,5 +161,6 @@ fn run_command(cli: Cli) -> i32 {
         Command::Replay(args) => replay::run(&args),
         Command::Explore(args) => explore::run(&args),
         Command::Verify(args) => verify::run(&args),
+        Command::Conform(args) => conform::run(&args),
     }
 }
