@@ -226,20 +226,21 @@ pub fn render(
         out.push_str("<h2>Counterexamples</h2><p class=\"ok\">None: no invariant is violated.</p>");
     }
     // Variant and model file.
-    out.push_str("<h2>Variant</h2><table class=\"variant\"><tr><th>switch</th><th>value</th><th>kind</th><th>meaning of on</th></tr>");
+    out.push_str("<h2>Variant</h2><table class=\"variant\"><tr><th>switch</th><th>value</th><th>kind</th><th>what it changes</th></tr>");
     for s in SWITCHES {
-        let on = variant.get(s.name).unwrap_or(false);
+        let option = s.option_in(variant);
         let _ = write!(
             out,
-            "<tr><td>{}</td><td{}>{}</td><td>{:?}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td{}>{}</td><td>{}</td><td>{}: {}</td></tr>",
             s.name,
-            if on != s.default_on {
+            if option != s.default_option() {
                 " class=\"bad\""
             } else {
                 ""
             },
-            if on { "on" } else { "off" },
-            s.kind,
+            option,
+            s.kind.label(),
+            esc(s.zbs_function),
             esc(s.doc)
         );
     }

@@ -642,7 +642,7 @@ migrate_scans = 1
     fn variants_and_expectations_are_checked() {
         let src = format!("{MINIMAL}[variant]\nrevoke_releases_owner = \"sometimes\"\n");
         let e = parse(&src).unwrap_err();
-        assert!(e.to_string().contains("takes on or off"), "{e}");
+        assert!(e.to_string().contains("takes off or on"), "{e}");
         let src = format!("{MINIMAL}[expected.default]\nno_such_property = \"holds\"\n");
         assert!(
             parse(&src)

@@ -92,7 +92,7 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
         "revoke_releases_owner=maybe",
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("takes on or off"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("takes off or on"));
 
     let dir = std::env::temp_dir().join(format!("zbs-mc-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

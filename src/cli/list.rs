@@ -48,8 +48,10 @@ pub fn variants(args: &ListArgs) -> i32 {
                 .map(|s| {
                     serde_json::json!({
                         "name": s.name,
-                        "kind": format!("{:?}", s.kind),
-                        "default": if s.default_on { "on" } else { "off" },
+                        "kind": s.kind,
+                        "options": s.options(),
+                        "default": s.default_option(),
+                        "zbs_function": s.zbs_function,
                         "doc": s.doc,
                     })
                 })
@@ -59,10 +61,11 @@ pub fn variants(args: &ListArgs) -> i32 {
         Format::Text => {
             for s in SWITCHES {
                 super::emit(&format!(
-                    "{}=on|off (default {}; {:?})\n    {}\n\n",
-                    s.name,
-                    if s.default_on { "on" } else { "off" },
-                    s.kind,
+                    "{} (default {}; {}; {})\n    {}\n\n",
+                    s.synopsis(),
+                    s.default_option(),
+                    s.kind.label(),
+                    s.zbs_function,
                     s.doc
                 ));
             }

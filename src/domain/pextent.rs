@@ -87,19 +87,21 @@ impl PExtent {
     }
 }
 
-/// What advances a pextent's epoch — an open question (specs A21): the notes never say, and
-/// both logged `REPLACE REPLICA` responses keep the request's epoch. Only an epoch change can
-/// make `Meta::ReplaceReplica()`'s epoch check refuse a stale replace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum EpochRule {
-    /// `DoRemoveReplica()` advances the epoch (a replica left the extent: a command made
-    /// against the old replica set is stale); `REPLACE REPLICA` keeps it, as logged.
-    #[default]
-    RemoveReplica,
-    /// Nothing advances the epoch: the epoch check never refuses.
-    Never,
-    /// Every location change advances it, `REPLACE REPLICA` included (contradicts the log).
-    EveryLocationChange,
+crate::switch_options! {
+    /// What advances a pextent's epoch — an open question (specs A21): the notes never say, and
+    /// both logged `REPLACE REPLICA` responses keep the request's epoch. Only an epoch change can
+    /// make `Meta::ReplaceReplica()`'s epoch check refuse a stale replace.
+    #[derive(Default)]
+    pub enum EpochRule {
+        /// `DoRemoveReplica()` advances the epoch (a replica left the extent: a command made
+        /// against the old replica set is stale); `REPLACE REPLICA` keeps it, as logged.
+        #[default]
+        RemoveReplica = "remove_replica",
+        /// Nothing advances the epoch: the epoch check never refuses.
+        Never = "never",
+        /// Every location change advances it, `REPLACE REPLICA` included (contradicts the log).
+        EveryLocationChange = "every_location_change",
+    }
 }
 
 /// Packs a location the way meta logs it: one byte per cid, lowest byte first.

@@ -5,19 +5,21 @@ use super::recover_cmd::RecoverCmd;
 use super::{Cid, Pid};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// What a chunk's recover handler does when a heartbeat reply brings a second command for a
-/// pid it already runs (reachable once two commands exist for one pid, e.g. a command revoked
-/// after delivery and its successor). The notes are silent: an open question (specs A25).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum SecondCmd {
-    /// The second replaces the first, which vanishes (a map keyed by pid; the first's
-    /// `REPLACE REPLICA` never comes). The model's behaviour before the switch existed.
-    #[default]
-    FirstReplaced,
-    /// Both run, each to its own `REPLACE REPLICA`.
-    BothRun,
-    /// The chunk refuses the second; it stays in `pid_cmds_` on meta, never run.
-    SecondRefused,
+crate::switch_options! {
+    /// What a chunk's recover handler does when a heartbeat reply brings a second command for a
+    /// pid it already runs (reachable once two commands exist for one pid, e.g. a command revoked
+    /// after delivery and its successor). The notes are silent: an open question (specs A25).
+    #[derive(Default)]
+    pub enum SecondCmd {
+        /// The second replaces the first, which vanishes (a map keyed by pid; the first's
+        /// `REPLACE REPLICA` never comes). The model's behaviour before the switch existed.
+        #[default]
+        FirstReplaced = "first_replaced",
+        /// Both run, each to its own `REPLACE REPLICA`.
+        BothRun = "both_run",
+        /// The chunk refuses the second; it stays in `pid_cmds_` on meta, never run.
+        SecondRefused = "second_refused",
+    }
 }
 
 /// What a heartbeat reply did with one command.

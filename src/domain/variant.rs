@@ -1,167 +1,277 @@
-//! Named behaviour switches. The default of every switch is today's ZBS behaviour (or, for an
-//! open question, the more conservative reading); a fix or an alternative is one switch away,
-//! so "the bug, then the fix" is the same exploration run twice.
+//! Named behaviour switches: one registry, one declaration per switch.
+//!
+//! The default of every switch is today's ZBS behaviour (or, for an open question, the more
+//! conservative reading); a fix or an alternative is one switch away, so "the bug, then the
+//! fix" is the same exploration run twice.
+//!
+//! Each switch is declared once, in the [`registry!`] invocation at the bottom of this file:
+//! name, value type, default, kind, the ZBS function it changes, and what it means. From that
+//! one declaration come the [`Variant`] struct's field (read by the domain code as a plain
+//! `bool` or enum), its default, the `NAME=OPTION` parsing of model files and `--variant`, and
+//! the list `zbs-mc variants` prints. A switch with more than two candidate behaviours takes an
+//! enum declared with [`switch_options!`] next to the domain code that reads it.
+//!
+//! How to add a switch (see also `specs/variants.md`):
+//! 1. add one entry to the `registry!` below (a `bool`, or an enum declared with
+//!    `switch_options!` in the domain module it changes);
+//! 2. read `variant.<name>` in that domain function, citing the switch in its doc comment;
+//! 3. give the model files that exercise it an `[expected."<name>=<option>"]` table.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// Why a switch exists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SwitchKind {
-    /// A proposed fix; `off` is today's code.
+    /// A proposed fix; the default is today's code.
     Fix,
-    /// The notes leave the behaviour open; both readings are modelled.
+    /// The notes leave the behaviour open; every reading is modelled.
     OpenQuestion,
     /// A deliberately broken check, to prove a property can fail (mutation testing).
     SeededBug,
 }
 
-/// One switch: its name, what `on` means, and the ZBS function it touches.
-pub struct Switch {
-    pub name: &'static str,
-    pub kind: SwitchKind,
-    pub default_on: bool,
-    pub doc: &'static str,
-    get: fn(&Variant) -> bool,
-    set: fn(&mut Variant, bool),
+impl SwitchKind {
+    /// The name printed by `zbs-mc variants` and the reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            SwitchKind::Fix => "fix",
+            SwitchKind::OpenQuestion => "open question",
+            SwitchKind::SeededBug => "seeded bug",
+        }
+    }
 }
 
-/// The values of every switch for one run.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Variant {
-    pub revoke_releases_owner: bool,
-    pub app_io_recaches_owner: bool,
-    pub release_uses_rewritten_src: bool,
-    pub replace_requires_tracked_cmd: bool,
-    pub revoke_includes_replace: bool,
-    pub check_pid_has_cmd: bool,
-    pub check_src_dst_hold: bool,
-    pub replace_checks_epoch: bool,
-    pub remove_keeps_last_replica: bool,
-    pub alloc_failure_keeps_reservation: bool,
-    /// What advances a pextent's epoch (open question, specs A21).
-    pub epoch_rule: crate::domain::pextent::EpochRule,
-    /// What a chunk does with a second command for a pid it already runs (specs A25).
-    pub second_cmd: crate::domain::session::SecondCmd,
+/// A type a switch can take: `bool` (`off`/`on`) or an enum of named options.
+pub trait SwitchValue: Copy + PartialEq + 'static {
+    /// Every option with its name, in the order `zbs-mc variants` lists them.
+    const OPTIONS: &'static [(&'static str, Self)];
+
+    /// This option's name.
+    fn option_name(self) -> &'static str {
+        Self::OPTIONS
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map(|(n, _)| *n)
+            .expect("every value of a switch type is listed in its OPTIONS")
+    }
+
+    /// The option named `name` (exactly as listed; no synonyms).
+    fn parse_option(name: &str) -> Option<Self> {
+        Self::OPTIONS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
 }
 
-macro_rules! switch {
-    ($field:ident, $kind:expr, $default:expr, $doc:expr) => {
-        Switch {
-            name: stringify!($field),
-            kind: $kind,
-            default_on: $default,
-            doc: $doc,
-            get: |v| v.$field,
-            set: |v, on| v.$field = on,
+impl SwitchValue for bool {
+    const OPTIONS: &'static [(&'static str, Self)] = &[("off", false), ("on", true)];
+}
+
+/// Declares the option type of a multi-option switch: an enum whose variants carry the names
+/// `--variant NAME=OPTION` and model files use.
+///
+/// ```
+/// zbs_mc::switch_options! {
+///     /// What happens to a second command for a pid already running on the chunk.
+///     pub enum Example {
+///         /// Both run.
+///         BothRun = "both_run",
+///         /// The second is refused.
+///         SecondRefused = "second_refused",
+///     }
+/// }
+/// use zbs_mc::domain::variant::SwitchValue;
+/// assert_eq!(Example::parse_option("both_run"), Some(Example::BothRun));
+/// assert_eq!(Example::SecondRefused.option_name(), "second_refused");
+/// ```
+#[macro_export]
+macro_rules! switch_options {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $option:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $option ),+
+        }
+
+        impl $crate::domain::variant::SwitchValue for $name {
+            const OPTIONS: &'static [(&'static str, Self)] = &[ $( ($text, $name::$option) ),+ ];
         }
     };
 }
 
-/// Every switch, in the order `--help` and reports list them.
-pub const SWITCHES: &[Switch] = &[
-    switch!(
-        revoke_releases_owner,
-        SwitchKind::Fix,
-        false,
-        "RecoverManager::RevokeRecoverCmds() also releases the lease owner that \
-         AccessManager::AllocOwnerForRecover() created for a command it revokes before delivery"
-    ),
-    switch!(
-        app_io_recaches_owner,
-        SwitchKind::OpenQuestion,
-        false,
-        "app/reposition IO on a pid whose owner is set goes through that owner, so the owner's \
-         chunk caches the lease (and can later release it); off: IO never reaches a stranded owner"
-    ),
-    switch!(
-        release_uses_rewritten_src,
-        SwitchKind::OpenQuestion,
-        false,
-        "when a command ends, recover_src_pids is released on cmd.src after \
-         EnqueueRecoverCmd()'s src rewrite, not on the chunk step 4 reserved"
-    ),
-    switch!(
-        replace_requires_tracked_cmd,
-        SwitchKind::OpenQuestion,
-        false,
-        "Meta::ReplaceReplica() refuses a REPLACE REPLICA whose command is no longer in \
-         pid_cmds_ (revoked after delivery); off: only the epoch is checked (specs A7)"
-    ),
-    switch!(
-        revoke_includes_replace,
-        SwitchKind::OpenQuestion,
-        false,
-        "RecoverManager::RevokeRecoverCmds(cid) also takes commands whose replaced replica is on \
-         cid; off: only src or dst, as the notes say (specs A8)"
-    ),
-    switch!(
-        alloc_failure_keeps_reservation,
-        SwitchKind::OpenQuestion,
-        false,
-        "when AccessManager::AllocOwnerForRecover() fails, AddRecoverCmdUnlock() refuses the \
-         command but keeps what step 4 reserved, as the draft AddMigrateCmd() reads \
-         (notes:428-445); off: the reservations are given back (specs A23)"
-    ),
-    switch!(
-        check_pid_has_cmd,
-        SwitchKind::SeededBug,
-        true,
-        "AddRecoverCmdUnlock() check 1: refuse a pid that already has a command (off = broken)"
-    ),
-    switch!(
-        check_src_dst_hold,
-        SwitchKind::SeededBug,
-        true,
-        "AddRecoverCmdUnlock() check 3: src holds the pid, dst does not (off = broken)"
-    ),
-    switch!(
-        replace_checks_epoch,
-        SwitchKind::SeededBug,
-        true,
-        "Meta::ReplaceReplica() refuses a stale epoch (off = broken)"
-    ),
-    switch!(
-        remove_keeps_last_replica,
-        SwitchKind::SeededBug,
-        true,
-        "RecoverManager::DoRemoveReplica() never removes a pid's last replica (off = broken)"
-    ),
-];
+/// One switch of the registry.
+pub struct Switch {
+    pub name: &'static str,
+    pub kind: SwitchKind,
+    /// The ZBS function (or functions) whose behaviour the switch changes.
+    pub zbs_function: &'static str,
+    /// What the options mean.
+    pub doc: &'static str,
+    options: fn() -> Vec<&'static str>,
+    default: fn() -> &'static str,
+    get: fn(&Variant) -> &'static str,
+    set: fn(&mut Variant, &str) -> bool,
+}
 
-impl Default for Variant {
-    fn default() -> Self {
-        // Every field is overwritten from `SWITCHES`, the one place defaults are written.
-        let mut v = Variant {
-            revoke_releases_owner: false,
-            app_io_recaches_owner: false,
-            release_uses_rewritten_src: false,
-            replace_requires_tracked_cmd: false,
-            revoke_includes_replace: false,
-            check_pid_has_cmd: false,
-            check_src_dst_hold: false,
-            replace_checks_epoch: false,
-            remove_keeps_last_replica: false,
-            alloc_failure_keeps_reservation: false,
-            epoch_rule: Default::default(),
-            second_cmd: Default::default(),
-        };
-        for s in SWITCHES {
-            (s.set)(&mut v, s.default_on);
-        }
-        v
+impl Switch {
+    /// Every option's name, e.g. `["off", "on"]`.
+    pub fn options(&self) -> Vec<&'static str> {
+        (self.options)()
+    }
+
+    /// Today's behaviour.
+    pub fn default_option(&self) -> &'static str {
+        (self.default)()
+    }
+
+    /// This switch's option in `variant`.
+    pub fn option_in(&self, variant: &Variant) -> &'static str {
+        (self.get)(variant)
+    }
+
+    /// `name=a|b|c`, as `zbs-mc variants` and error messages print it.
+    pub fn synopsis(&self) -> String {
+        format!("{}={}", self.name, self.options().join("|"))
     }
 }
 
-/// A `NAME=OPTION` that does not name a switch or an option.
+/// Generates [`Variant`], its default and [`SWITCHES`] from one declaration per switch.
+macro_rules! registry {
+    ( $(
+        $field:ident : $ty:ty = $default:expr ;
+        kind $kind:ident ;
+        zbs $zbs:literal ;
+        doc $doc:literal ;
+    )+ ) => {
+        /// The option of every switch for one run (see [`SWITCHES`] for what each means).
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub struct Variant {
+            $( #[doc = $doc] pub $field: $ty, )+
+        }
+
+        impl Default for Variant {
+            /// Today's ZBS: every switch at its declared default.
+            fn default() -> Self {
+                Variant { $( $field: $default, )+ }
+            }
+        }
+
+        /// Every switch, in the order `zbs-mc variants` and the reports list them.
+        pub const SWITCHES: &[Switch] = &[ $(
+            Switch {
+                name: stringify!($field),
+                kind: SwitchKind::$kind,
+                zbs_function: $zbs,
+                doc: $doc,
+                options: || <$ty as SwitchValue>::OPTIONS.iter().map(|(n, _)| *n).collect(),
+                default: || SwitchValue::option_name($default),
+                get: |v| SwitchValue::option_name(v.$field),
+                set: |v, option| match <$ty as SwitchValue>::parse_option(option) {
+                    Some(value) => {
+                        v.$field = value;
+                        true
+                    }
+                    None => false,
+                },
+            },
+        )+ ];
+    };
+}
+
+registry! {
+    revoke_releases_owner: bool = false;
+    kind Fix;
+    zbs "RecoverManager::RevokeRecoverCmds()";
+    doc "on: RevokeRecoverCmds() also releases the lease owner that \
+         AccessManager::AllocOwnerForRecover() created for a command it revokes before \
+         delivery; off: the owner stays (today)";
+
+    app_io_recaches_owner: bool = false;
+    kind OpenQuestion;
+    zbs "app / reposition IO through the lease owner";
+    doc "on: app/reposition IO on a pid whose owner is set goes through that owner, so the \
+         owner's chunk caches the lease (and can later release it); off: IO never reaches a \
+         stranded owner";
+
+    release_uses_rewritten_src: bool = false;
+    kind OpenQuestion;
+    zbs "RecoverManager::RemoveRecoverCmd() (reservation release)";
+    doc "on: when a command ends, recover_src_pids is released on cmd.src after \
+         EnqueueRecoverCmd()'s src rewrite, not on the chunk step 4 reserved";
+
+    replace_requires_tracked_cmd: bool = false;
+    kind OpenQuestion;
+    zbs "Meta::ReplaceReplica()";
+    doc "on: REPLACE REPLICA is refused when its command is no longer in pid_cmds_ (revoked \
+         after delivery); off: only the epoch is checked (specs A7)";
+
+    revoke_includes_replace: bool = false;
+    kind OpenQuestion;
+    zbs "RecoverManager::RevokeRecoverCmds(cid)";
+    doc "on: RevokeRecoverCmds(cid) also takes commands whose replaced replica is on cid; \
+         off: only src or dst, as the notes say (specs A8)";
+
+    alloc_failure_keeps_reservation: bool = false;
+    kind OpenQuestion;
+    zbs "RecoverManager::AddRecoverCmdUnlock() / AccessManager::AllocOwnerForRecover()";
+    doc "on: when AllocOwnerForRecover() fails, AddRecoverCmdUnlock() refuses the command but \
+         keeps what step 4 reserved, as the draft AddMigrateCmd() reads (notes:428-445); off: \
+         the reservations are given back (specs A23)";
+
+    epoch_rule: crate::domain::pextent::EpochRule = crate::domain::pextent::EpochRule::RemoveReplica;
+    kind OpenQuestion;
+    zbs "RecoverManager::DoRemoveReplica() / Meta::ReplaceReplica() (epoch)";
+    doc "what advances a pextent's epoch (specs A21): remove_replica (DoRemoveReplica() does; \
+         REPLACE REPLICA keeps it, as logged), never, every_location_change";
+
+    second_cmd_for_running_pid: crate::domain::session::SecondCmd = crate::domain::session::SecondCmd::FirstReplaced;
+    kind OpenQuestion;
+    zbs "chunk recover handler (heartbeat reply)";
+    doc "what a chunk does with a second command for a pid it already runs (specs A25): \
+         first_replaced (the first vanishes), both_run, second_refused";
+
+    check_pid_has_cmd: bool = true;
+    kind SeededBug;
+    zbs "RecoverManager::AddRecoverCmdUnlock() check 1";
+    doc "on: refuse a pid that already has a command (off = broken)";
+
+    check_src_dst_hold: bool = true;
+    kind SeededBug;
+    zbs "RecoverManager::AddRecoverCmdUnlock() check 3";
+    doc "on: src holds the pid and dst does not (off = broken)";
+
+    replace_checks_epoch: bool = true;
+    kind SeededBug;
+    zbs "Meta::ReplaceReplica()";
+    doc "on: a stale epoch is refused (off = broken)";
+
+    remove_keeps_last_replica: bool = true;
+    kind SeededBug;
+    zbs "RecoverManager::DoRemoveReplica()";
+    doc "on: a pid's last replica is never removed (off = broken)";
+}
+
+/// A `NAME=OPTION` that does not name a switch or one of its options.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VariantError {
-    #[error("variant {0:?} is not NAME=OPTION (options: on, off)")]
+    #[error("variant {0:?} is not NAME=OPTION (`zbs-mc variants` lists the switches)")]
     Syntax(String),
     #[error("unknown variant switch {name:?}; known switches: {known}")]
     UnknownSwitch { name: String, known: String },
-    #[error("variant switch {name:?} takes on or off, not {option:?}")]
-    BadOption { name: String, option: String },
+    #[error("variant switch {name:?} takes {options}, not {option:?}")]
+    BadOption {
+        name: String,
+        option: String,
+        options: String,
+    },
 }
 
 pub fn find_switch(name: &str) -> Option<&'static Switch> {
@@ -169,7 +279,8 @@ pub fn find_switch(name: &str) -> Option<&'static Switch> {
 }
 
 impl Variant {
-    /// Sets one switch by name; `option` is `on`/`off` (also `true`/`false`, `yes`/`no`).
+    /// Sets one switch by name to one of its options, spelled exactly as
+    /// `zbs-mc variants` lists them (`on`/`off` for a boolean switch).
     pub fn set(&mut self, name: &str, option: &str) -> Result<(), VariantError> {
         let switch = find_switch(name).ok_or_else(|| VariantError::UnknownSwitch {
             name: name.to_string(),
@@ -179,18 +290,15 @@ impl Variant {
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
-        let on = match option {
-            "on" | "true" | "yes" => true,
-            "off" | "false" | "no" => false,
-            _ => {
-                return Err(VariantError::BadOption {
-                    name: name.to_string(),
-                    option: option.to_string(),
-                });
-            }
-        };
-        (switch.set)(self, on);
-        Ok(())
+        if (switch.set)(self, option) {
+            Ok(())
+        } else {
+            Err(VariantError::BadOption {
+                name: name.to_string(),
+                option: option.to_string(),
+                options: switch.options().join(" or "),
+            })
+        }
     }
 
     /// Applies a `NAME=OPTION` override as given on the command line.
@@ -201,24 +309,26 @@ impl Variant {
         self.set(name.trim(), option.trim())
     }
 
-    pub fn get(&self, name: &str) -> Option<bool> {
-        find_switch(name).map(|s| (s.get)(self))
+    /// The option switch `name` has here, if `name` is a switch.
+    pub fn get(&self, name: &str) -> Option<&'static str> {
+        find_switch(name).map(|s| s.option_in(self))
     }
 
-    /// Every switch with its value, for reports and JSON.
+    /// Every switch with its option, for reports and JSON.
     pub fn to_map(&self) -> BTreeMap<&'static str, &'static str> {
         SWITCHES
             .iter()
-            .map(|s| (s.name, if (s.get)(self) { "on" } else { "off" }))
+            .map(|s| (s.name, s.option_in(self)))
             .collect()
     }
 
-    /// The switches that differ from today's behaviour, e.g. `revoke_releases_owner=on`.
+    /// The switches that differ from today's behaviour, e.g. `revoke_releases_owner=on`, in
+    /// registry order.
     pub fn changes(&self) -> Vec<String> {
         SWITCHES
             .iter()
-            .filter(|s| (s.get)(self) != s.default_on)
-            .map(|s| format!("{}={}", s.name, if (s.get)(self) { "on" } else { "off" }))
+            .filter(|s| s.option_in(self) != s.default_option())
+            .map(|s| format!("{}={}", s.name, s.option_in(self)))
             .collect()
     }
 }
@@ -238,12 +348,74 @@ impl fmt::Display for Variant {
 mod tests {
     use super::*;
 
+    switch_options! {
+        /// A three-option type, to test the registry's enum support.
+        enum Three {
+            A = "a",
+            B = "b",
+            C = "c",
+        }
+    }
+
     #[test]
     fn defaults_are_todays_behaviour() {
         let v = Variant::default();
         assert!(!v.revoke_releases_owner);
         assert!(v.check_pid_has_cmd);
         assert_eq!(v.to_string(), "default (today's ZBS)");
+        assert!(v.changes().is_empty());
+    }
+
+    #[test]
+    fn every_switch_round_trips_every_option() {
+        let mut names: Vec<_> = SWITCHES.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SWITCHES.len(), "switch names are unique");
+        for s in SWITCHES {
+            let options = s.options();
+            assert!(options.len() >= 2, "{} has one option", s.name);
+            assert!(options.contains(&s.default_option()));
+            assert_eq!(s.option_in(&Variant::default()), s.default_option());
+            for o in options {
+                let mut v = Variant::default();
+                v.set(s.name, o).unwrap();
+                assert_eq!(v.get(s.name), Some(o));
+                let changed = o != s.default_option();
+                assert_eq!(
+                    v.changes(),
+                    if changed {
+                        vec![format!("{}={o}", s.name)]
+                    } else {
+                        vec![]
+                    }
+                );
+                assert_eq!(v.to_map()[s.name], o);
+            }
+        }
+    }
+
+    #[test]
+    fn every_switch_has_a_row_in_the_spec() {
+        let spec = include_str!("../../specs/variants.md");
+        for s in SWITCHES {
+            assert!(
+                spec.contains(&format!("| `{}` |", s.name)),
+                "specs/variants.md has no row for {}",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn enum_options_parse_by_name_only() {
+        assert_eq!(Three::parse_option("b"), Some(Three::B));
+        assert_eq!(Three::C.option_name(), "c");
+        assert_eq!(Three::parse_option("B"), None);
+        assert_eq!(
+            Three::OPTIONS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
     }
 
     #[test]
@@ -256,10 +428,13 @@ mod tests {
             v.apply("nope=on"),
             Err(VariantError::UnknownSwitch { .. })
         ));
-        assert!(matches!(
-            v.apply("revoke_releases_owner=maybe"),
-            Err(VariantError::BadOption { .. })
-        ));
+        for synonym in ["maybe", "yes", "true", "1", "ON"] {
+            let e = v.apply(&format!("revoke_releases_owner={synonym}"));
+            assert!(
+                matches!(&e, Err(VariantError::BadOption { options, .. }) if options == "off or on"),
+                "{synonym}: {e:?}"
+            );
+        }
         assert!(matches!(
             v.apply("revoke_releases_owner"),
             Err(VariantError::Syntax(_))
