@@ -68,6 +68,11 @@ const MAX_CANDIDATES: usize = 5_040;
 impl Symmetry {
     /// The renamings that map `cfg` onto itself.
     pub fn of(cfg: &ModelCfg) -> Symmetry {
+        if !cfg.manual_migrates.is_empty() {
+            // A manual migrate names its pid and chunks, and its calls carry commands: such
+            // models are explored without reduction.
+            return Symmetry::default();
+        }
         let meta = &cfg.initial_meta;
         let pid_key = |pid: &Pid| {
             let p = &meta.pextents[pid];
@@ -359,6 +364,7 @@ impl Rename<'_> {
             cmds_issued,
             next_repair_scan_pid,
             ghost,
+            manual,
         } = rm;
         let Ghost {
             revoked_pids,
@@ -378,6 +384,8 @@ impl Rename<'_> {
                 0 => 0,
                 p => self.pid(p),
             },
+            // Models with manual migrates have no symmetry (`Symmetry::of`): nothing to rename.
+            manual: manual.clone(),
             ghost: Ghost {
                 revoked_pids: self.pid_set(revoked_pids),
                 issued_after_revoke: self.pid_set(issued_after_revoke),
@@ -463,6 +471,8 @@ impl Rename<'_> {
             },
             Msg::ChunkLost(c) => Msg::ChunkLost(self.cid(*c)),
             Msg::Disconnect => Msg::Disconnect,
+            // Only in models with manual migrates, which have no symmetry.
+            Msg::MigrateCreate { .. } | Msg::MigrateDone { .. } => m.clone(),
         }
     }
 
@@ -478,7 +488,9 @@ impl Rename<'_> {
             | Timer::MigrateScan
             | Timer::SwapMigrate
             | Timer::TopoUpdate(_)
-            | Timer::ChunkFailure(_) => t.clone(),
+            | Timer::ChunkFailure(_)
+            | Timer::ManualMigrate(_)
+            | Timer::AddMigrateStep(_) => t.clone(),
         }
     }
 

@@ -88,6 +88,8 @@ pub enum TimerRecord {
     TopoUpdate { index: u8 },
     AppIo { pid: Pid },
     ChunkFailure { index: u8 },
+    ManualMigrate { index: u8 },
+    AddMigrateStep { slot: u8 },
 }
 
 /// [`Msg`], serialisable.
@@ -102,6 +104,11 @@ pub enum MsgRecord {
     GrantLease { pid: Pid },
     ChunkLost { cid: Cid },
     Disconnect,
+    MigrateCreate {
+        index: u8,
+        req: crate::domain::manual_migrate::MigrateRequest,
+    },
+    MigrateDone { index: u8 },
 }
 
 impl From<&Timer> for TimerRecord {
@@ -116,6 +123,8 @@ impl From<&Timer> for TimerRecord {
             Timer::TopoUpdate(index) => TimerRecord::TopoUpdate { index },
             Timer::AppIo(pid) => TimerRecord::AppIo { pid },
             Timer::ChunkFailure(index) => TimerRecord::ChunkFailure { index },
+            Timer::ManualMigrate(index) => TimerRecord::ManualMigrate { index },
+            Timer::AddMigrateStep(slot) => TimerRecord::AddMigrateStep { slot },
         }
     }
 }
@@ -140,6 +149,11 @@ impl MsgRecord {
             Msg::GrantLease(pid) => MsgRecord::GrantLease { pid: *pid },
             Msg::ChunkLost(cid) => MsgRecord::ChunkLost { cid: *cid },
             Msg::Disconnect => MsgRecord::Disconnect,
+            Msg::MigrateCreate { index, req } => MsgRecord::MigrateCreate {
+                index: *index,
+                req: *req,
+            },
+            Msg::MigrateDone { index } => MsgRecord::MigrateDone { index: *index },
         }
     }
 }
