@@ -209,11 +209,12 @@ pub const LIVENESS: &[LivenessDef] = &[
     ),
     leads_to!(
         recover_completes_or_reissued,
-        recover_without_cmd,
-        no_recover_without_cmd,
+        recover_pending,
+        no_recover_pending,
         true,
-        "a pid below its expected replica count eventually has a recover command again or is \
-         whole again: no pid is left without one for good (checked only with unbounded scans)"
+        "a pid below its expected replica count that could be recovered is eventually whole \
+         again: its recover completes, or is revoked and reissued until one does (checked \
+         only with unbounded scans)"
     ),
     leads_to!(
         converges_to_safe_location,
@@ -338,7 +339,9 @@ pub fn reservations_balance(v: &SystemView) -> bool {
 }
 
 /// *A chunk never exceeds its command slots*, counted over every command that exists, not
-/// over meta's counters (which a revoke releases while a delivered command still runs).
+/// over meta's counters (which a revoke releases while a delivered command still runs;
+/// specs A28). Mirrors `FLAGS_max_recover_cmds_per_chunk` as `AddRecoverCmdUnlock()` step 4
+/// and the draft `AddMigrateCmd()` (notes:406–418) enforce it.
 pub fn slots_never_exceeded(v: &SystemView) -> bool {
     let mut per_chunk: BTreeMap<Cid, BTreeSet<(Pid, u32)>> = BTreeMap::new();
     for_each_cmd(v, |c| {
@@ -352,7 +355,9 @@ pub fn slots_never_exceeded(v: &SystemView) -> bool {
     per_chunk.values().all(|cmds| cmds.len() <= max)
 }
 
-/// *Space never overcommitted*: used + reserved ≤ capacity on every chunk.
+/// *Space never overcommitted* (brief §6): used + reserved ≤ capacity on every chunk — what
+/// `AddRecoverCmdUnlock()` step 4's space check (notes:653) is for; a revoked command landing
+/// without a reservation breaks it (specs A7).
 pub fn space_never_overcommitted(v: &SystemView) -> bool {
     v.meta
         .meta
@@ -403,7 +408,8 @@ pub fn revoke_reached(v: &SystemView) -> bool {
 
 /// An owner nothing will ever hand over or release: the leak [`no_leaked_owner`] forbids.
 fn stranded(v: &SystemView, pid: Pid, owner: Cid) -> bool {
-    !v.session(owner).is_some_and(|s| s.lease_cache.contains(&pid))
+    !v.session(owner)
+        .is_some_and(|s| s.lease_cache.contains(&pid))
         && !cmd_on_its_way(v, pid, owner)
         && !release_on_its_way(v, pid, owner)
 }
@@ -525,19 +531,19 @@ fn no_owner(v: &SystemView) -> bool {
     v.meta.meta.access.owners.is_empty()
 }
 
-/// Some pid is below its expected replica count, has no command, and could get one (the
-/// recover policy finds a src and a dst for it): "when it could finish" (brief §6).
-fn recover_without_cmd(v: &SystemView) -> bool {
+/// Some pid is below its expected replica count and could be recovered (the recover policy
+/// finds a src and a dst for it): "when it could finish" (brief §6). Whether it has a command
+/// does not matter: a command that never lands does not make it whole.
+fn recover_pending(v: &SystemView) -> bool {
     let meta = &v.meta.meta;
     meta.pextents.values().any(|p| {
         p.location.len() < usize::from(p.expected_replica_num)
-            && !meta.recover.pid_cmds.contains_key(&p.pid)
             && placement::recover_src_dst(p, &meta.topology, &meta.chunks).is_some()
     })
 }
 
-fn no_recover_without_cmd(v: &SystemView) -> bool {
-    !recover_without_cmd(v)
+fn no_recover_pending(v: &SystemView) -> bool {
+    !recover_pending(v)
 }
 
 fn topology_final(v: &SystemView) -> bool {

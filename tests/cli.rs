@@ -56,7 +56,7 @@ fn json_output_is_one_object_with_the_documented_fields() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["model"], "incident-a-lease-leak");
     assert_eq!(doc["variant"]["revoke_releases_owner"], "off");
-    assert_eq!(doc["states"], 423);
+    assert_eq!(doc["states"], 1229);
     assert!(doc["seconds"].as_f64().unwrap() >= 0.0);
     let props = doc["properties"].as_array().unwrap();
     let leak = props

@@ -134,8 +134,8 @@ fn fingerprints_do_not_merge_distinct_zbs_states() {
     use zbs_mc::actors::model::build;
     use zbs_mc::scenario::Scenario;
     for (name, states) in [
-        ("incident-a-lease-leak.toml", 423),
-        ("incident-a-revoked-replace.toml", 1017),
+        ("incident-a-lease-leak.toml", 1229),
+        ("incident-a-revoked-replace.toml", 1200),
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("models")

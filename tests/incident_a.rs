@@ -186,12 +186,18 @@ fn one_behaviour_follows_the_whole_log() {
             < at("add recover cmd for pid: 3134")
     );
     assert!(!log.iter().any(|l| l.contains("[RECOVER]: pid: 3133")));
-    assert!(!log.iter().any(|l| l.contains("RevokeRecoverCmds(5): dropped cmd pid 3134")));
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("RevokeRecoverCmds(5): dropped cmd pid 3134"))
+    );
     let last = &steps.last().unwrap().state;
     assert_eq!(last.owners.get(&3133), Some(&5), "stranded");
     assert_eq!(last.locations[&3134], vec![4, 2, 1]);
     assert_eq!(last.locations[&3133], vec![4, 2, 5]);
     // The fix closes the leak, so the logged story is no longer a behaviour.
     let (_, fixed) = check(&s, &variant(&s, &["revoke_releases_owner=on"]));
-    assert_eq!(verdict(&fixed, "leak_beside_completed_migrate"), Verdict::Violated);
+    assert_eq!(
+        verdict(&fixed, "leak_beside_completed_migrate"),
+        Verdict::Violated
+    );
 }

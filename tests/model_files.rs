@@ -89,16 +89,36 @@ fn every_expected_verdict_of_every_bench_model_file_is_found() {
 const FAILS_THROUGH_INTERLEAVINGS: &[(&str, &str, &str)] = &[
     ("no_leaked_owner", "incident-a-lease-leak.toml", "default"),
     ("one_cmd_per_pid", "spare-chunks-failure.toml", "default"),
-    ("well_formed_cmd", "incident-a-revoked-replace.toml", "default"),
+    (
+        "well_formed_cmd",
+        "incident-a-revoked-replace.toml",
+        "default",
+    ),
     (
         "reservations_balance",
         "recover-and-migrate.toml",
         "revoke_releases_owner=on,release_uses_rewritten_src=on",
     ),
-    ("slots_never_exceeded", "revoked-command-overcommit.toml", "default"),
-    ("space_never_overcommitted", "revoked-command-overcommit.toml", "default"),
-    ("safe_final_location", "incident-a-lease-leak.toml", "default"),
-    ("migrate_never_lowers_safety", "stale-candidate-topology.toml", "default"),
+    (
+        "slots_never_exceeded",
+        "revoked-command-overcommit.toml",
+        "default",
+    ),
+    (
+        "space_never_overcommitted",
+        "revoked-command-overcommit.toml",
+        "default",
+    ),
+    (
+        "safe_final_location",
+        "incident-a-lease-leak.toml",
+        "default",
+    ),
+    (
+        "migrate_never_lowers_safety",
+        "stale-candidate-topology.toml",
+        "default",
+    ),
 ];
 
 #[test]
@@ -127,7 +147,12 @@ fn every_safety_property_fails_somewhere_through_interleavings() {
             .get(label)
             .and_then(|t| t.get(p.name))
             .unwrap_or_else(|| panic!("{file} [{label}] states nothing for {}", p.name));
-        assert_eq!(format!("{want:?}"), "Violated", "{file} [{label}] {}", p.name);
+        assert_eq!(
+            format!("{want:?}"),
+            "Violated",
+            "{file} [{label}] {}",
+            p.name
+        );
     }
 }
 

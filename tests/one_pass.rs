@@ -59,7 +59,10 @@ fn one_exploration_gives_what_two_give_with_symmetry() {
         symmetry: true,
         ..common::exhaustive()
     };
-    for file in ["incident-a-lease-leak.toml", "symmetric-chunks.toml"] {
+    // Models whose symmetry the audit accepts (`check --symmetry` audits first; the engine
+    // here does not): incident-a-lease-leak walks one pid per migrate scan in pid order
+    // (specs A20), so its pid swap is no symmetry of the rules any more.
+    for file in ["incident-a-revoked-replace.toml", "symmetric-chunks.toml"] {
         agree(file, &opts);
     }
 }

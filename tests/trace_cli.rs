@@ -138,7 +138,7 @@ fn the_report_is_one_self_contained_file() {
         "<svg",
         "RevokeRecoverCmds(5): dropped cmd pid 3133 (never delivered), owner 5 kept",
         "<td>owner 5</td>",
-        "distinct states</td><td>423",
+        "distinct states</td><td>1229",
         "owner_eventually_released</td><td>liveness</td><td class=\"violated\">VIOLATED",
         "name = &quot;incident-a-lease-leak&quot;",
         "revoke_releases_owner",

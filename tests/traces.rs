@@ -57,10 +57,120 @@ fn text_lists_the_steps_in_log_order_and_ends_at_the_violation() {
         text.find(needle)
             .unwrap_or_else(|| panic!("{needle:?} missing in\n{text}"))
     };
-    assert!(at("add recover cmd for pid: 3133") < at("[UPDATE TOPO OBJ]: [REQUEST]: chunk-5"));
+    assert!(
+        at("recover_manager.cc:414] add recover cmd for pid: 3133")
+            < at("chunk_manager.cc:992] [UPDATE TOPO OBJ]: [REQUEST]: id: ")
+    );
+    assert!(at("# model: RevokeRecoverCmds(5)") < at("owner 5 kept"));
     assert!(at("owner 5 kept") < at("✗ no_leaked_owner is violated here"));
     assert!(text.contains("counterexample for no_leaked_owner (5 steps)"));
-    assert!(text.contains("⇒ owners: {3133: 5, 3134: 5}"), "{text}");
+    assert!(text.contains("⇒ owners: {3133: 5}"), "{text}");
+}
+
+/// Issue 11, item 7: every log line of a step is a real ZBS log line — a glog line
+/// (`I0101 00:00:05.000000 58510 recover_manager.cc:414] …`), or a chunk line the samples show
+/// without a header — or a remark of the model on a line of its own behind `# model: `.
+#[test]
+fn log_lines_are_glog_lines_or_marked_remarks() {
+    let s = load(MODEL);
+    let (model, outcome) = check(&s, &variant(&s, &[]));
+    let mut seen_glog = 0;
+    for p in outcome.properties.iter().filter(|p| p.trace.is_some()) {
+        for step in zbs_mc::trace::describe(&model, p.trace.as_ref().unwrap()) {
+            for line in &step.log {
+                if line.starts_with(zbs_mc::domain::events::REMARK) {
+                    continue;
+                }
+                if line.starts_with("Get recover notification: pid: ") {
+                    continue;
+                }
+                let (header, message) = line.split_once("] ").expect("a glog line");
+                let fields: Vec<&str> = header.split_whitespace().collect();
+                assert_eq!(fields.len(), 4, "{line}");
+                assert!(fields[0].starts_with("I0101"), "{line}");
+                assert_eq!(fields[1].len(), "00:00:05.000000".len(), "{line}");
+                assert_eq!(
+                    step.index,
+                    fields[1][6..8].parse::<usize>().unwrap(),
+                    "step n at second n"
+                );
+                assert!(fields[2].parse::<u32>().is_ok(), "thread id: {line}");
+                let (file, no) = fields[3].split_once(':').expect("file:line");
+                assert!(file.ends_with(".cc") && no.parse::<u32>().is_ok(), "{line}");
+                assert!(
+                    !message.contains("# model"),
+                    "remarks stay off real lines: {line}"
+                );
+                seen_glog += 1;
+            }
+        }
+    }
+    assert!(seen_glog >= 10, "{seen_glog}");
+}
+
+/// Issue 11, item 8: what a chunk does with a second command for a pid it already runs is
+/// the switch `second_cmd_for_running_pid`, and the delivering step says which happened.
+#[test]
+fn a_second_command_for_a_running_pid_is_printed_as_the_switch_says() {
+    use stateright::{Expectation, Model};
+    use zbs_mc::actors::Msg;
+    use zbs_mc::actors::model::{SystemView, build};
+    // A heartbeat reply on its way to a chunk that runs another command of the same pid.
+    fn second_on_its_way(m: &ZbsModel, st: &zbs_mc::actors::model::ZbsState) -> bool {
+        let v = SystemView::of(&m.cfg, st);
+        v.sessions().any(|s| {
+            v.to_chunk(s.cid).any(|msg| match msg {
+                Msg::HeartbeatReply(cmds) => cmds
+                    .iter()
+                    .any(|c| s.running_for(c.pid).is_some_and(|r| r.id != c.id)),
+                _ => false,
+            })
+        })
+    }
+    let s = load("spare-chunks-failure.toml");
+    for (option, words) in [
+        ("first_replaced", "the first vanishes, replaced by cmd #"),
+        ("both_run", "both run; it starts cmd #"),
+        ("second_refused", "it refuses cmd #"),
+    ] {
+        let v = variant(&s, &[&format!("second_cmd_for_running_pid={option}")]);
+        let m = build(s.model_cfg(&v)).property(
+            Expectation::Sometimes,
+            "second_on_its_way",
+            second_on_its_way,
+        );
+        let outcome = zbs_mc::engine::explore_actors(&m, &common::exhaustive());
+        let found = outcome
+            .properties
+            .iter()
+            .find(|p| p.name == "second_on_its_way")
+            .unwrap();
+        let trace = found.trace.as_ref().expect("reached");
+        let last = trace.steps.last().map_or(&trace.init, |(_, st)| st);
+        // Deliver that reply: the step's lines say what the chunk did.
+        let deliver = m
+            .next_steps(last)
+            .into_iter()
+            .map(|(a, _)| a)
+            .find(|a| {
+                matches!(
+                    a,
+                    stateright::actor::ActorModelAction::Deliver {
+                        msg: Msg::HeartbeatReply(_),
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        let (actor, _, log) = zbs_mc::trace::step_log(&m, last, &deliver);
+        assert!(actor.starts_with("chunk-"), "{actor}");
+        assert!(
+            log.iter().any(|l| l.starts_with("# model: ")
+                && l.contains(words)
+                && l.contains("second_cmd_for_running_pid")),
+            "{option}: {log:#?}"
+        );
+    }
 }
 
 #[test]
@@ -144,7 +254,11 @@ fn itf_output_parses_with_the_itf_crate() {
         (cmd.pid, cmd.src, cmd.dst, cmd.replace, cmd.owner),
         (3133, 5, 1, 5, 5)
     );
-    assert_eq!(after_scan.waiting_recover_cmds[&5].len(), 2);
+    assert_eq!(
+        after_scan.waiting_recover_cmds[&5].len(),
+        1,
+        "one pid per scan (A20)"
+    );
     assert_eq!(
         trace.states[4].value.in_flight,
         vec![(
@@ -154,7 +268,7 @@ fn itf_output_parses_with_the_itf_crate() {
         )]
     );
     let last = &trace.states[5].value;
-    assert_eq!(last.owners, BTreeMap::from([(3133, 5), (3134, 5)]));
+    assert_eq!(last.owners, BTreeMap::from([(3133, 5)]));
     assert!(last.lease_caches.values().all(|c| c.is_empty()));
     assert!(last.pid_cmds.is_empty() && last.waiting_recover_cmds[&5].is_empty());
     assert_eq!(last.topology[&5], "topo");
@@ -232,12 +346,12 @@ fn dot_draws_the_state_graph_with_the_trace_and_violations() {
     });
     assert!(full.starts_with("digraph \"zbs-mc\" {"));
     assert!(
-        full.contains("423 states, whole state space"),
+        full.contains("1229 states, whole state space"),
         "{}",
         &full[..300]
     );
     let nodes = full.lines().filter(|l| l.contains("shape = box")).count();
-    assert_eq!(nodes, 423);
+    assert_eq!(nodes, 1229);
     let on_trace_edges = full
         .lines()
         .filter(|l| l.contains("->") && l.contains("penwidth"))
@@ -247,7 +361,7 @@ fn dot_draws_the_state_graph_with_the_trace_and_violations() {
     // Above the limit: only the trace's states and their successors.
     assert!(small.contains("neighbourhood of the trace"));
     let small_nodes = small.lines().filter(|l| l.contains("shape = box")).count();
-    assert!(small_nodes > 6 && small_nodes < 423, "{small_nodes}");
+    assert!(small_nodes > 6 && small_nodes < 1229, "{small_nodes}");
     assert_eq!(
         small
             .lines()
@@ -276,7 +390,7 @@ fn test_plan_says_which_heartbeat_to_hold_back_and_when() {
     );
     assert!(plan.contains("pid 3133: location 328196 [4, 2, 5]"));
     assert!(plan.contains("ASSERT `no_leaked_owner` is violated"));
-    assert!(plan.contains("owners {3133: 5, 3134: 5}"));
+    assert!(plan.contains("owners {3133: 5}"));
 }
 
 #[test]
@@ -346,11 +460,9 @@ fn the_explorer_api_walks_fingerprint_paths_from_a_saved_trace() {
     assert_eq!(e.start.len(), 5, "opens at the trace's last state");
     let last = e.state_json(&e.start).unwrap();
     assert_eq!(last["depth"], 5);
-    // The stranded owner also blocks the migrate off unplaced chunk 5.
-    assert_eq!(
-        last["violated"],
-        serde_json::json!(["no_leaked_owner", "safe_final_location"])
-    );
+    // The owner is stranded; a migrate scan is still to come (one pid per scan), so the state
+    // is not quiescent and safe_final_location is not judged here yet.
+    assert_eq!(last["violated"], serde_json::json!(["no_leaked_owner"]));
     assert!(
         last["tables"]
             .as_str()

@@ -42,7 +42,8 @@ pub(super) fn on_msg(
         }
         Msg::HeartbeatReply(cmds) => {
             let mut log = Vec::new();
-            for got in session.on_heartbeat_reply(cmds, cfg.meta.variant.second_cmd_for_running_pid) {
+            for got in session.on_heartbeat_reply(cmds, cfg.meta.variant.second_cmd_for_running_pid)
+            {
                 let second = |what: &str, first: &RecoverCmd, second: &RecoverCmd| {
                     LogLine::Remark(format!(
                         "chunk-{cid} already runs cmd #{} for pid {}: {what} cmd #{} \

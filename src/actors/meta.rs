@@ -114,7 +114,13 @@ pub(super) fn on_timeout(
             if spend(&mut node.migrate_scans_left) {
                 o.set_timer(Timer::MigrateScan, secs(3600));
             }
-            lines(node.meta.regenerate_waiting_migrate_list(meta_cfg))
+            let events = node.meta.regenerate_waiting_migrate_list(meta_cfg);
+            let queued = events
+                .iter()
+                .any(|e| matches!(e, MetaEvent::MigrateQueued(_)));
+            let banner = (queued && node.meta.migrate_for_localization(meta_cfg))
+                .then_some(MetaEvent::MigrateForLocalization);
+            lines(banner.into_iter().chain(events).collect())
         }
         Timer::SwapMigrate => vec![LogLine::Meta(node.meta.recover.swap_waiting_migrate())],
         // The session's heartbeat arrives: its reply carries the queued commands.

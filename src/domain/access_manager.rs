@@ -105,8 +105,7 @@ impl Meta {
     /// rewrite, notes:656); put the lease in the command and queue it on the owner session.
     /// `false` if `AllocOwnerForRecover()` failed (nothing queued, no owner created).
     pub fn enqueue_recover_cmd(&mut self, cmd: &mut RecoverCmd) -> bool {
-        let Some((owner, created)) = self.alloc_owner_for_recover(cmd.pid, cmd.src, cmd.dst)
-        else {
+        let Some((owner, created)) = self.alloc_owner_for_recover(cmd.pid, cmd.src, cmd.dst) else {
             return false;
         };
         cmd.owner = owner;
@@ -219,7 +218,7 @@ mod tests {
             };
             let events = m.add_recover_cmd_unlock(&cfg(v), cand);
             assert!(
-                matches!(events[..], [MetaEvent::OwnerAllocFailed { given_back, .. }] if given_back == !keep),
+                matches!(events[..], [MetaEvent::OwnerAllocFailed { given_back, .. }] if given_back != keep),
                 "{events:?}"
             );
             assert_eq!(m.owner_of(3133), None);

@@ -311,7 +311,10 @@ impl MetaEvent {
             MetaEvent::OwnerReleased { pid, session } => glog(
                 ACCESS_MANAGER,
                 "access_manager.cc:1905",
-                format!("Release owner : pid: {pid} session: {}", session_uuid(*session)),
+                format!(
+                    "Release owner : pid: {pid} session: {}",
+                    session_uuid(*session)
+                ),
             ),
             MetaEvent::AddMigrateCmd(e) => e.glog().and_then(|(file_line, m)| glog(RPC, file_line, m)),
             MetaEvent::ScanCursor { .. }
@@ -520,11 +523,7 @@ impl ChunkLine {
         match self {
             ChunkLine::Notification(c) => vec![
                 format!("Get recover notification: pid: {}", c.pid),
-                format!(
-                    "{REMARK}lease cached; {} (cmd #{})",
-                    cmd_words(c),
-                    c.id
-                ),
+                format!("{REMARK}lease cached; {} (cmd #{})", cmd_words(c), c.id),
             ],
             ChunkLine::RecoverEnd(c) => vec![format!(
                 "{}[NORMAL RECOVER END] pid: {} state: END cur_block: 1024 src_cid: {} dst_cid: {} \
@@ -646,7 +645,9 @@ mod tests {
         };
         assert_eq!(
             revoked.lines(5, 1),
-            vec!["# model: RevokeRecoverCmds(5): dropped cmd pid 3133 (never delivered), owner 5 kept"]
+            vec![
+                "# model: RevokeRecoverCmds(5): dropped cmd pid 3133 (never delivered), owner 5 kept"
+            ]
         );
     }
 

@@ -88,14 +88,13 @@ impl PExtent {
 }
 
 crate::switch_options! {
-    /// What advances a pextent's epoch — an open question (specs A21): the notes never say, and
-    /// both logged `REPLACE REPLICA` responses keep the request's epoch. Only an epoch change can
-    /// make `Meta::ReplaceReplica()`'s epoch check refuse a stale replace.
-    #[derive(Default)]
+    /// What advances a pextent's epoch — an open question (switch `epoch_rule`, specs A21): the
+    /// notes never say, and both logged `REPLACE REPLICA` responses keep the request's epoch.
+    /// Only an epoch change can make `Meta::ReplaceReplica()`'s epoch check refuse a stale
+    /// replace.
     pub enum EpochRule {
         /// `DoRemoveReplica()` advances the epoch (a replica left the extent: a command made
         /// against the old replica set is stale); `REPLACE REPLICA` keeps it, as logged.
-        #[default]
         RemoveReplica = "remove_replica",
         /// Nothing advances the epoch: the epoch check never refuses.
         Never = "never",
@@ -160,7 +159,10 @@ mod tests {
         );
         p.replace_replica(5, 1, 4354).unwrap();
         assert_eq!(pack_location(&p.location), 66052);
-        assert_eq!(p.epoch, 4354, "the logged response keeps the request's epoch");
+        assert_eq!(
+            p.epoch, 4354,
+            "the logged response keeps the request's epoch"
+        );
         assert_eq!(
             p.replace_replica(2, 1, 4354),
             Err(ReplaceRefusal::DstAlreadyInLocation)

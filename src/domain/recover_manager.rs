@@ -3,8 +3,8 @@
 //! take them back (`RevokeRecoverCmds`).
 
 use super::events::{MetaEvent, Refusal};
-use super::pextent::EpochRule;
 use super::meta::{Meta, MetaConfig};
+use super::pextent::EpochRule;
 use super::placement;
 use super::recover_cmd::{MigrateCandidate, RecoverCmd};
 use super::{Cid, Pid};
@@ -38,7 +38,7 @@ pub struct RecoverManager {
 }
 
 /// What the model remembers of the past only so that properties can speak of it: never read
-/// by a rule.
+/// by a rule (specs A27).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Ghost {
     /// Pids one of whose commands `RevokeRecoverCmds()` (or a session's loss) took back.
@@ -100,6 +100,14 @@ impl RecoverManager {
 }
 
 impl Meta {
+    /// Whether a migrate scan that queued something logs `Migrate for localization in storage
+    /// pool: system` (`recover_manager.cc:1232`): at low load, where the scan is
+    /// `ReGenerateMigrateForLocalizeInStoragePool()`. The notes read the line as the mark of a
+    /// migrate happening (notes:472, notes:492–495), so a scan that queues nothing logs none.
+    pub fn migrate_for_localization(&self, cfg: &MetaConfig) -> bool {
+        self.cluster_view(cfg.max_recover_cmds_per_chunk).load == placement::LoadLevel::Low
+    }
+
     /// `RecoverManager::ReGenerateWaitingMigrateList()` (the migrate scan): walk the pids from
     /// the cursor `next_repair_scan_pids_` in ascending pid order (`pid_map->GetNextSetId()`,
     /// notes:346), at most `scan_extents_num` of them (notes:73), ask placement for each pid
@@ -121,9 +129,6 @@ impl Meta {
             .unwrap_or(0);
         let view = self.cluster_view(cfg.max_recover_cmds_per_chunk);
         let mut events = Vec::new();
-        if view.load == placement::LoadLevel::Low {
-            events.push(MetaEvent::MigrateForLocalization);
-        }
         let proposals: Vec<MigrateCandidate> = walked
             .iter()
             .filter(|&&pid| !self.scan_honours_manual(cfg, pid))
@@ -228,15 +233,13 @@ impl Meta {
         match self.try_add_recover_cmd(cfg, cand, tmp) {
             Ok(cmd) => vec![MetaEvent::CmdAdded(cmd)],
             Err(Refused::Check(why)) => vec![refused(why)],
-            Err(Refused::NoOwner { given_back }) => vec![
-                MetaEvent::OwnerAllocFailed {
-                    pid: cand.pid,
-                    src: cand.src,
-                    dst: cand.dst,
-                    replace: cand.replace,
-                    given_back,
-                },
-            ],
+            Err(Refused::NoOwner { given_back }) => vec![MetaEvent::OwnerAllocFailed {
+                pid: cand.pid,
+                src: cand.src,
+                dst: cand.dst,
+                replace: cand.replace,
+                given_back,
+            }],
         }
     }
 
@@ -293,7 +296,13 @@ impl Meta {
             )
         };
         let mut cmd = RecoverCmd {
-            id: self.recover.cmds_issued.get(&cand.pid).copied().unwrap_or(0) + 1,
+            id: self
+                .recover
+                .cmds_issued
+                .get(&cand.pid)
+                .copied()
+                .unwrap_or(0)
+                + 1,
             pid: cand.pid,
             src: cand.src,
             dst: cand.dst,
@@ -615,15 +624,26 @@ pub(crate) mod tests {
             panic!("{events:?}")
         };
         assert_eq!((cmd.src, cmd.reserved_src), (4, 5));
-        assert!(events[0].remarks().iter().any(|r| r.contains("rewrote src 5 -> 4")));
+        assert!(
+            events[0]
+                .remarks()
+                .iter()
+                .any(|r| r.contains("rewrote src 5 -> 4"))
+        );
         // Moving chunk 5 spares it (its src is 4 now)… except that dst 1 / replace 5 do not
         // hit either: only src or dst count.
         let spared = m.revoke_recover_cmds(&c, 5);
-        assert!(matches!(spared[..], [MetaEvent::RevokeSparedRewrittenSrc { .. }]));
+        assert!(matches!(
+            spared[..],
+            [MetaEvent::RevokeSparedRewrittenSrc { .. }]
+        ));
         assert_eq!(m.recover.pid_cmds.len(), 1);
         // …moving chunk 4 takes it.
         let taken = m.revoke_recover_cmds(&c, 4);
-        assert!(matches!(taken[..], [MetaEvent::CmdRevoked { .. }]), "{taken:?}");
+        assert!(
+            matches!(taken[..], [MetaEvent::CmdRevoked { .. }]),
+            "{taken:?}"
+        );
     }
 
     /// specs A20: the migrate scan walks `scan_extents_num` pids from its cursor.
@@ -647,7 +667,10 @@ pub(crate) mod tests {
         assert_eq!(m.recover.next_repair_scan_pid, 3134);
         assert_eq!(queued(m.regenerate_waiting_migrate_list(&c)), vec![3134]);
         assert_eq!(m.recover.next_repair_scan_pid, 0, "wrapped");
-        assert!(queued(m.regenerate_waiting_migrate_list(&c)).is_empty(), "3133 waits already");
+        assert!(
+            queued(m.regenerate_waiting_migrate_list(&c)).is_empty(),
+            "3133 waits already"
+        );
     }
 
     #[test]

@@ -6,14 +6,13 @@ use super::{Cid, Pid};
 use std::collections::{BTreeMap, BTreeSet};
 
 crate::switch_options! {
-    /// What a chunk's recover handler does when a heartbeat reply brings a second command for a
-    /// pid it already runs (reachable once two commands exist for one pid, e.g. a command revoked
-    /// after delivery and its successor). The notes are silent: an open question (specs A25).
-    #[derive(Default)]
+    /// What a chunk's recover handler does when a heartbeat reply brings a second command for
+    /// a pid it already runs (reachable once two commands exist for one pid, e.g. a command
+    /// revoked after delivery and its successor). The notes are silent: an open question
+    /// (switch `second_cmd_for_running_pid`, specs A25).
     pub enum SecondCmd {
         /// The second replaces the first, which vanishes (a map keyed by pid; the first's
         /// `REPLACE REPLICA` never comes). The model's behaviour before the switch existed.
-        #[default]
         FirstReplaced = "first_replaced",
         /// Both run, each to its own `REPLACE REPLICA`.
         BothRun = "both_run",
@@ -26,9 +25,18 @@ crate::switch_options! {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Received {
     Started(RecoverCmd),
-    BothRun { first: RecoverCmd, second: RecoverCmd },
-    SecondRefused { first: RecoverCmd, second: RecoverCmd },
-    FirstReplaced { first: RecoverCmd, second: RecoverCmd },
+    BothRun {
+        first: RecoverCmd,
+        second: RecoverCmd,
+    },
+    SecondRefused {
+        first: RecoverCmd,
+        second: RecoverCmd,
+    },
+    FirstReplaced {
+        first: RecoverCmd,
+        second: RecoverCmd,
+    },
 }
 
 impl Received {
@@ -81,16 +89,25 @@ impl ChunkSession {
                     self.running.insert((cmd.pid, cmd.id), *cmd);
                     out.push(match running {
                         None => Received::Started(*cmd),
-                        Some(first) => Received::BothRun { first, second: *cmd },
+                        Some(first) => Received::BothRun {
+                            first,
+                            second: *cmd,
+                        },
                     });
                 }
                 (Some(first), SecondCmd::SecondRefused) => {
-                    out.push(Received::SecondRefused { first, second: *cmd });
+                    out.push(Received::SecondRefused {
+                        first,
+                        second: *cmd,
+                    });
                 }
                 (Some(first), SecondCmd::FirstReplaced) => {
                     self.running.remove(&(first.pid, first.id));
                     self.running.insert((cmd.pid, cmd.id), *cmd);
-                    out.push(Received::FirstReplaced { first, second: *cmd });
+                    out.push(Received::FirstReplaced {
+                        first,
+                        second: *cmd,
+                    });
                 }
             }
         }
@@ -99,7 +116,10 @@ impl ChunkSession {
 
     /// The oldest command the chunk runs for `pid`.
     pub fn running_for(&self, pid: Pid) -> Option<&RecoverCmd> {
-        self.running.range((pid, 0)..=(pid, u32::MAX)).next().map(|(_, c)| c)
+        self.running
+            .range((pid, 0)..=(pid, u32::MAX))
+            .next()
+            .map(|(_, c)| c)
     }
 
     /// The copy of `pid`'s oldest running command is done: it leaves the chunk (its
@@ -137,7 +157,7 @@ mod tests {
     #[test]
     fn a_delivered_command_caches_its_lease_which_is_idle_only_once_done() {
         let mut s = ChunkSession::new(5);
-        s.on_heartbeat_reply(&[cmd(3134)], SecondCmd::default());
+        s.on_heartbeat_reply(&[cmd(3134)], SecondCmd::FirstReplaced);
         assert!(s.lease_cache.contains(&3134));
         assert!(!s.idle_release(3134), "in use by the running command");
         assert_eq!(s.finish(3134), Some(cmd(3134)));
@@ -157,7 +177,10 @@ mod tests {
         };
         assert_eq!(
             run(SecondCmd::FirstReplaced),
-            (vec![Received::FirstReplaced { first, second }], vec![second])
+            (
+                vec![Received::FirstReplaced { first, second }],
+                vec![second]
+            )
         );
         assert_eq!(
             run(SecondCmd::SecondRefused),

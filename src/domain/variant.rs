@@ -221,31 +221,36 @@ registry! {
 
     alloc_failure_keeps_reservation: bool = false;
     kind OpenQuestion;
-    zbs "RecoverManager::AddRecoverCmdUnlock() / AccessManager::AllocOwnerForRecover()";
-    doc "on: when AllocOwnerForRecover() fails, AddRecoverCmdUnlock() refuses the command but \
-         keeps what step 4 reserved, as the draft AddMigrateCmd() reads (notes:428-445); off: \
+    zbs "AccessManager::AllocOwnerForRecover() failing in RecoverManager::AddRecoverCmdUnlock()";
+    doc "on: when AllocOwnerForRecover() fails the command is refused but what step 4 \
+         reserved stays reserved, as the draft AddMigrateCmd() reads (notes:428-445); off: \
          the reservations are given back (specs A23)";
 
-    epoch_rule: crate::domain::pextent::EpochRule = crate::domain::pextent::EpochRule::RemoveReplica;
+    epoch_rule: crate::domain::pextent::EpochRule =
+        crate::domain::pextent::EpochRule::RemoveReplica;
     kind OpenQuestion;
-    zbs "RecoverManager::DoRemoveReplica() / Meta::ReplaceReplica() (epoch)";
-    doc "what advances a pextent's epoch (specs A21): remove_replica (DoRemoveReplica() does; \
-         REPLACE REPLICA keeps it, as logged), never, every_location_change";
+    zbs "Meta::ReplaceReplica() epoch check; RecoverManager::DoRemoveReplica()";
+    doc "what advances a pextent's epoch (REPLACE REPLICA keeps it, as both logged responses \
+         do): remove_replica = DoRemoveReplica() advances it; never = nothing does (the stale \
+         check never refuses); every_location_change = replaces advance it too (specs A21)";
 
-    second_cmd_for_running_pid: crate::domain::session::SecondCmd = crate::domain::session::SecondCmd::FirstReplaced;
+    second_cmd_for_running_pid: crate::domain::session::SecondCmd =
+        crate::domain::session::SecondCmd::FirstReplaced;
     kind OpenQuestion;
-    zbs "chunk recover handler (heartbeat reply)";
-    doc "what a chunk does with a second command for a pid it already runs (specs A25): \
-         first_replaced (the first vanishes), both_run, second_refused";
+    zbs "the chunk's recover handler receiving a command (Get recover notification)";
+    doc "what a chunk does with a second command for a pid it already runs: first_replaced = \
+         the first vanishes; both_run = each lands its own REPLACE REPLICA; second_refused = \
+         the chunk keeps the first, the second never runs (specs A25)";
 
-    add_migrate_cmd: crate::domain::manual_migrate::AddMigrateLocking = crate::domain::manual_migrate::AddMigrateLocking::Draft;
+    add_migrate_cmd: crate::domain::manual_migrate::AddMigrateLocking =
+        crate::domain::manual_migrate::AddMigrateLocking::Draft;
     kind Fix;
     zbs "RecoverManager::AddMigrateCmd() (ZBS-20993 draft, notes:385-463)";
-    doc "how the manual migrate RPC runs (specs A80): draft (as written: no lock, so DoScan, \
+    doc "how the manual migrate RPC runs (specs A80): draft = as written: no lock, so DoScan, \
          heartbeats and topology updates interleave between PExtentHasCmdUnLock and the \
-         pid_cmds_ insert; a failed AllocOwnerForRecover returns with the reservation kept), \
-         locked (the whole draft under RecoverManager's lock), locked_releasing (locked, and \
-         the reservation is given back on failure)";
+         pid_cmds_ insert, and a failed AllocOwnerForRecover returns with the reservation \
+         kept; locked = the whole draft under RecoverManager's lock; locked_releasing = locked, \
+         and the reservation is given back on failure";
 
     scan_honours_manual_migrate: bool = false;
     kind Fix;
@@ -262,16 +267,6 @@ registry! {
     kind SeededBug;
     zbs "RecoverManager::AddRecoverCmdUnlock() check 3";
     doc "on: src holds the pid and dst does not (off = broken)";
-
-    replace_checks_epoch: bool = true;
-    kind SeededBug;
-    zbs "Meta::ReplaceReplica()";
-    doc "on: a stale epoch is refused (off = broken)";
-
-    remove_keeps_last_replica: bool = true;
-    kind SeededBug;
-    zbs "RecoverManager::DoRemoveReplica()";
-    doc "on: a pid's last replica is never removed (off = broken)";
 }
 
 /// A `NAME=OPTION` that does not name a switch or one of its options.

@@ -855,7 +855,7 @@ mod tests {
             let batched = run_with(&model, &Actors(Identity), &opts, Some(0));
             let alone = run_with(&model, &Actors(Identity), &opts, Some(usize::MAX));
             let mixed = run(&model, &Actors(Identity), &opts);
-            assert_eq!(batched.unique_states, 24_459);
+            assert_eq!(batched.unique_states, 25_796);
             assert!(batched.properties.iter().any(|p| p.trace.is_some()));
             assert_eq!(summary(&batched), summary(&alone), "{threads} threads");
             assert_eq!(summary(&batched), summary(&mixed), "{threads} threads");

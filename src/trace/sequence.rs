@@ -69,16 +69,12 @@ pub fn diagram(
             label,
             highlight,
         });
-        // Group consecutive lines of the same logger into one note.
+        // The step's log lines (real log lines and `# model:` remarks), as one note over the
+        // actor that logged them: the one that acted.
         let mut notes: Vec<(usize, Vec<String>)> = Vec::new();
-        for line in &step.log {
-            let (who, text) = line.split_once(' ').unwrap_or(("", line));
-            let over = index_of(who).unwrap_or(to);
-            let text = text.trim_start().to_string();
-            match notes.last_mut() {
-                Some((o, lines)) if *o == over => lines.push(text),
-                _ => notes.push((over, vec![text])),
-            }
+        if !step.log.is_empty() {
+            let over = index_of(&step.actor).unwrap_or(to);
+            notes.push((over, step.log.clone()));
         }
         items.extend(notes.into_iter().map(|(over, lines)| Item::Note {
             over,
