@@ -492,7 +492,10 @@ impl RawModel {
             if !pextents.contains_key(m.pid.get_ref()) {
                 return bad(
                     m.pid.span(),
-                    format!("manual_migrates.pid: pid {} is not in [[pids]]", m.pid.get_ref()),
+                    format!(
+                        "manual_migrates.pid: pid {} is not in [[pids]]",
+                        m.pid.get_ref()
+                    ),
                 );
             }
             manual_migrates.push(crate::domain::manual_migrate::MigrateRequest {

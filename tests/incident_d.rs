@@ -18,7 +18,9 @@ fn run(overrides: &[&str]) -> zbs_mc::verdicts::Run {
 }
 
 fn verdict(run: &zbs_mc::verdicts::Run, name: &str) -> (Verdict, Option<usize>) {
-    let f = run.finding(name).unwrap_or_else(|| panic!("{name} not checked"));
+    let f = run
+        .finding(name)
+        .unwrap_or_else(|| panic!("{name} not checked"));
     (f.verdict, f.trace.as_ref().map(|t| t.steps.len()))
 }
 
@@ -31,9 +33,18 @@ fn the_draft_races_with_itself_and_with_the_heartbeat_and_is_undone_by_the_scan(
     let r = run(&[]);
     assert!(r.safety.complete);
     assert_eq!(r.safety.unique_states, 477_732);
-    assert_eq!(verdict(&r, "one_cmd_per_pid"), (Verdict::Violated, Some(14)));
-    assert_eq!(verdict(&r, "reservations_balance"), (Verdict::Violated, Some(10)));
-    assert_eq!(verdict(&r, "well_formed_cmd"), (Verdict::Violated, Some(12)));
+    assert_eq!(
+        verdict(&r, "one_cmd_per_pid"),
+        (Verdict::Violated, Some(14))
+    );
+    assert_eq!(
+        verdict(&r, "reservations_balance"),
+        (Verdict::Violated, Some(10))
+    );
+    assert_eq!(
+        verdict(&r, "well_formed_cmd"),
+        (Verdict::Violated, Some(12))
+    );
     assert_eq!(verdict(&r, "slots_never_exceeded").0, Verdict::Holds);
     assert_eq!(verdict(&r, "manual_migrate_sticks").0, Verdict::Violated);
 }

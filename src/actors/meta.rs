@@ -154,7 +154,10 @@ pub(super) fn on_timeout(
             } else {
                 o.set_timer(Timer::AddMigrateStep(*slot), secs(0));
             }
-            events.into_iter().map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e))).collect()
+            events
+                .into_iter()
+                .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
+                .collect()
         }
         Timer::Execute(_)
         | Timer::IdleRelease(_)
@@ -208,7 +211,10 @@ pub(super) fn on_msg(
                 }
                 _ => o.send(src, Msg::MigrateDone { index: *index }),
             }
-            events.into_iter().map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e))).collect()
+            events
+                .into_iter()
+                .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
+                .collect()
         }
         Msg::HeartbeatReply(_) | Msg::GrantLease(_) | Msg::Disconnect | Msg::MigrateDone { .. } => {
             unreachable!("meta does not receive {msg:?}")

@@ -38,7 +38,8 @@ fn pid_report(view: &ClusterView, meta: &Meta, pid: Pid) -> serde_json::Value {
         "localized": placement::is_localized(&input),
         "safe_final_location": placement::safe_final_location(&input),
         "safety_rank": format!("{:?}", placement::safety_rank(&input, &pext.location)),
-        "best_locations": placement::best_locations(&input),
+        "best_rank": placement::best_rank(&input).map(|r| format!("{r:?}")),
+        "best_location": placement::best_location(&input),
         "proposed_migrate": proposal,
     })
 }
@@ -116,7 +117,11 @@ fn render_text(name: &str, stages: &[serde_json::Value]) -> String {
                 p["localized"],
                 p["safe_final_location"]
             );
-            let _ = writeln!(s, "      best locations: {}", p["best_locations"]);
+            let _ = writeln!(
+                s,
+                "      a best location: {} (the first in cid order)",
+                p["best_location"]
+            );
             match p["proposed_migrate"].as_object() {
                 Some(m) => {
                     let _ = writeln!(

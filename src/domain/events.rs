@@ -316,7 +316,9 @@ impl MetaEvent {
                     session_uuid(*session)
                 ),
             ),
-            MetaEvent::AddMigrateCmd(e) => e.glog().and_then(|(file_line, m)| glog(RPC, file_line, m)),
+            MetaEvent::AddMigrateCmd(e) => {
+                e.glog().and_then(|(file_line, m)| glog(RPC, file_line, m))
+            }
             MetaEvent::ScanCursor { .. }
             | MetaEvent::MigrateQueued(_)
             | MetaEvent::RecoverQueued { .. }

@@ -171,9 +171,9 @@ impl RpcRefusal {
                 "EBadRequest: pid: {pid} is dead, maybe can try recover from temporary replica."
             ),
             RpcRefusal::Recovering => format!("EBadRequest: pid: {pid} is recovering."),
-            RpcRefusal::Temporary => format!(
-                "EBadRequest: pid: {pid} is temporary replica, does not trigger migration."
-            ),
+            RpcRefusal::Temporary => {
+                format!("EBadRequest: pid: {pid} is temporary replica, does not trigger migration.")
+            }
             RpcRefusal::NoSlots => format!(
                 "EBadRequest: src chunk {} or dst chunk {} does not have enough cmd slots.",
                 r.src, r.dst
@@ -184,7 +184,9 @@ impl RpcRefusal {
             RpcRefusal::DstHasReplica => {
                 format!("EBadRequest: given dst chunk already has the replica of pid: {pid}")
             }
-            RpcRefusal::NoSpace => "EBadRequest: do not have enough space for this migration.".into(),
+            RpcRefusal::NoSpace => {
+                "EBadRequest: do not have enough space for this migration.".into()
+            }
             RpcRefusal::NoOwner => format!(
                 "EBadRequest: fail to alloc migrate owner for recover cmd: pid: {pid} src_chunk: \
                  {} dst_chunk: {} replace_chunk: {}",
@@ -368,7 +370,11 @@ impl AddMigrateCall {
             }
             Stage::Reserve => {
                 let size = meta.pextents.get(&req.pid).map_or(1, |p| p.size);
-                if meta.chunks.get(req.dst).is_none_or(|e| e.free_space() < size) {
+                if meta
+                    .chunks
+                    .get(req.dst)
+                    .is_none_or(|e| e.free_space() < size)
+                {
                     return refuse(RpcRefusal::NoSpace, false);
                 }
                 let cmd = RecoverCmd {
@@ -390,7 +396,8 @@ impl AddMigrateCall {
             }
             Stage::AllocOwner => {
                 let mut cmd = self.cmd.expect("reserved at Stage::Reserve");
-                let Some((owner, created)) = meta.alloc_owner_for_recover(req.pid, req.src, req.dst)
+                let Some((owner, created)) =
+                    meta.alloc_owner_for_recover(req.pid, req.src, req.dst)
                 else {
                     let release = cfg.variant.add_migrate_cmd == AddMigrateLocking::LockedReleasing;
                     if release {
@@ -557,7 +564,11 @@ mod tests {
         let c = cfg(Variant::default());
         let mut m = incident_a_meta();
         let events = run_to_end(&mut m, &c);
-        let Some(RpcEvent::Added { cmd, overwrote: None }) = events.last() else {
+        let Some(RpcEvent::Added {
+            cmd,
+            overwrote: None,
+        }) = events.last()
+        else {
             panic!("{events:?}")
         };
         assert_eq!(
@@ -599,10 +610,20 @@ mod tests {
             last = m.add_migrate_cmd_step(&c, 0);
         }
         assert!(
-            matches!(last[..], [RpcEvent::Added { overwrote: Some(_), .. }]),
+            matches!(
+                last[..],
+                [RpcEvent::Added {
+                    overwrote: Some(_),
+                    ..
+                }]
+            ),
             "{last:?}"
         );
-        assert_eq!(m.access.waiting_recover_cmds[&5].len(), 2, "two commands queued");
+        assert_eq!(
+            m.access.waiting_recover_cmds[&5].len(),
+            2,
+            "two commands queued"
+        );
         assert!(!m.reservations_balance(128));
         // Locked: the scan's command is there first, the RPC refuses.
         let c = cfg(Variant {
@@ -683,7 +704,10 @@ mod tests {
         let mut m = incident_a_meta();
         m.chunks.chunks.get_mut(&1).unwrap().used = 10;
         assert_eq!(refusal(&mut m, req()), Some(RpcRefusal::NoSpace));
-        assert!(m.reservations_balance(128), "nothing reserved before the space check");
+        assert!(
+            m.reservations_balance(128),
+            "nothing reserved before the space check"
+        );
         assert!(m.recover.manual.calls.is_empty());
     }
 

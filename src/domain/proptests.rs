@@ -87,7 +87,8 @@ fn run(ops: &[Op], variant: Variant) -> Result<(), TestCaseError> {
                 }
             }
             Op::Move(i, parent) => {
-                let parent = parent.min(m.topology.tree.graph().node_count() - 1) as u16;
+                let parent = parent.min(m.topology.tree.graph().node_count() - 1)
+                    as crate::domain::topology::NodeIx;
                 if m.topology.tree.node(parent).level == super::topology::Level::Brick
                     || parent == 0
                 {

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-/// Index of a (non-chunk) node in the [`TopologyTree`].
-pub type NodeIx = u16;
+/// Index of a (non-chunk) node in the [`TopologyTree`]. 32 bits: a tree may hold more than
+/// 65,535 objects (a 16-bit index wrapped there, and the wrapped parent links read as a cycle).
+pub type NodeIx = u32;
 
 /// How deep a topo object sits. Chunks are `Node`s, always leaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -73,6 +74,12 @@ pub struct TopologyTree {
     digest: u64,
 }
 
+/// The index of the `i`-th object. A tree's objects come from a model file held in memory, so
+/// there are far fewer than 2^32 of them.
+fn node_ix(i: usize) -> NodeIx {
+    NodeIx::try_from(i).expect("fewer than 2^32 topology objects")
+}
+
 /// Name of the root object, as in `new_parent_id: "topo"`.
 pub const ROOT: &str = "topo";
 
@@ -91,7 +98,7 @@ impl TopologyTree {
             if by_name.contains_key(name.as_str()) || *level == Level::Root {
                 return Err(TopoError::Duplicate(name.clone()));
             }
-            by_name.insert(name, nodes.len() as NodeIx);
+            by_name.insert(name, node_ix(nodes.len()));
             nodes.push(TopoNode {
                 name: name.clone(),
                 level: *level,
@@ -115,7 +122,7 @@ impl TopologyTree {
         }
         let mut graph = DiGraph::new();
         for ix in 0..nodes.len() {
-            graph.add_node(ix as NodeIx);
+            graph.add_node(node_ix(ix));
         }
         for (ix, node) in nodes.iter().enumerate() {
             if let Some(p) = node.parent {
@@ -141,10 +148,17 @@ impl TopologyTree {
     }
 
     pub fn find(&self, name: &str) -> Option<NodeIx> {
-        self.nodes
-            .iter()
-            .position(|n| n.name == name)
-            .map(|i| i as NodeIx)
+        self.nodes.iter().position(|n| n.name == name).map(node_ix)
+    }
+
+    /// How many objects the tree holds, the root included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Never true: the root is always there.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
     }
 
     /// The node and its ancestors up to the root, nearest first.
@@ -298,6 +312,29 @@ pub(crate) mod tests {
         moved.move_chunk(5, 0).unwrap();
         assert_ne!(t, moved);
         assert_eq!(moved.move_chunk(9, 0), Err(TopoError::UnknownChunk(9)));
+    }
+
+    /// Issue 16: with 65,536 objects or more a 16-bit index wrapped, the wrapped parent links
+    /// formed a loop and a valid tree was refused as "the topology has a cycle".
+    #[test]
+    fn a_tree_of_more_than_65535_objects_is_accepted() {
+        let o = |n: &str, l, p: &str| (n.to_string(), l, p.to_string());
+        let mut objects = vec![o("z", Level::Zone, "topo"), o("r", Level::Rack, "z")];
+        objects.extend((0..70_000).map(|b| o(&format!("b{b}"), Level::Brick, "r")));
+        let tree = TopologyTree::new(&objects).expect("a valid tree of 70,003 objects");
+        assert_eq!(tree.len(), 70_003);
+        let last = tree.find("b69999").unwrap();
+        assert!(last > 65_535);
+        let names: Vec<&str> = tree
+            .ancestors(last)
+            .map(|a| tree.node(a).name.as_str())
+            .collect();
+        assert_eq!(names, ["b69999", "r", "z", "topo"]);
+        let topo = Topology {
+            tree: Arc::new(tree),
+            chunk_parent: BTreeMap::from([(1, last), (2, 3)]),
+        };
+        assert_eq!(topo.distance(1, 2), 2, "two bricks of rack r");
     }
 
     #[test]

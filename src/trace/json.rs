@@ -96,19 +96,36 @@ pub enum TimerRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum MsgRecord {
-    HeartbeatReply { cmds: Vec<RecoverCmd> },
-    ReplaceReplica { cmd: RecoverCmd },
-    ReleaseOwner { pid: Pid },
-    UpdateTopo { cid: Cid, new_parent: String },
-    AppIo { pid: Pid },
-    GrantLease { pid: Pid },
-    ChunkLost { cid: Cid },
+    HeartbeatReply {
+        cmds: Vec<RecoverCmd>,
+    },
+    ReplaceReplica {
+        cmd: RecoverCmd,
+    },
+    ReleaseOwner {
+        pid: Pid,
+    },
+    UpdateTopo {
+        cid: Cid,
+        new_parent: String,
+    },
+    AppIo {
+        pid: Pid,
+    },
+    GrantLease {
+        pid: Pid,
+    },
+    ChunkLost {
+        cid: Cid,
+    },
     Disconnect,
     MigrateCreate {
         index: u8,
         req: crate::domain::manual_migrate::MigrateRequest,
     },
-    MigrateDone { index: u8 },
+    MigrateDone {
+        index: u8,
+    },
 }
 
 impl From<&Timer> for TimerRecord {

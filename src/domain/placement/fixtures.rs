@@ -44,7 +44,7 @@ impl Cluster {
             .map(|&(n, l, p)| (n.to_string(), l, p.to_string()))
             .collect();
         let tree = TopologyTree::new(&objects).expect("a valid test tree");
-        let chunk_parent: BTreeMap<Cid, u16> = chunks
+        let chunk_parent: BTreeMap<Cid, crate::domain::topology::NodeIx> = chunks
             .iter()
             .map(|&(c, p)| (c, tree.find(p).expect("a known parent")))
             .collect();
@@ -67,7 +67,7 @@ impl Cluster {
         }
     }
 
-    /// The incident-A cluster as the brief describes it (specs §8): one zone `default`, one
+    /// The incident-A cluster as the brief describes it (specs/placement.md §9): one zone `default`, one
     /// rack, and chunks 4, 2, 5, 1 each in a brick of its own, so that `[4, 2, 5]` is a
     /// topology-safe location. Pids 3133 and 3134 at `[4, 2, 5]`, prefer local 4.
     pub fn incident_a_faithful() -> Cluster {
@@ -143,6 +143,7 @@ impl Cluster {
             load: self.load,
             max_recover_cmds_per_chunk: self.slots,
             stretched: is_stretched(&self.topo),
+            provisioned_percent: super::cluster_provisioned_percent(&self.chunks, &self.pextents),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Low load: localization (`RecoverManager::RepairPExtentForLocalization()`,
 //! `GetRepairCid()`, `LocalizedComparator`).
 
-use super::topo_safety::{forced_prefer_local, primary_zone, zone_quotas};
+use super::topo_safety::forced_prefer_local;
 use super::{
     LOCALIZATION_MAX_CMDS_PER_CHUNK, LOCALIZATION_MIN_SRC_FREE, PlacementInput, safety_rank,
 };
@@ -9,16 +9,21 @@ use crate::domain::Cid;
 use crate::domain::recover_cmd::MigrateCandidate;
 use std::cmp::Reverse;
 
-/// `LocalizedComparator`: the expected distribution around prefer local, in order.
+/// `LocalizedComparator`: the expected distribution around prefer local, in order. The notes
+/// name it (notes:568 "符合期望分布（即符合 LocalizedComparator 分配策略）的下一个副本", the next
+/// replica of the expected distribution) and require its order to stay put while the
+/// topology does (notes:71 "只要 topo 不变 … LocalizedComparator 得到的排序结果是不变的"), but
+/// do not give its keys; the model's (specs A45):
 ///
 /// Prefer local first (when healthy); then, slot by slot, the eligible chunk that is best by:
-/// 1. zone ("nearest to prefer local" at zone level): in a stretched cluster the first two
-///    slots want prefer local's zone, the last the other zone; otherwise no preference;
-/// 2. topology spread: the [`safety_rank`] of the chunks chosen so far plus this one;
-/// 3. nearest to prefer local in the tree (`Topology::distance`);
-/// 4. already holds a replica (the comparator is seeded with the existing replicas, so a
+/// 1. topology spread: the [`safety_rank`] of the chunks chosen so far plus this one;
+/// 2. nearest to prefer local in the tree (`Topology::distance`);
+/// 3. already holds a replica (the comparator is seeded with the existing replicas, so a
 ///    safe location stays put: no ping-pong);
-/// 5. lowest cid (stands in for ZBS's ring id).
+/// 4. lowest cid (stands in for ZBS's ring id).
+///
+/// Used at low load only, where stretched clusters are not distinguished (notes:79
+/// "低负载没有区分双活"): no 2 : 1 zone slots.
 pub fn localized_order(input: &PlacementInput) -> Vec<Cid> {
     let p = input.pext;
     let n = usize::from(p.expected_replica_num);
@@ -29,19 +34,7 @@ pub fn localized_order(input: &PlacementInput) -> Vec<Cid> {
         .into_iter()
         .filter(|c| !chosen.contains(c))
         .collect();
-    let (pref_quota, _) = zone_quotas(n);
     while chosen.len() < n && !pool.is_empty() {
-        let slot = chosen.len();
-        let primary = primary_zone(input, &chosen);
-        let zone_ok = |c: Cid| {
-            if !input.stretched {
-                true
-            } else if slot < pref_quota {
-                input.zone(c).is_some() && input.zone(c) == primary
-            } else {
-                input.zone(c).is_some() && input.zone(c) != primary
-            }
-        };
         let (ix, _) = pool
             .iter()
             .enumerate()
@@ -49,7 +42,6 @@ pub fn localized_order(input: &PlacementInput) -> Vec<Cid> {
                 let mut with = chosen.clone();
                 with.push(c);
                 (
-                    zone_ok(c),
                     safety_rank(input, &with),
                     Reverse(prefer.map_or(0, |pl| input.topo.distance(pl, c))),
                     p.holds(c),
@@ -63,14 +55,17 @@ pub fn localized_order(input: &PlacementInput) -> Vec<Cid> {
 }
 
 /// `RecoverManager::GetRepairCid()`: `(dst, replace, src)` for a localization migrate, each
-/// 0 when none, given the [`localized_order`] `expected`. Chosen dst → replace → src:
-/// - prefer local holds a replica and every alive replica is expected → `(0, 0, 0)`;
+/// 0 when none, given the [`localized_order`] `expected`. Chosen dst → replace → src
+/// (notes:565):
+/// - prefer local holds a replica and every alive replica is expected → `(0, 0, 0)`
+///   (notes:567);
 /// - dst = prefer local if it lacks a replica and is not failslow, else the next chunk in the
-///   expected order that lacks one;
+///   expected order that lacks one (notes:568);
 /// - replace = an alive replica outside the expected set that is not the lease owner: the
-///   first failslow one, else the last in location;
+///   first failslow one, else the last in location (notes:569);
 /// - src = replace, unless replace is failslow or in another zone than dst: then an alive,
-///   non-failslow replica in dst's zone (if there is one).
+///   non-failslow replica in dst's zone, if there is one (notes:570; a chunk without a zone
+///   is not known to be in another zone, specs A49).
 pub fn get_repair_cid(input: &PlacementInput, expected: &[Cid]) -> (Cid, Cid, Cid) {
     let p = input.pext;
     let Some(pl) = p.preferred_cid else {
@@ -111,11 +106,13 @@ pub fn get_repair_cid(input: &PlacementInput, expected: &[Cid]) -> (Cid, Cid, Ci
     (dst, replace, src)
 }
 
-/// `RecoverManager::RepairPExtentForLocalization()` (low load): the migrate that moves the
-/// pid towards its [`localized_order`], or nothing when prefer local is missing or not
-/// healthy, the pid has a temporary replica or needs recover, `GetRepairCid()` finds no dst
-/// or no replace, src or dst takes part in more than 200 commands, src has less than 256 MB
-/// free, or `AddRecoverCmdUnlock()` would refuse it (space, command slots).
+/// `RecoverManager::RepairPExtentForLocalization()` (low load, notes:561-563): the migrate
+/// that moves the pid towards its [`localized_order`], or nothing when prefer local is
+/// missing or not healthy (condition 1), the pid has a temporary replica (2) or needs recover
+/// (specs A50), `GetRepairCid()` finds no dst, replace or src (3; "any": specs A59), src or
+/// dst has more than 200 commands (4; the scan's only count rule, no slot check), src has
+/// less than 256 MB free (5), or dst cannot take the pid (space, the 95 % / 90 % guard:
+/// notes:335, notes:653).
 pub fn repair_pextent_for_localization(input: &PlacementInput) -> Option<MigrateCandidate> {
     let p = input.pext;
     let pl = p.preferred_cid?;
@@ -133,7 +130,8 @@ pub fn repair_pextent_for_localization(input: &PlacementInput) -> Option<Migrate
     {
         return None;
     }
-    input.feasible(src, dst, replace)
+    // The 200-command rule is this scan's only command-count rule (notes:563): no slot check.
+    input.feasible_with(src, dst, replace, false)
 }
 
 #[cfg(test)]
@@ -142,10 +140,8 @@ mod tests {
     use crate::domain::chunk_table::ChunkStatus;
     use crate::domain::placement::fixtures::*;
 
-    /// Brief §4: "the prefer-local chunk should hold a replica, the others follow the
-    /// `LocalizedComparator` order (nearest in the topology to prefer local, then topology
-    /// spread)"; brief §4: "in the pid-3133 cluster … the safe final location of pid 3133 is
-    /// `[4, 2, 5]`".
+    /// notes:5: low load, not stretched, no failslow, topology unchanged — the topology-safe
+    /// final state of pid 3133 is 4 2 5; notes:567: then no migrate.
     #[test]
     fn the_pid_3133_cluster_expects_4_2_5() {
         let c = Cluster::incident_a_faithful();
@@ -217,20 +213,23 @@ mod tests {
         assert_eq!(get_repair_cid(&i, &expected), (3, 1, 2));
     }
 
-    /// "src = replace unless replace is failslow or in another zone than dst".
+    /// notes:570 "如果 replace_cid slowfail 或者和 dst_cid 不在同一个可用域，那么会从活跃副本中找跟
+    /// dst_cid 在同一个可用域且不是 slow fail 的 cid 作为 src_cid" (if replace is failslow or in
+    /// another zone than dst, src = an alive replica in dst's zone that is not failslow).
     #[test]
     fn src_moves_to_dst_zone_or_off_a_failslow_replace() {
         let mut c = Cluster::stretched();
-        // zone-a: 1, 2, 3; zone-b: 4, 5. Prefer local 1: expected [1, 2, 4].
+        // zone-a: 1, 2, 3; zone-b: 4, 5 (low load: no 2 : 1 slots). Prefer local 1: a second
+        // zone first (4), then 2, nearer to 1 than 5.
         let i = c.input(&[1, 4, 5], Some(1));
         let expected = localized_order(&i);
-        assert_eq!(expected, vec![1, 2, 4]);
+        assert_eq!(expected, vec![1, 4, 2]);
         // dst 2 (zone-a), replace 5 (zone-b): src = the alive zone-a replica, 1.
         assert_eq!(get_repair_cid(&i, &expected), (2, 5, 1));
         c.set_status(5, ChunkStatus::Failslow);
         let i = c.input(&[1, 2, 5], Some(1));
         let expected = localized_order(&i);
-        assert_eq!(expected, vec![1, 2, 4]);
+        assert_eq!(expected, vec![1, 4, 2], "healthy 4 before failslow 5");
         // replace 5 is failslow: src = first non-failslow alive replica in dst 4's zone-b —
         // none, so src stays 5.
         assert_eq!(get_repair_cid(&i, &expected), (4, 5, 5));
@@ -271,17 +270,65 @@ mod tests {
         assert!(!wants(&full, p.clone()), "src has no free extent");
     }
 
+    /// notes:79 "低负载没有区分双活，中高负载开始有区分" (low load does not distinguish
+    /// stretched clusters; medium and high load do): at low load the expected order of a
+    /// stretched cluster follows spread and nearness only, with no 2 : 1 zone slots.
     #[test]
-    fn no_prefer_local_or_slots_means_no_localization() {
+    fn low_load_does_not_split_a_stretched_cluster_2_1() {
+        use crate::domain::topology::Level;
+        // zone-a: rack ra {1 (a1), 2 (a2)}; zone-b: racks rb1 {4}, rb2 {5}.
+        let c = Cluster::build(
+            &[
+                ("zone-a", Level::Zone, "topo"),
+                ("zone-b", Level::Zone, "topo"),
+                ("ra", Level::Rack, "zone-a"),
+                ("rb1", Level::Rack, "zone-b"),
+                ("rb2", Level::Rack, "zone-b"),
+                ("a1", Level::Brick, "ra"),
+                ("a2", Level::Brick, "ra"),
+                ("b1", Level::Brick, "rb1"),
+                ("b2", Level::Brick, "rb2"),
+            ],
+            &[(1, "a1"), (2, "a2"), (4, "b1"), (5, "b2")],
+        );
+        let i = c.input(&[1, 2, 4], Some(1));
+        assert!(i.stretched);
+        assert_eq!(i.load, crate::domain::placement::LoadLevel::Low);
+        // Three racks beat two: 5 (its own rack) comes before 2 (prefer local's rack).
+        assert_eq!(localized_order(&i), vec![1, 4, 5]);
+        let cand = repair_pextent_for_localization(&i).unwrap();
+        // replace 2 is in another zone than dst 5: src = the alive replica in 5's zone, 4.
+        assert_eq!((cand.src, cand.dst, cand.replace), (4, 5, 2));
+    }
+
+    /// notes:563 "4. dst_cid/src_cid 上被下发的 recover 命令超过 200 条" (no migrate when dst
+    /// or src has more than 200 recover commands issued): that is the localization scan's only
+    /// command-count rule. The 128 command slots (notes:238, `max_recover_cmds_per_chunk`) are
+    /// not one of its conditions, so 150 commands on dst or src do not stop it.
+    #[test]
+    fn the_200_command_rule_is_the_only_count_rule_of_localization() {
+        let mut c = Cluster::incident_a_faithful();
+        assert_eq!(c.slots, 128);
+        let p = pext(1, &[2, 5, 1], Some(4));
+        c.busy(4, 150);
+        c.busy(5, 150);
+        let cand = repair_pextent_for_localization(&c.input_for(p.clone()))
+            .expect("150 commands on dst 4 and src 5 are fewer than 200");
+        assert_eq!((cand.src, cand.dst, cand.replace), (5, 4, 5));
+        c.busy(4, 201);
+        assert_eq!(repair_pextent_for_localization(&c.input_for(p)), None);
+    }
+
+    /// notes:557 "针对有本地化偏好的副本" (for replicas with a localization preference): no
+    /// prefer local, no localization. The command slots play no part (notes:563).
+    #[test]
+    fn no_prefer_local_means_no_localization_and_slots_play_no_part() {
         let mut c = Cluster::incident_a_faithful();
         assert_eq!(
             repair_pextent_for_localization(&c.input(&[2, 5, 1], None)),
             None
         );
         c.slots = 0;
-        assert_eq!(
-            repair_pextent_for_localization(&c.input(&[2, 5, 1], Some(4))),
-            None
-        );
+        assert!(repair_pextent_for_localization(&c.input(&[2, 5, 1], Some(4))).is_some());
     }
 }

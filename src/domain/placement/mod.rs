@@ -1,8 +1,8 @@
 //! Placement: which migrates the migrate scan (`RecoverManager::ReGenerateWaitingMigrateList()`)
 //! wants, and which recover targets `GenerateRecoverCmds()` picks.
 //!
-//! One file per ZBS function family (the written rules, with the brief's wording, are in
-//! `specs/placement.md`):
+//! One file per ZBS function family (every rule with its line of the notes, `notes:NNN`, or
+//! its assumption, A40-A59, is in `specs/placement.md`):
 //!
 //! | file | ZBS functions |
 //! |---|---|
@@ -37,22 +37,27 @@ use super::{Cid, Pid};
 use std::collections::BTreeMap;
 
 pub use localization::{get_repair_cid, localized_order, repair_pextent_for_localization};
-pub use rebalance::{LoadLevel, cluster_used_percent, do_move, should_move};
+pub use rebalance::{
+    LoadLevel, cluster_provisioned_percent, cluster_used_percent, do_move, should_move,
+};
 pub use removing::regenerate_migrate_for_removing_chunk;
 pub use repair_topo::{get_dst, get_src_and_replace, repair_in_zone, repair_pextent_topo};
 pub use stretched::{move_to_other_zone, repair_in_stretched};
-pub use topo_safety::{SafetyRank, best_locations, best_rank, is_stretched, safety_rank};
+pub use topo_safety::{SafetyRank, best_location, best_rank, is_stretched, safety_rank};
 
-/// `FLAGS_max_recover_cmds_per_chunk`: command slots per chunk, ZBS default 128.
+/// `FLAGS_max_recover_cmds_per_chunk`: command slots per chunk, ZBS default 128 (notes:238
+/// "recover cmd slot 默认 128", notes:246).
 pub const DEFAULT_MAX_RECOVER_CMDS_PER_CHUNK: usize = 128;
-/// `RepairPExtentForLocalization()`: no migrate when src or dst takes part in more commands.
+/// `RepairPExtentForLocalization()`: no migrate when src or dst has more commands issued
+/// (notes:563, condition 4).
 pub const LOCALIZATION_MAX_CMDS_PER_CHUNK: usize = 200;
-/// `RepairPExtentForLocalization()`: no migrate when src has less than 256 MB free. One model
-/// space unit is one extent (256 MiB, see `PExtent::size`), so the bound is one unit.
+/// `RepairPExtentForLocalization()`: no migrate when src has less than 256 MB free (notes:563,
+/// condition 5). One model space unit is one extent (256 MiB, specs A57), so one unit.
 pub const LOCALIZATION_MIN_SRC_FREE: u32 = 1;
-/// Never migrate onto a chunk whose used space is over this percentage …
+/// Never migrate onto a chunk whose used space is over this percentage … (notes:335)
 pub const CHUNK_NEARLY_FULL_PERCENT: u64 = 95;
-/// … while the cluster is under this percentage (the very-high-load threshold).
+/// … while the cluster's provisioned ratio is under this percentage (notes:335; notes:331
+/// calls 90 % allocated the very high load).
 pub const CLUSTER_VERY_HIGH_PERCENT: u64 = 90;
 
 /// Why a migrate was proposed: the ZBS caller of `MakeMigrateCmd()` that made it, so traces
@@ -96,6 +101,9 @@ pub struct ClusterView<'a> {
     pub max_recover_cmds_per_chunk: usize,
     /// Two data zones (plus a witness): `RepairInStretched()` instead of `RepairInZone()`.
     pub stretched: bool,
+    /// The cluster's provisioned ratio in percent ([`cluster_provisioned_percent`]), which
+    /// the 95 % / 90 % guard reads (notes:335).
+    pub provisioned_percent: u64,
 }
 
 impl<'a> ClusterView<'a> {
@@ -114,6 +122,7 @@ impl<'a> ClusterView<'a> {
             load: LoadLevel::from_chunks(chunks),
             max_recover_cmds_per_chunk: DEFAULT_MAX_RECOVER_CMDS_PER_CHUNK,
             stretched: is_stretched(topo),
+            provisioned_percent: cluster_provisioned_percent(chunks, pextents),
         }
     }
 
@@ -129,6 +138,7 @@ impl<'a> ClusterView<'a> {
             load: self.load,
             max_recover_cmds_per_chunk: self.max_recover_cmds_per_chunk,
             stretched: self.stretched,
+            provisioned_percent: self.provisioned_percent,
         }
     }
 }
@@ -145,15 +155,18 @@ pub struct PlacementInput<'a> {
     pub load: LoadLevel,
     pub max_recover_cmds_per_chunk: usize,
     pub stretched: bool,
+    /// See [`ClusterView::provisioned_percent`].
+    pub provisioned_percent: u64,
 }
 
 /// `RecoverManager::ReGenerateWaitingMigrateList()`, for one pid: the migrate the scan wants,
 /// which the caller hands to `MakeMigrateCmd()`.
 ///
-/// Order: a replica on a removing chunk first (`ReGenerateMigrateForRemovingChunk()`); then
-/// at low load `RepairPExtentForLocalization()` (pids without prefer local get
-/// `RepairPextentTopo()`); at medium/high load `RepairPextentTopo()` and, when it wants
-/// nothing, `DoMove()`.
+/// Order: a replica on a removing chunk first (`ReGenerateMigrateForRemovingChunk()`,
+/// notes:627; first: specs A52); then at low load `RepairPExtentForLocalization()` for a pid
+/// with prefer local (notes:557-563; pids without prefer local get `RepairPextentTopo()`:
+/// specs A53); at medium/high load `RepairPextentTopo()` (notes:574-603) and, when it wants
+/// nothing for this pid, `DoMove()` (notes:605-615; per pid: specs A54).
 pub fn propose_migrate(input: &PlacementInput) -> Option<MigrateCandidate> {
     propose_migrate_why(input).map(|(cand, _)| cand)
 }
@@ -175,9 +188,13 @@ pub fn propose_migrate_why(input: &PlacementInput) -> Option<(MigrateCandidate, 
 }
 
 /// `RecoverManager::GenerateRecoverCmds()`'s choice for a pid below its expected replica
-/// count: src = the first alive replica on a connected, non-failslow chunk (else the first
-/// alive one); dst = the healthy chunk with room that makes the location safest
+/// count (the notes give no rule: notes:75 "GenerateRecoverCmds 里面的 src 也可以有选择策略的，
+/// 目前的写法太乱了", its src choice could have a policy, today's code is messy; specs A55):
+/// src = the first alive replica on a connected, non-failslow chunk (else the first alive
+/// one); dst = the healthy chunk with space for the pid that makes the location safest
 /// ([`safety_rank`] of location + dst), then fewest commands, most free space, lowest cid.
+/// The 95 % / 90 % guard is not applied: notes:335 makes it a migrate check ("在 Migrate 时
+/// 进行检查").
 pub fn recover_src_dst(pext: &PExtent, topo: &Topology, chunks: &ChunkTable) -> Option<(Cid, Cid)> {
     let empty = BTreeMap::new();
     let view = ClusterView::derive(topo, chunks, &empty);
@@ -195,7 +212,7 @@ pub fn recover_src_dst(pext: &PExtent, topo: &Topology, chunks: &ChunkTable) -> 
         .chunks
         .keys()
         .copied()
-        .filter(|&d| !pext.holds(d) && input.is_healthy(d) && input.has_room(d))
+        .filter(|&d| !pext.holds(d) && input.is_healthy(d) && input.has_space(d))
         .max_by_key(|&d| {
             let mut loc = pext.location.clone();
             loc.push(d);
@@ -213,7 +230,8 @@ pub fn recover_src_dst(pext: &PExtent, topo: &Topology, chunks: &ChunkTable) -> 
 /// The pid is *topology-safe*: it has exactly `expected_replica_num` replicas, all alive on
 /// connected (healthy or failslow) chunks, and no location of eligible chunks ranks higher
 /// ([`best_rank`]). At low load with a healthy prefer local, only locations holding prefer
-/// local count (see specs §1). Mirrors the goal of `RepairPextentTopo()`.
+/// local count (specs A44). The goal of `RepairPextentTopo()`; the notes define no such
+/// check (specs A43).
 pub fn is_topology_safe(input: &PlacementInput) -> bool {
     let p = input.pext;
     p.location.len() == usize::from(p.expected_replica_num)
@@ -221,9 +239,12 @@ pub fn is_topology_safe(input: &PlacementInput) -> bool {
         && best_rank(input).is_some_and(|best| safety_rank(input, &p.location) >= best)
 }
 
-/// Localized at low load (`GetRepairCid()` rule 1): prefer local (when healthy) holds a
-/// replica and every alive replica is in the `LocalizedComparator` expected set. Other loads,
-/// and pids without a healthy prefer local, are trivially localized.
+/// Localized at low load (`GetRepairCid()` rule 1, notes:567 "如果 prefer local 有该副本，并且
+/// 其他活跃副本满足本地化/局部化的分配策略，说明副本满足分配规则": prefer local holds a replica
+/// and the other alive replicas follow the localization policy): prefer local (when healthy,
+/// notes:563 condition 1) holds a replica and every alive replica is in the
+/// `LocalizedComparator` expected set. Other loads, and pids without a healthy prefer local,
+/// are trivially localized.
 pub fn is_localized(input: &PlacementInput) -> bool {
     let p = input.pext;
     match p.preferred_cid {
@@ -235,9 +256,10 @@ pub fn is_localized(input: &PlacementInput) -> bool {
     }
 }
 
-/// The *safe final location* of one pid (brief §6): `expected_replica_num` replicas, all
-/// alive, topology-safe ([`is_topology_safe`]), and localized at low load ([`is_localized`]).
-/// Mirrors what `ReGenerateWaitingMigrateList()` converges to; no ZBS function checks it.
+/// The *safe final location* of one pid (brief §6; notes:5 "topo 安全终态", the topology-safe
+/// final state): `expected_replica_num` replicas, all alive, topology-safe
+/// ([`is_topology_safe`]), and localized at low load ([`is_localized`]). Mirrors what
+/// `ReGenerateWaitingMigrateList()` converges to; no ZBS function checks it (specs A43).
 pub fn safe_final_location(input: &PlacementInput) -> bool {
     !input.needs_recover() && is_topology_safe(input) && is_localized(input)
 }
@@ -254,10 +276,11 @@ pub fn is_quiescent_safe(view: &ClusterView) -> bool {
 
 /// *Migrate never lowers topology safety*, for a candidate made against `before` (the pid as
 /// it was when `MakeMigrateCmd()` queued it): the location with `replace` swapped for `dst`
-/// ranks at least as high as before. Exceptions (specs §9): a low-load localization move
-/// (`RepairPExtentForLocalization()`: replace is "the last in location", chosen without
-/// regard to safety; the bound is then that dst is in the expected set and replace is not),
-/// and `ReGenerateMigrateForRemovingChunk()` (moves off a removing chunk ignore topology).
+/// ranks at least as high as before. Exceptions (specs/placement.md §10): a low-load localization move
+/// (`RepairPExtentForLocalization()`: notes:569 picks replace as "location 中的最后一个", the
+/// last in location, without regard to safety; the bound is then that dst is in the expected
+/// set and replace is not), and `ReGenerateMigrateForRemovingChunk()` (moves off a removing
+/// chunk ignore topology, specs A52).
 pub fn migrate_never_lowers_safety(before: &PlacementInput, cand: &MigrateCandidate) -> bool {
     let p = before.pext;
     let after: Vec<Cid> = p
@@ -271,7 +294,7 @@ pub fn migrate_never_lowers_safety(before: &PlacementInput, cand: &MigrateCandid
     if before.status(cand.replace) == Some(ChunkStatus::Removing) {
         return true;
     }
-    // The brief's exception: a low-load localization move (dst expected, replace not).
+    // The exception of notes:569: a low-load localization move (dst expected, replace not).
     before.load == LoadLevel::Low && p.preferred_cid.is_some_and(|pl| before.is_healthy(pl)) && {
         let expected = localized_order(before);
         expected.contains(&cand.dst) && !expected.contains(&cand.replace)
@@ -306,36 +329,62 @@ impl PlacementInput<'_> {
         self.entry(cid).map_or(usize::MAX, ChunkEntry::cmd_count)
     }
 
-    /// Has a free command slot (`max_recover_cmds_per_chunk`).
+    /// Has a free command slot (`max_recover_cmds_per_chunk`, notes:246).
     pub(crate) fn has_slot(&self, cid: Cid) -> bool {
         self.cmd_count(cid) < self.max_recover_cmds_per_chunk
+    }
+
+    /// The stretched-cluster rules apply: the cluster is stretched and the load is not low
+    /// (notes:79 "低负载没有区分双活，中高负载开始有区分": low load does not distinguish
+    /// stretched clusters, medium and high load do).
+    pub(crate) fn zone_rules(&self) -> bool {
+        self.stretched && self.load != LoadLevel::Low
     }
 
     pub(crate) fn free_space(&self, cid: Cid) -> u32 {
         self.entry(cid).map_or(0, ChunkEntry::free_space)
     }
 
-    /// "Never migrate onto a chunk whose used space is over 95% while the cluster is under
-    /// 90%."
+    /// The 95 % / 90 % guard of migrates (notes:335 "在 Migrate 时进行检查，如果集群整体尚有可用
+    /// 空间时比如整体 provisioned 比例在 90% 以下，不向 Used Space 比例大于 95% 的节点迁移数据，即便
+    /// Provsioned 比较低": when migrating, while the cluster's overall provisioned ratio is
+    /// under 90 %, no data goes to a node whose used-space ratio is over 95 %, even if its
+    /// provisioned space is low). The chunk side reads `used`, the cluster side the
+    /// provisioned ratio ([`cluster_provisioned_percent`], specs A41).
     pub(crate) fn nearly_full_banned(&self, cid: Cid) -> bool {
-        self.load != LoadLevel::VeryHigh
+        self.provisioned_percent < CLUSTER_VERY_HIGH_PERCENT
             && self.entry(cid).is_some_and(|e| {
                 u64::from(e.used) * 100 > CHUNK_NEARLY_FULL_PERCENT * u64::from(e.capacity)
             })
     }
 
-    /// Space for one more replica of this pid, and not banned by the 95 % / 90 % rule.
+    /// Free space for one more replica of this pid (`AddRecoverCmdUnlock()` step 4, notes:653
+    /// "确保 dst 上有足够的空间").
+    pub(crate) fn has_space(&self, cid: Cid) -> bool {
+        self.free_space(cid) >= self.pext.size
+    }
+
+    /// A migrate target's space: free space for the pid, and not banned by the 95 % / 90 %
+    /// guard of migrates.
     pub(crate) fn has_room(&self, cid: Cid) -> bool {
-        self.free_space(cid) >= self.pext.size && !self.nearly_full_banned(cid)
+        self.has_space(cid) && !self.nearly_full_banned(cid)
     }
 
-    /// A migrate dst: does not hold the pid, healthy (not failslow), room, a command slot.
+    /// A migrate dst before the command-count rules: does not hold the pid, healthy (not
+    /// failslow: notes:568 and notes:595 "不处于 failsow"), room ([`Self::has_room`]).
+    pub(crate) fn accepts(&self, cid: Cid) -> bool {
+        !self.pext.holds(cid) && self.is_healthy(cid) && self.has_room(cid)
+    }
+
+    /// A migrate dst with a command slot (notes:595 "还有待生成 cmd 配额", quota for commands
+    /// left).
     pub(crate) fn can_receive(&self, cid: Cid) -> bool {
-        !self.pext.holds(cid) && self.is_healthy(cid) && self.has_room(cid) && self.has_slot(cid)
+        self.accepts(cid) && self.has_slot(cid)
     }
 
-    /// May be part of a location the policy aims for: a connected chunk that holds an alive
-    /// replica, or a healthy chunk with room for one.
+    /// May be part of a location the policy aims for (specs A43): a connected chunk that holds
+    /// an alive replica, or a healthy chunk with room for one ([`Self::has_room`]: a location
+    /// is reached by migrates, so the migrate guard applies).
     pub(crate) fn eligible(&self, cid: Cid) -> bool {
         if self.pext.holds(cid) {
             self.is_usable(cid) && self.pext.is_alive_on(cid)
@@ -366,17 +415,31 @@ impl PlacementInput<'_> {
         matches!((self.zone(a), self.zone(b)), (Some(za), Some(zb)) if za != zb)
     }
 
-    /// Fewer replicas than expected, or a replica not alive: recover's business, not migrate's.
+    /// Fewer replicas than expected, or a replica not alive: recover's business, not migrate's
+    /// (specs A50; notes:400 refuses a manual migrate of a recovering pid, "is recovering").
     pub(crate) fn needs_recover(&self) -> bool {
         let p = self.pext;
         p.location.len() < usize::from(p.expected_replica_num)
             || p.location.iter().any(|&c| !p.is_alive_on(c))
     }
 
-    /// `AddRecoverCmdUnlock()` would accept it, as far as placement can tell: src and replace
-    /// hold alive replicas on connected chunks, dst does not hold the pid and can receive it,
-    /// and every chunk involved has a command slot.
+    /// `AddRecoverCmdUnlock()` would accept it, as far as placement can tell (notes:652-653:
+    /// src holds the pid, dst does not and has space): src and replace hold alive replicas on
+    /// connected (or removing) chunks, dst can receive it ([`Self::can_receive`]), and every
+    /// chunk involved has a command slot (for src and replace: specs A48).
     pub(crate) fn feasible(&self, src: Cid, dst: Cid, replace: Cid) -> Option<MigrateCandidate> {
+        self.feasible_with(src, dst, replace, true)
+    }
+
+    /// [`Self::feasible`], with the command-slot checks only if `slots`: the localization
+    /// scan has its own count rule instead (notes:563, more than 200 commands).
+    pub(crate) fn feasible_with(
+        &self,
+        src: Cid,
+        dst: Cid,
+        replace: Cid,
+        slots: bool,
+    ) -> Option<MigrateCandidate> {
         let p = self.pext;
         let holds_alive = |c: Cid| {
             c != 0
@@ -390,9 +453,8 @@ impl PlacementInput<'_> {
         let ok = holds_alive(src)
             && holds_alive(replace)
             && dst != 0
-            && self.can_receive(dst)
-            && self.has_slot(src)
-            && self.has_slot(replace);
+            && self.accepts(dst)
+            && (!slots || (self.has_slot(dst) && self.has_slot(src) && self.has_slot(replace)));
         ok.then_some(MigrateCandidate {
             pid: p.pid,
             src,

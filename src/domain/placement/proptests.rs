@@ -203,7 +203,8 @@ proptest! {
 
     /// Every proposed command is well formed and feasible: dst never already holds the pid,
     /// replace and src always do (alive); no choice on a disconnected chunk, dst healthy
-    /// with room; every chunk involved has a command slot.
+    /// with room; every chunk involved has a command slot — except for localization, whose
+    /// count rule is "more than 200 commands on src or dst" (notes:563).
     #[test]
     fn commands_are_well_formed(case in arb_case()) {
         let (c, p, stretched) = build(&case);
@@ -215,7 +216,14 @@ proptest! {
             prop_assert!(p.holds(cand.src) && p.is_alive_on(cand.src));
             for cid in [cand.src, cand.dst, cand.replace] {
                 prop_assert_ne!(c.chunks.chunks[&cid].status, ChunkStatus::Disconnected);
-                prop_assert!(c.chunks.chunks[&cid].cmd_count() < case.slots);
+                if why == MigrateReason::Localization {
+                    prop_assert!(
+                        cid == cand.replace
+                            || c.chunks.chunks[&cid].cmd_count() <= LOCALIZATION_MAX_CMDS_PER_CHUNK
+                    );
+                } else {
+                    prop_assert!(c.chunks.chunks[&cid].cmd_count() < case.slots);
+                }
             }
             prop_assert_eq!(c.chunks.chunks[&cand.dst].status, ChunkStatus::Healthy);
             prop_assert!(c.chunks.chunks[&cand.dst].free_space() >= p.size);
@@ -297,6 +305,37 @@ proptest! {
                 best_rank(&i).map(spread)
             );
         }
+    }
+
+    /// `best_rank` and `best_location` (a dynamic program over the topology tree, never a
+    /// list of locations) equal the enumeration of every candidate location: clusters of up to
+    /// 7 chunks hanging below bricks, racks, zones or the root, up to 5 expected replicas,
+    /// stretched or not, at every load, with or without a forced prefer local.
+    #[test]
+    fn the_best_rank_equals_the_enumeration(
+        case in arb_case(),
+        extra in 0u8..=2,
+        hang in prop::collection::vec(0u8..6, 7),
+    ) {
+        let (mut c, mut p, stretched) = build(&case);
+        p.expected_replica_num += extra;
+        let tree = c.topo.tree.clone();
+        for (cid, parent) in c.topo.chunk_parent.iter_mut() {
+            let name = match hang[usize::from(*cid - 1) % hang.len()] {
+                1 => "zone-0",
+                2 => "rack-00",
+                3 => "zone-1",
+                4 => "rack-10",
+                _ => continue,
+            };
+            if let Some(n) = tree.find(name) {
+                *parent = n;
+            }
+        }
+        let i = input(&c, &p, stretched);
+        let all = topo_safety::enumeration::best_locations(&i);
+        prop_assert_eq!(best_rank(&i), topo_safety::enumeration::best_rank(&i));
+        prop_assert_eq!(best_location(&i), all.first().cloned());
     }
 
     /// No ping-pong: with topology, load and owner fixed, applying the policy's commands

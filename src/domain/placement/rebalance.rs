@@ -1,5 +1,6 @@
 //! Capacity rebalance at medium/high load (`RecoverManager::ReGenerateMigrateForBalanceInStoragePool()`,
-//! `Move()`, `DoMove()`, `ShouldMove()`) and the cluster load level it depends on.
+//! `Move()`, `DoMove()`, `ShouldMove()`: notes:605-615) and the cluster load level it depends
+//! on (specs A40).
 
 use super::{CLUSTER_VERY_HIGH_PERCENT, PlacementInput, safety_rank};
 use crate::domain::chunk_table::{ChunkEntry, ChunkTable};
@@ -8,25 +9,29 @@ use crate::domain::recover_cmd::MigrateCandidate;
 use crate::domain::{Cid, Pid};
 use std::cmp::Reverse;
 
-/// Cluster space ratio from which the load is medium.
+/// Cluster space ratio from which the load is medium (not in the notes: specs A40).
 pub const MEDIUM_LOAD_PERCENT: u64 = 50;
-/// Cluster space ratio from which the load is high.
+/// Cluster space ratio from which the load is high (not in the notes: specs A40).
 pub const HIGH_LOAD_PERCENT: u64 = 80;
 /// `DoMove()` moves replicas off chunks more than this many percentage points above the
-/// cluster ratio, onto chunks more than this many points below it.
+/// cluster ratio, onto chunks more than this many points below it (not in the notes: specs
+/// A56).
 pub const BALANCE_MARGIN_PERCENT: u64 = 10;
 
 /// The cluster load level the migrate scan branches on, from the cluster space ratio
-/// (specs §3): low < 50 % ≤ medium < 80 % ≤ high < 90 % ≤ very high.
+/// (specs A40): low < 50 % ≤ medium < 80 % ≤ high < 90 % ≤ very high. The notes name the
+/// levels (notes:79, notes:319, notes:605) and give only the very-high figure (notes:331,
+/// 90 % allocated).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LoadLevel {
     /// Localization (`RepairPExtentForLocalization()`).
     Low,
-    /// Topology repair, then rebalance; prefer local's replica is kept.
+    /// Topology repair, then rebalance; prefer local's replica is kept (notes:324-326).
     Medium,
-    /// Topology repair, then rebalance; localization is given up (prefer local's replica may move).
+    /// Topology repair, then rebalance; localization is given up, prefer local's replica may
+    /// move (notes:319, notes:326).
     High,
-    /// As high; the "chunk over 95 % used" ban is lifted.
+    /// As high (the 95 % / 90 % guard reads the provisioned ratio itself, specs A40/A41).
     VeryHigh,
 }
 
@@ -50,8 +55,8 @@ impl LoadLevel {
 }
 
 /// Used plus reserved space over capacity, in percent, over the connected chunks: the
-/// storage pool's provisioned ratio that `ReGenerateWaitingMigrateList()` and `ShouldMove()`
-/// compare with (0 for an empty cluster).
+/// storage pool's load figure that `ReGenerateWaitingMigrateList()` and `ShouldMove()`
+/// compare with (0 for an empty cluster; specs A40).
 pub fn cluster_used_percent(chunks: &ChunkTable) -> u64 {
     let (used, cap) =
         chunks
@@ -67,6 +72,31 @@ pub fn cluster_used_percent(chunks: &ChunkTable) -> u64 {
     (used * 100).checked_div(cap).unwrap_or(0)
 }
 
+/// The cluster's provisioned ratio in percent, over the connected chunks: the space the
+/// pextent table allocates on them (every replica at its full `size`, thin or thick) plus the
+/// space reserved for commands, over their capacity (0 for an empty cluster). ZBS's
+/// `provisioned_data_space` falls as soon as an extent is deleted while used space lags
+/// (notes:333); the model file's `used` is the used space (specs A41). Read by the 95 % / 90 %
+/// guard (notes:335).
+pub fn cluster_provisioned_percent(
+    chunks: &ChunkTable,
+    pextents: &std::collections::BTreeMap<Pid, PExtent>,
+) -> u64 {
+    let usable = |c: &Cid| chunks.get(*c).is_some_and(ChunkEntry::is_usable);
+    let allocated: u64 = pextents
+        .values()
+        .map(|p| u64::from(p.size) * p.location.iter().filter(|c| usable(c)).count() as u64)
+        .sum();
+    let (reserved, cap) = chunks
+        .chunks
+        .values()
+        .filter(|e| e.is_usable())
+        .fold((0u64, 0u64), |(r, c), e| {
+            (r + u64::from(e.reserved), c + u64::from(e.capacity))
+        });
+    ((allocated + reserved) * 100).checked_div(cap).unwrap_or(0)
+}
+
 fn committed(e: &ChunkEntry) -> u64 {
     u64::from(e.used) + u64::from(e.reserved)
 }
@@ -78,7 +108,7 @@ fn chunk_percent(e: &ChunkEntry) -> u64 {
 }
 
 /// `Move()`'s order of the replicas to move: 0 thick, 1 thin without origin, 2 thin with
-/// origin (made by copy-on-write of a snapshot).
+/// origin (made by copy-on-write of a snapshot) — notes:609.
 pub(crate) fn move_class(p: &PExtent) -> u8 {
     match (p.thin_provision, p.origin_pid) {
         (false, _) => 0,
@@ -89,8 +119,8 @@ pub(crate) fn move_class(p: &PExtent) -> u8 {
 
 /// `RecoverManager::ShouldMove()`: is this pid among those `Move()` takes off high-load chunk
 /// `high`? The pids on `high` are ordered thick first, then thin without origin, then thin
-/// with origin (then by pid), and the chunk sheds the shortest prefix whose size covers its
-/// excess over the cluster ratio.
+/// with origin (notes:609; then by pid), and the chunk sheds the shortest prefix whose size
+/// covers its excess over the cluster ratio (specs A56).
 pub fn should_move(input: &PlacementInput, high: Cid) -> bool {
     let Some(e) = input.entry(high) else {
         return false;
@@ -116,12 +146,14 @@ pub fn should_move(input: &PlacementInput, high: Cid) -> bool {
     false
 }
 
-/// `RecoverManager::DoMove()` for one pid (medium/high load): move the pid's replica off its
-/// most loaded high-load chunk (more than [`BALANCE_MARGIN_PERCENT`] above the cluster ratio,
-/// picked by [`should_move`], not the lease owner, at medium load not prefer local) onto a
-/// low-load chunk (as far below), such that the dst stays below the src after the move (no
-/// ping-pong) and the location's [`safety_rank`] does not drop. dst order: safest, least
-/// loaded, lowest cid. Never onto a chunk over 95 % used while the cluster is under 90 %.
+/// `RecoverManager::DoMove()` for one pid (medium/high load): move the pid's replica off a
+/// high-load chunk onto a low-load chunk (notes:607). The rest is specs A56: the most loaded
+/// high-load chunk first (more than [`BALANCE_MARGIN_PERCENT`] above the cluster ratio,
+/// picked by [`should_move`], not the lease owner), a dst as far below, such that it stays
+/// below the src after the move (no ping-pong) and the location's [`safety_rank`] does not
+/// drop; dst order: safest, least loaded, lowest cid. At medium load prefer local's replica
+/// stays (notes:324-326). Never onto a chunk over 95 % used while the cluster's provisioned
+/// ratio is under 90 % (notes:335).
 pub fn do_move(input: &PlacementInput) -> Option<MigrateCandidate> {
     let p = input.pext;
     if input.load == LoadLevel::Low || p.temporary_replica || input.needs_recover() {
@@ -194,7 +226,7 @@ pub fn do_move(input: &PlacementInput) -> Option<MigrateCandidate> {
 }
 
 /// `RecoverManager::Move()`'s order of the pids leaving one chunk: thick, thin without
-/// origin, thin with origin, then by pid.
+/// origin, thin with origin (notes:609), then by pid.
 pub fn move_priority(p: &PExtent) -> (u8, Pid) {
     (move_class(p), p.pid)
 }
@@ -229,7 +261,8 @@ mod tests {
         c
     }
 
-    /// Brief §4: "Then capacity rebalance (`DoMove`): from high-load to low-load chunks".
+    /// notes:607 "把高负载节点的副本迁移到低负载节点" (move replicas of high-load nodes to
+    /// low-load nodes).
     #[test]
     fn do_move_takes_a_replica_from_a_high_load_chunk_to_a_low_load_one() {
         let c = unbalanced();
@@ -239,8 +272,7 @@ mod tests {
         assert_eq!((cand.src, cand.dst, cand.replace), (1, 5, 1));
     }
 
-    /// Brief §4: "(thick first, then thin without origin)"; brief task: "then thin with
-    /// origin".
+    /// notes:609: thick first, then thin without origin, then thin with origin.
     #[test]
     fn thick_moves_first_then_thin_without_origin_then_thin_with_origin() {
         let mut c = unbalanced();
@@ -270,10 +302,10 @@ mod tests {
         assert!(!moves(10), "thin with origin comes last, past the excess");
     }
 
-    /// Brief §4: "Never migrate onto a chunk whose used space is over 95% while the cluster
-    /// is under 90%."
+    /// notes:335: no migrate onto a node over 95 % used while the cluster's provisioned ratio
+    /// is under 90 %.
     #[test]
-    fn never_onto_a_nearly_full_chunk_below_very_high_load() {
+    fn never_onto_a_nearly_full_chunk_below_90_percent_provisioned() {
         let mut c = unbalanced();
         c.chunks.chunks.get_mut(&5).unwrap().capacity = 100;
         c.set_used(5, 96);
@@ -281,9 +313,9 @@ mod tests {
         let i = c.input(&[1, 4], None);
         assert!(i.nearly_full_banned(5));
         assert_eq!(do_move(&i), None, "5 is the only low-load chunk left");
-        let mut very_high = i;
-        very_high.load = LoadLevel::VeryHigh;
-        assert!(!very_high.nearly_full_banned(5));
+        let mut provisioned = i;
+        provisioned.provisioned_percent = 90;
+        assert!(!provisioned.nearly_full_banned(5));
     }
 
     #[test]

@@ -1,18 +1,20 @@
 //! Medium/high load topology repair (`RecoverManager::RepairTopoInMediumHighLoad()`,
-//! `RepairPextentTopo()`, `RepairInZone()`, `GetSrcAndReplace()`, `GetDst()`).
+//! `RepairPextentTopo()`, `RepairInZone()`, `GetSrcAndReplace()`, `GetDst()`: notes:574-603).
 
 use super::{MigrateReason, PlacementInput, repair_in_stretched, safety_rank};
 use crate::domain::Cid;
 use crate::domain::recover_cmd::MigrateCandidate;
 use std::cmp::Reverse;
 
-/// `RecoverManager::RepairPextentTopo()`: `RepairInStretched()` in a stretched cluster, else
-/// `RepairInZone()`. Nothing for a pid with a temporary replica or one that needs recover.
+/// `RecoverManager::RepairPextentTopo()`: `RepairInStretched()` in a stretched cluster at
+/// medium/high load, else `RepairInZone()` (notes:582-583; low load does not distinguish
+/// stretched clusters, notes:79). Nothing for a pid with a temporary replica or one that
+/// needs recover (specs A50).
 pub fn repair_pextent_topo(input: &PlacementInput) -> Option<(MigrateCandidate, MigrateReason)> {
     if input.pext.temporary_replica || input.needs_recover() {
         return None;
     }
-    if input.stretched {
+    if input.zone_rules() {
         repair_in_stretched(input)
     } else {
         repair_in_zone(input).map(|c| (c, MigrateReason::RepairTopo))
@@ -24,10 +26,11 @@ pub fn repair_pextent_topo(input: &PlacementInput) -> Option<(MigrateCandidate, 
 ///
 /// Replicas are ordered failslow first, then by topology (the replica whose removal leaves
 /// the others best spread first: a replica sharing a domain comes before a lone one), then
-/// by capacity, largest first, then location order. replace = the first that is not prefer
-/// local, not the lease owner and has a free command slot; else the owner (if it holds an
-/// alive replica); else 0. src = replace; if replace is failslow, the first non-failslow
-/// alive replica (0 if none).
+/// by capacity, largest first, then location order (notes:587, read as specs A51).
+/// replace = the first that is not prefer local, not the lease owner and has a free command
+/// slot; else the owner (if it holds an alive replica); else 0 (notes:589). src = replace;
+/// if replace is failslow, the first non-failslow alive replica, 0 if none (notes:591;
+/// "the first": specs A51).
 pub fn get_src_and_replace(input: &PlacementInput, among: &dyn Fn(Cid) -> bool) -> (Cid, Cid) {
     let p = input.pext;
     let alive: Vec<Cid> = p
@@ -70,11 +73,12 @@ pub fn get_src_and_replace(input: &PlacementInput, among: &dyn Fn(Cid) -> bool) 
 }
 
 /// `RecoverManager::GetDst()`: the chunk to receive the replica that replaces `replace`, 0
-/// when none. Candidates: not holding the pid, healthy (not failslow), a free command slot,
-/// room (and not over 95 % used below very high load), accepted by `zone_ok`, and — when
-/// `require_safer` — making the location's [`safety_rank`] strictly higher. Prefer local if
-/// it is a candidate; else the candidate giving the safest location, then fewest commands,
-/// most free space, lowest cid.
+/// when none. Candidates: not holding the pid, healthy (not failslow), a free command slot
+/// (notes:595 conditions 1-3), room and the 95 % / 90 % guard (notes:335, specs A58),
+/// accepted by `zone_ok`, and — when `require_safer` (not stretched: notes:595 condition 4;
+/// stretched clusters need not, notes:599) — making the location's [`safety_rank`] strictly
+/// higher. Prefer local if it is a candidate (notes:595); else the candidate giving the
+/// safest location, then fewest commands, most free space, lowest cid (specs A58).
 pub fn get_dst(
     input: &PlacementInput,
     replace: Cid,
@@ -113,8 +117,9 @@ pub fn get_dst(
         .unwrap_or(0)
 }
 
-/// `RecoverManager::RepairInZone()` (not stretched): `GetSrcAndReplace()` then `GetDst()`
-/// with "makes the topology safer" required; no command if replace, src or dst is 0.
+/// `RecoverManager::RepairInZone()` (not stretched, notes:582): `GetSrcAndReplace()` then
+/// `GetDst()` with "makes the topology safer" required (notes:595); no command if replace or
+/// src is 0 (notes:601) or dst is 0 (specs A59).
 pub fn repair_in_zone(input: &PlacementInput) -> Option<MigrateCandidate> {
     let (replace, src) = get_src_and_replace(input, &|_| true);
     if replace == 0 || src == 0 {
@@ -136,8 +141,8 @@ mod tests {
         c
     }
 
-    /// Brief §4: "topology repair first (`RepairPextentTopo`, `GetSrcAndReplace`, `GetDst`):
-    /// replicas should sit in distinct failure domains".
+    /// notes:576 (a topology-safety scan first) and notes:595 (dst makes the topology safer,
+    /// specs A42): a shared brick is left for a fresh one.
     #[test]
     fn a_shared_brick_is_repaired_into_a_fresh_one() {
         let c = medium(Cluster::two_racks());

@@ -1,5 +1,8 @@
 //! Stretched (two-zone) clusters at medium/high load (`RecoverManager::RepairInStretched()`,
-//! `MoveToOtherZone()`): two replicas in the prefer-local zone, one in the other.
+//! `MoveToOtherZone()`, notes:583): two replicas in the prefer-local zone, one in the other
+//! (notes:96 "双活的选，为啥是先 2 个 prefer local zone 再 1 个 secondary zone", the stretched
+//! choice takes two in the prefer-local zone, then one in the secondary zone). Low load does
+//! not distinguish stretched clusters (notes:79), so none of this applies there.
 
 use super::topo_safety::{primary_zone, zone_misfit, zone_quotas};
 use super::{MigrateReason, PlacementInput, get_dst, get_src_and_replace};
@@ -7,29 +10,25 @@ use crate::domain::Cid;
 use crate::domain::recover_cmd::MigrateCandidate;
 
 /// `RecoverManager::RepairInStretched()`: when the replicas are not split 2 : 1 over the
-/// prefer-local zone and the other zone, `MoveToOtherZone()`; otherwise repair inside one
-/// zone: `GetSrcAndReplace()`, then `GetDst()` restricted to replace's zone ("in the 2 : 1
-/// case there is no cross-zone migrate"), safer required.
+/// prefer-local zone and the other zone, `MoveToOtherZone()`; otherwise nothing. The notes
+/// say its dst must respect prefer local's zone and need not make the topology safer
+/// (notes:599 "需要考虑 prefer local 所在的 zone，然后不需要考虑让拓扑结构更安全"); with the
+/// zones split right there is then nothing it aims for, so the model repairs the zone split
+/// only (specs A46).
 pub fn repair_in_stretched(input: &PlacementInput) -> Option<(MigrateCandidate, MigrateReason)> {
     let p = input.pext;
-    if zone_misfit(input, &p.location) > 0 {
-        return move_to_other_zone(input).map(|c| (c, MigrateReason::MoveToOtherZone));
-    }
-    let (replace, src) = get_src_and_replace(input, &|_| true);
-    if replace == 0 || src == 0 {
+    if zone_misfit(input, &p.location) == 0 {
         return None;
     }
-    let zone = input.zone(replace);
-    let dst = get_dst(input, replace, &|d| input.zone(d) == zone, true);
-    input
-        .feasible(src, dst, replace)
-        .map(|c| (c, MigrateReason::RepairTopo))
+    move_to_other_zone(input).map(|c| (c, MigrateReason::MoveToOtherZone))
 }
 
 /// `RecoverManager::MoveToOtherZone()`: move one replica from a zone holding more than its
 /// share (or from a chunk with no zone) to the zone holding less: two in the prefer-local
-/// zone (else the zone holding most replicas), one in the other. replace/src by
-/// `GetSrcAndReplace()` among the misplaced replicas; dst by `GetDst()` in the short zone.
+/// zone (notes:96; else the zone holding most replicas, specs A47), one in the other.
+/// replace/src by `GetSrcAndReplace()` among the misplaced replicas (notes:585: the same
+/// selection rules as `RepairInZone()`); dst by `GetDst()` in the short zone, not required
+/// to be safer (notes:599).
 pub fn move_to_other_zone(input: &PlacementInput) -> Option<MigrateCandidate> {
     let p = input.pext;
     let (pref_quota, other_quota) = zone_quotas(usize::from(p.expected_replica_num));
@@ -60,9 +59,10 @@ pub fn move_to_other_zone(input: &PlacementInput) -> Option<MigrateCandidate> {
     if replace == 0 || src == 0 {
         return None;
     }
-    // The zone misfit is the first key of the safety rank: filling the short zone from a
-    // misplaced replica always makes the location safer, so "safer" costs nothing here.
-    let dst = get_dst(input, replace, &*short_zone, true);
+    // notes:599: the dst need not make the topology safer. (It does anyway: the zone misfit
+    // is the first key of the safety rank, and filling the short zone from a misplaced
+    // replica lowers it.)
+    let dst = get_dst(input, replace, &*short_zone, false);
     input.feasible(src, dst, replace)
 }
 
@@ -78,8 +78,7 @@ mod tests {
         c
     }
 
-    /// Brief §4: "Stretched (two-zone) cluster: two replicas in the prefer-local zone, one
-    /// in the other."
+    /// notes:96: two replicas in the prefer-local zone, one in the secondary zone.
     #[test]
     fn three_in_one_zone_move_one_to_the_other() {
         let c = medium();
@@ -105,10 +104,12 @@ mod tests {
         );
     }
 
-    /// "in the 2 : 1 case there is no cross-zone migrate" (notes behind the brief): repair
-    /// stays in replace's zone.
+    /// notes:599 "双活集群：…需要考虑 prefer local 所在的 zone，然后不需要考虑让拓扑结构更安全"
+    /// (stretched: consider prefer local's zone, and the topology need not get safer): with
+    /// the zones split 2 : 1 there is nothing for `RepairInStretched()` to do, even where a
+    /// brick is shared (specs A46).
     #[test]
-    fn in_zone_repair_keeps_the_split() {
+    fn a_2_1_split_is_not_repaired_inside_a_zone() {
         let mut c = Cluster::build(
             &[
                 ("zone-a", crate::domain::topology::Level::Zone, "topo"),
@@ -123,10 +124,9 @@ mod tests {
             &[(1, "a1"), (2, "a1"), (3, "a2"), (4, "b1"), (5, "b2")],
         );
         c.load = LoadLevel::Medium;
-        // [1, 2 | 4]: 1 and 2 share a1; prefer local 1 stays, 2 moves to a2 (chunk 3).
+        // [1, 2 | 4]: 1 and 2 share a1, chunk 3 (a2) would spread them.
         let i = c.input(&[1, 2, 4], Some(1));
-        let (cand, why) = repair_in_stretched(&i).unwrap();
-        assert_eq!(why, MigrateReason::RepairTopo);
-        assert_eq!((cand.replace, cand.dst), (2, 3));
+        assert_eq!(repair_in_stretched(&i), None);
+        assert_eq!(crate::domain::placement::propose_migrate_why(&i), None);
     }
 }

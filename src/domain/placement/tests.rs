@@ -12,8 +12,8 @@ fn apply(c: &mut Cluster, cand: &MigrateCandidate) {
     p.replace_replica(cand.replace, cand.dst, p.epoch).unwrap();
 }
 
-/// Brief §4: "in the pid-3133 cluster (low load, not stretched, no failslow, topology
-/// unchanged) the safe final location of pid 3133 is `[4, 2, 5]`."
+/// notes:5 "低负载、非双活、没有 failslow、topo 结构不变的话，topo 安全终态是 4 2 5" (low load, not
+/// stretched, no failslow, topology unchanged: the topology-safe final state is 4 2 5).
 #[test]
 fn with_the_topology_unchanged_4_2_5_is_the_safe_final_location() {
     let c = Cluster::incident_a_faithful();
@@ -42,7 +42,11 @@ fn after_chunk_5_moves_to_topo_the_policy_wants_4_2_1() {
     let i = c.input_pid(3134);
     assert!(!safe_final_location(&i));
     assert_eq!(localized_order(&i), vec![4, 2, 1]);
-    assert_eq!(best_locations(&i), vec![vec![1, 2, 4]]);
+    assert_eq!(best_location(&i), Some(vec![1, 2, 4]));
+    assert_eq!(
+        topo_safety::enumeration::best_locations(&i),
+        vec![vec![1, 2, 4]]
+    );
     let (cand, why) = propose_migrate_why(&i).unwrap();
     assert_eq!(why, MigrateReason::Localization);
     assert_eq!((cand.src, cand.dst, cand.replace), (5, 1, 5));
@@ -89,7 +93,7 @@ fn the_scan_after_the_move_queues_3134_only() {
         m.regenerate_waiting_migrate_list(&c).is_empty(),
         "[4, 2, 5] is safe"
     );
-    // The 3133 command as logged (made by a scan we cannot reproduce, see specs §8).
+    // The 3133 command as logged (made by a scan we cannot reproduce, see specs/placement.md §9).
     let cand = MigrateCandidate {
         pid: 3133,
         src: 5,
@@ -111,7 +115,7 @@ fn the_scan_after_the_move_queues_3134_only() {
 
 /// The lead's first incident-A tree (`topology::tests::incident_a()`) puts chunks 2 and 5 in
 /// one brick: there the policy wants 5 → 1 *before* the move too, and `[4, 2, 5]` is never
-/// the safe final location — contradicting the brief, hence the faithful tree (specs §8).
+/// the safe final location — contradicting the brief, hence the faithful tree (specs/placement.md §9).
 #[test]
 fn in_the_shared_brick_tree_5_to_1_is_wanted_before_the_move() {
     let m = incident_a_meta();
@@ -132,7 +136,7 @@ fn a_recover_goes_to_a_chunk_in_a_fresh_brick() {
     assert_eq!(recover_src_dst(&p, &m.topology, &m.chunks), Some((4, 1)));
 }
 
-/// A pid without prefer local gets topology repair at low load as well (specs §2).
+/// A pid without prefer local gets topology repair at low load as well (specs A53).
 #[test]
 fn low_load_without_prefer_local_repairs_topology() {
     let c = Cluster::two_racks();
@@ -170,7 +174,7 @@ fn localization_may_lower_safety_on_the_way_but_repair_may_not() {
     assert!(migrate_never_lowers_safety(&i, &good));
 }
 
-/// specs §9, the brief's exception: "replace = an alive replica outside the expected set that
+/// specs/placement.md §10, the exception of notes:569: "replace = an alive replica outside the expected set that
 /// is not the lease owner (first failslow one, else the last in location)" is chosen without
 /// regard to safety, so one localization step can lower the rank; the next restores it.
 #[test]
@@ -208,4 +212,45 @@ fn localization_can_lower_safety_on_the_way() {
     let i = c.input_pid(7);
     assert!(safe_final_location(&i));
     assert_eq!(safety_rank(&i, &i.pext.location), before);
+}
+
+/// notes:335 "如果集群整体尚有可用空间时比如整体 provisioned 比例在 90% 以下，不向 Used Space
+/// 比例大于 95% 的节点迁移数据" (while the cluster's overall provisioned ratio is under 90%,
+/// do not migrate onto a node whose used-space ratio is over 95%). The cluster side reads the
+/// provisioned ratio (specs A41), not the used + reserved ratio the load level is made of.
+#[test]
+fn the_95_percent_guard_reads_the_cluster_provisioned_ratio() {
+    let mut c = Cluster::two_racks();
+    for e in c.chunks.chunks.values_mut() {
+        e.capacity = 100;
+        e.used = 96;
+    }
+    c.load = LoadLevel::from_chunks(&c.chunks);
+    assert_eq!(c.load, LoadLevel::VeryHigh, "96 % used");
+    // [1, 2] share brick a1; 3 and 4 would be safer, but every chunk is over 95 % used and
+    // the pextent table provisions nothing: the guard holds.
+    let i = c.input(&[1, 2], None);
+    assert_eq!(propose_migrate(&i), None);
+    // 450 of 500 units provisioned (90 %): the guard is lifted.
+    let mut big = pext(2000, &[1, 2, 3, 4, 5], None);
+    big.size = 90;
+    c.pextents.insert(2000, big);
+    let i = c.input(&[1, 2], None);
+    let cand = propose_migrate(&i).expect("the guard is lifted at 90 % provisioned");
+    assert_eq!((cand.replace, cand.dst), (1, 4));
+}
+
+/// notes:335 "在 Migrate 时进行检查" (the 95 % check is made when migrating): a recover
+/// (`GenerateRecoverCmds()`) may still go to a chunk over 95 % used if it has room.
+#[test]
+fn a_recover_may_go_to_a_chunk_over_95_percent_used() {
+    let mut c = Cluster::incident_a_faithful();
+    c.set_used(5, 10);
+    let e = c.chunks.chunks.get_mut(&1).unwrap();
+    e.capacity = 100;
+    e.used = 96;
+    let p = pext(3133, &[4, 2], Some(4));
+    let mut p3 = p.clone();
+    p3.expected_replica_num = 3;
+    assert_eq!(recover_src_dst(&p3, &c.topo, &c.chunks), Some((4, 1)));
 }
