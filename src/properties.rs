@@ -159,6 +159,8 @@ pub struct LivenessDef {
     /// Only meaningful when scans never run out: with a scan budget, running out of scans
     /// would itself "violate" it. Such a property is skipped for bounded models.
     pub needs_unbounded_scans: bool,
+    /// Only meaningful in a model whose operator runs manual migrates (`[[manual_migrates]]`).
+    pub needs_manual_migrates: bool,
     pub property: fn() -> crate::engine::Liveness<ZbsModel>,
 }
 
@@ -166,6 +168,9 @@ impl LivenessDef {
     /// Why this property is not checked on a model with these budgets, if it is not.
     pub fn skip_reason(&self, budgets: &crate::actors::model::Budgets) -> Option<&'static str> {
         let bounded = budgets.scans.is_some() || budgets.migrate_scans.is_some();
+        if self.needs_manual_migrates && budgets.manual_migrates == Some(0) {
+            return Some("needs [[manual_migrates]] and budgets.manual_migrates > 0");
+        }
         (self.needs_unbounded_scans && bounded)
             .then_some("needs budgets.scans and budgets.migrate_scans = \"unbounded\"")
     }
@@ -173,10 +178,14 @@ impl LivenessDef {
 
 macro_rules! leads_to {
     ($name:ident, $p:ident, $q:ident, $unbounded:expr, $doc:expr) => {
+        leads_to!($name, $p, $q, $unbounded, false, $doc)
+    };
+    ($name:ident, $p:ident, $q:ident, $unbounded:expr, $manual:expr, $doc:expr) => {
         LivenessDef {
             name: stringify!($name),
             doc: $doc,
             needs_unbounded_scans: $unbounded,
+            needs_manual_migrates: $manual,
             property: || {
                 crate::engine::Liveness::leads_to(
                     stringify!($name),
@@ -216,6 +225,17 @@ pub const LIVENESS: &[LivenessDef] = &[
          safe final location with nothing in progress — no migrate ping-pong (checked only with \
          unbounded scans)"
     ),
+    leads_to!(
+        manual_migrate_sticks,
+        manual_migrate_landed,
+        manual_migrates_settled,
+        false,
+        true,
+        "no ping-pong between manual and scan migrates: once a manual migrate \
+         (RecoverManager::AddMigrateCmd()) has landed, its pid eventually rests where the last \
+         one put it, with no command, no waiting migrate and no migrate scan that would move it \
+         back (checked only in models with manual migrates)"
+    ),
 ];
 
 /// Names of every property, safety and liveness, as model files and `--format json` use them.
@@ -240,6 +260,7 @@ fn cmd_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
         .get(&owner)
         .is_some_and(|q| q.iter().any(|c| c.pid == pid && c.owner == owner));
     queued
+        || v.meta.meta.recover.manual.will_queue(pid, owner)
         || v.to_chunk(owner).any(|m| match m {
             Msg::HeartbeatReply(cmds) => cmds.iter().any(|c| c.pid == pid),
             Msg::GrantLease(p) => *p == pid,
@@ -501,6 +522,16 @@ pub fn migrate_never_lowers_safety(v: &SystemView) -> bool {
 pub fn migrate_queued(v: &SystemView) -> bool {
     let rm = &v.meta.meta.recover;
     !rm.passive_waiting_migrate.is_empty() || !rm.active_waiting_migrate.is_empty()
+}
+
+/// Some manual migrate's `REPLACE REPLICA` has landed.
+fn manual_migrate_landed(v: &SystemView) -> bool {
+    !v.meta.meta.recover.manual.landed.is_empty()
+}
+
+/// See [`crate::domain::meta::Meta::manual_migrates_settled`].
+fn manual_migrates_settled(v: &SystemView) -> bool {
+    v.meta.meta.manual_migrates_settled(&v.cfg.meta)
 }
 
 fn some_owner(v: &SystemView) -> bool {

@@ -141,6 +141,7 @@ impl Scenario {
             topo_updates: self.cfg.topo_updates.clone(),
             io_pids: self.cfg.io_pids.clone(),
             chunk_failures: self.cfg.chunk_failures.clone(),
+            manual_migrates: self.cfg.manual_migrates.clone(),
             symmetry: Default::default(),
         }
     }
@@ -191,6 +192,8 @@ struct RawModel {
     topology_updates: Vec<RawTopoUpdate>,
     #[serde(default)]
     chunk_failures: Vec<RawChunkFailure>,
+    #[serde(default)]
+    manual_migrates: Vec<RawManualMigrate>,
     #[serde(default)]
     variant: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -318,11 +321,26 @@ struct RawBudgets {
     topo_updates: Option<Spanned<u8>>,
     app_io: Option<Spanned<u8>>,
     chunk_failures: Option<Spanned<u8>>,
+    /// Manual migrate RPCs (`zbs-meta migrate create`): a number or "unbounded"; default 0.
+    #[serde(default)]
+    manual_migrates: Option<RawRuns>,
 }
 
 /// A budget's value (0 if absent).
 fn budget(b: &Option<Spanned<u8>>) -> u8 {
     b.as_ref().map_or(0, |b| *b.get_ref())
+
+}
+
+/// `[[manual_migrates]]`: `zbs-meta migrate create pid … src_chunk … dst_chunk …
+/// replaced_chunk …` (notes:374).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManualMigrate {
+    pid: Spanned<Pid>,
+    src: Spanned<Cid>,
+    dst: Spanned<Cid>,
+    replace: Spanned<Cid>,
 }
 
 #[derive(Deserialize, Default)]
@@ -562,9 +580,32 @@ impl RawModel {
             .iter()
             .map(|f| known_chunk(&f.chunk, "chunk_failures.chunk"))
             .collect::<Result<Vec<_>, _>>()?;
-        if topo_updates.len() > usize::from(u8::MAX) || chunk_failures.len() > usize::from(u8::MAX)
+        let mut manual_migrates = Vec::new();
+        for m in &self.manual_migrates {
+            if !pextents.contains_key(m.pid.get_ref()) {
+                return bad(
+                    m.pid.span(),
+                    format!(
+                        "manual_migrates.pid: pid {} is not in [[pids]]",
+                        m.pid.get_ref()
+                    ),
+                );
+            }
+            manual_migrates.push(crate::domain::manual_migrate::MigrateRequest {
+                pid: *m.pid.get_ref(),
+                src: known_chunk(&m.src, "manual_migrates.src")?,
+                dst: known_chunk(&m.dst, "manual_migrates.dst")?,
+                replace: known_chunk(&m.replace, "manual_migrates.replace")?,
+            });
+        }
+        if topo_updates.len() > usize::from(u8::MAX)
+            || chunk_failures.len() > usize::from(u8::MAX)
+            || manual_migrates.len() > usize::from(u8::MAX)
         {
-            return bad(0..0, "topology_updates, chunk_failures: at most 255 each");
+            return bad(
+                0..0,
+                "topology_updates, chunk_failures, manual_migrates: at most 255 each",
+            );
         }
         for (b, field, listed, list) in [
             (
@@ -683,10 +724,15 @@ impl RawModel {
                     topo_updates: budget(&self.budgets.topo_updates),
                     app_io: budget(&self.budgets.app_io),
                     chunk_failures: budget(&self.budgets.chunk_failures),
+                    manual_migrates: match &self.budgets.manual_migrates {
+                        Some(r) => r.get("budgets.manual_migrates")?,
+                        None => Some(0),
+                    },
                 },
                 topo_updates,
                 io_pids,
                 chunk_failures,
+                manual_migrates,
                 symmetry: Default::default(),
             },
             expected,

@@ -85,7 +85,9 @@ pub(super) fn on_msg(
         | Msg::ReleaseOwner(_)
         | Msg::UpdateTopo { .. }
         | Msg::AppIo(_)
-        | Msg::ChunkLost(_) => unreachable!("a chunk does not receive {msg:?}"),
+        | Msg::ChunkLost(_)
+        | Msg::MigrateCreate { .. }
+        | Msg::MigrateDone { .. } => unreachable!("a chunk does not receive {msg:?}"),
     }
 }
 
@@ -132,6 +134,8 @@ pub(super) fn on_timeout(
         | Timer::Heartbeat(_)
         | Timer::TopoUpdate(_)
         | Timer::AppIo(_)
-        | Timer::ChunkFailure(_) => unreachable!("not a chunk timer: {timer:?}"),
+        | Timer::ChunkFailure(_)
+        | Timer::ManualMigrate(_)
+        | Timer::AddMigrateStep(_) => unreachable!("not a chunk timer: {timer:?}"),
     }
 }

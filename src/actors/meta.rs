@@ -142,11 +142,29 @@ pub(super) fn on_timeout(
             );
             log
         }
+        // An RPC handler thread runs the next step of AddMigrateCmd() (unlocked draft).
+        Timer::AddMigrateStep(slot) => {
+            let request = node.meta.recover.manual.calls.get(slot).map(|c| c.request);
+            let events = node.meta.add_migrate_cmd_step(meta_cfg, *slot);
+            if !node.meta.recover.manual.calls.contains_key(slot) {
+                o.cancel_timer(Timer::AddMigrateStep(*slot));
+                if let Some(index) = request {
+                    o.send(cfg.operator_id(), Msg::MigrateDone { index });
+                }
+            } else {
+                o.set_timer(Timer::AddMigrateStep(*slot), secs(0));
+            }
+            events
+                .into_iter()
+                .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
+                .collect()
+        }
         Timer::Execute(_)
         | Timer::IdleRelease(_)
         | Timer::TopoUpdate(_)
         | Timer::AppIo(_)
-        | Timer::ChunkFailure(_) => {
+        | Timer::ChunkFailure(_)
+        | Timer::ManualMigrate(_) => {
             unreachable!("not a meta timer: {timer:?}")
         }
     };
@@ -182,7 +200,23 @@ pub(super) fn on_msg(
         }
         Msg::AppIo(pid) => app_io(cfg, node, *pid, o),
         Msg::ChunkLost(cid) => lines(node.meta.chunk_lost(meta_cfg, *cid)),
-        Msg::HeartbeatReply(_) | Msg::GrantLease(_) | Msg::Disconnect => {
+        // zbs-meta migrate create …: RecoverManager::AddMigrateCmd().
+        Msg::MigrateCreate { index, req } => {
+            let events = node.meta.add_migrate_cmd(meta_cfg, *index, *req);
+            match events.first() {
+                Some(crate::domain::manual_migrate::RpcEvent::Received { slot, .. })
+                    if node.meta.recover.manual.calls.contains_key(slot) =>
+                {
+                    o.set_timer(Timer::AddMigrateStep(*slot), secs(0));
+                }
+                _ => o.send(src, Msg::MigrateDone { index: *index }),
+            }
+            events
+                .into_iter()
+                .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
+                .collect()
+        }
+        Msg::HeartbeatReply(_) | Msg::GrantLease(_) | Msg::Disconnect | Msg::MigrateDone { .. } => {
             unreachable!("meta does not receive {msg:?}")
         }
     };

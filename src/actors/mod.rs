@@ -48,6 +48,14 @@ pub enum Msg {
     ChunkLost(Cid),
     /// operator → chunk: the chunk goes down (process or node lost).
     Disconnect,
+    /// operator → meta: `zbs-meta migrate create …` (ZBS-20993), the model file's manual
+    /// migrate `index`.
+    MigrateCreate {
+        index: u8,
+        req: crate::domain::manual_migrate::MigrateRequest,
+    },
+    /// meta → operator: the RPC of manual migrate `index` returned.
+    MigrateDone { index: u8 },
 }
 
 /// Every timer. stateright fires any set timer at any moment.
@@ -71,6 +79,10 @@ pub enum Timer {
     AppIo(Pid),
     /// operator: the `i`-th chunk failure of the model file.
     ChunkFailure(u8),
+    /// operator: runs the `i`-th manual migrate of the model file (`zbs-meta migrate create`).
+    ManualMigrate(u8),
+    /// meta: the RPC handler thread in slot `s` runs the next step of `AddMigrateCmd()`.
+    AddMigrateStep(u8),
 }
 
 /// A log line a step produced: a meta event, a chunk's own log line, or a remark of the model
@@ -149,8 +161,11 @@ impl ZbsActor {
             ZbsActor::Chunk(cfg, cid) => with(state, ActorState::as_chunk, |s| {
                 chunk::on_msg(cfg, *cid, s, msg, o)
             }),
-            // The operator and the client receive nothing.
-            ZbsActor::Operator(_) | ZbsActor::Client(_) => Vec::new(),
+            ZbsActor::Operator(cfg) => with(state, ActorState::as_operator, |s| {
+                operator::on_msg(cfg, s, msg, o)
+            }),
+            // The client receives nothing.
+            ZbsActor::Client(_) => Vec::new(),
         }
     }
 

@@ -28,6 +28,10 @@ pub struct Budgets {
     pub app_io: u8,
     /// Chunk losses, chosen among the model file's `chunk_failures`.
     pub chunk_failures: u8,
+    /// Manual migrate RPCs (`zbs-meta migrate create`), among the model file's
+    /// `manual_migrates`; `None`: unbounded (the operator re-runs a request once its last run
+    /// returned).
+    pub manual_migrates: Option<u8>,
 }
 
 /// Everything static about one model: shared by all actors, never part of a state.
@@ -47,6 +51,8 @@ pub struct ModelCfg {
     pub io_pids: Vec<Pid>,
     /// Chunks the operator may lose.
     pub chunk_failures: Vec<Cid>,
+    /// The manual migrates the operator may run (`[[manual_migrates]]`).
+    pub manual_migrates: Vec<crate::domain::manual_migrate::MigrateRequest>,
     /// Classes of interchangeable pids (filled by [`build`]; see `symmetry.rs`).
     /// Computed by [`build`] from the rest of the configuration.
     pub symmetry: super::symmetry::Symmetry,
@@ -230,7 +236,12 @@ impl crate::engine::FairModel for ZbsModel {
                 Timer::Heartbeat(_) => 5,
                 Timer::Execute(_) => 6,
                 Timer::IdleRelease(_) => 7,
-                Timer::TopoUpdate(_) | Timer::ChunkFailure(_) | Timer::AppIo(_) => return None,
+                // An RPC handler thread, once started, runs on.
+                Timer::AddMigrateStep(_) => 8,
+                Timer::TopoUpdate(_)
+                | Timer::ChunkFailure(_)
+                | Timer::AppIo(_)
+                | Timer::ManualMigrate(_) => return None,
             },
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)

@@ -11,6 +11,11 @@ use stateright::actor::Out;
 pub struct OperatorState {
     pub topo_sent: Vec<bool>,
     pub failures_sent: Vec<bool>,
+    /// Manual migrate runs left (`None`: unbounded).
+    pub migrates_left: Option<u8>,
+    /// Per manual migrate of the model file: its RPC is running (the operator waits for it to
+    /// return before running it again).
+    pub migrate_running: Vec<bool>,
 }
 
 fn used(sent: &[bool]) -> usize {
@@ -44,11 +49,51 @@ fn arm(sent: &[bool], budget: u8, timer: fn(u8) -> Timer, o: &mut Out<ZbsActor>)
     }
 }
 
+/// Arms the timer of every manual migrate not running while runs are left; cancels the rest.
+fn arm_migrates(state: &OperatorState, o: &mut Out<ZbsActor>) {
+    let open = state.migrates_left.is_none_or(|n| n > 0);
+    for (i, &running) in state.migrate_running.iter().enumerate() {
+        if open && !running {
+            o.set_timer(Timer::ManualMigrate(i as u8), secs(1));
+        } else {
+            o.cancel_timer(Timer::ManualMigrate(i as u8));
+        }
+    }
+}
+
+/// The RPC of a manual migrate returned (its status is in meta's step).
+pub(super) fn on_msg(
+    _cfg: &ModelCfg,
+    state: &mut OperatorState,
+    msg: &Msg,
+    o: &mut Out<ZbsActor>,
+) -> Vec<LogLine> {
+    match msg {
+        Msg::MigrateDone { index } => {
+            state.migrate_running[usize::from(*index)] = false;
+            arm_migrates(state, o);
+            Vec::new()
+        }
+        Msg::HeartbeatReply(_)
+        | Msg::ReplaceReplica(_)
+        | Msg::ReleaseOwner(_)
+        | Msg::UpdateTopo { .. }
+        | Msg::AppIo(_)
+        | Msg::GrantLease(_)
+        | Msg::ChunkLost(_)
+        | Msg::Disconnect
+        | Msg::MigrateCreate { .. } => unreachable!("the operator does not receive {msg:?}"),
+    }
+}
+
 pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> OperatorState {
     let state = OperatorState {
         topo_sent: vec![false; cfg.topo_updates.len()],
         failures_sent: vec![false; cfg.chunk_failures.len()],
+        migrates_left: cfg.budgets.manual_migrates,
+        migrate_running: vec![false; cfg.manual_migrates.len()],
     };
+    arm_migrates(&state, o);
     arm(
         &state.topo_sent,
         cfg.budgets.topo_updates,
@@ -97,6 +142,20 @@ pub(super) fn on_timeout(
                 o,
             );
             vec![LogLine::Remark(format!("chunk-{cid} is lost (node down)"))]
+        }
+        Timer::ManualMigrate(i) => {
+            let req = cfg.manual_migrates[usize::from(i)];
+            state.migrate_running[usize::from(i)] = true;
+            if let Some(n) = &mut state.migrates_left {
+                *n -= 1;
+            }
+            o.send(cfg.meta_id(), Msg::MigrateCreate { index: i, req });
+            arm_migrates(state, o);
+            vec![LogLine::Remark(format!(
+                "operator runs: zbs-meta migrate create pid {} src_chunk {} dst_chunk {} \
+                 replaced_chunk {}",
+                req.pid, req.src, req.dst, req.replace
+            ))]
         }
         _ => unreachable!("not an operator timer: {timer:?}"),
     }

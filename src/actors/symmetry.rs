@@ -71,6 +71,11 @@ const MAX_CANDIDATES: usize = 5_040;
 impl Symmetry {
     /// The renamings that map `cfg` onto itself.
     pub fn of(cfg: &ModelCfg) -> Symmetry {
+        if !cfg.manual_migrates.is_empty() {
+            // A manual migrate names its pid and chunks, and its calls carry commands: such
+            // models are explored without reduction.
+            return Symmetry::default();
+        }
         let meta = &cfg.initial_meta;
         let pid_key = |pid: &Pid| {
             let p = &meta.pextents[pid];
@@ -373,6 +378,7 @@ impl Rename<'_> {
             cmds_issued,
             next_repair_scan_pid,
             ghost,
+            manual,
         } = rm;
         let Ghost {
             revoked_pids,
@@ -392,6 +398,8 @@ impl Rename<'_> {
                 0 => 0,
                 p => self.pid(p),
             },
+            // Models with manual migrates have no symmetry (`Symmetry::of`): nothing to rename.
+            manual: manual.clone(),
             ghost: Ghost {
                 revoked_pids: self.pid_set(revoked_pids),
                 issued_after_revoke: self.pid_set(issued_after_revoke),
@@ -477,6 +485,8 @@ impl Rename<'_> {
             },
             Msg::ChunkLost(c) => Msg::ChunkLost(self.cid(*c)),
             Msg::Disconnect => Msg::Disconnect,
+            // Only in models with manual migrates, which have no symmetry.
+            Msg::MigrateCreate { .. } | Msg::MigrateDone { .. } => m.clone(),
         }
     }
 
@@ -492,7 +502,9 @@ impl Rename<'_> {
             | Timer::MigrateScan
             | Timer::SwapMigrate
             | Timer::TopoUpdate(_)
-            | Timer::ChunkFailure(_) => t.clone(),
+            | Timer::ChunkFailure(_)
+            | Timer::ManualMigrate(_)
+            | Timer::AddMigrateStep(_) => t.clone(),
         }
     }
 

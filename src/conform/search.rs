@@ -465,7 +465,11 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             Msg::HeartbeatReply(cmds) => Some(cmds.iter().map(|c| c.pid).collect()),
             Msg::ReplaceReplica(c) => Some(vec![c.pid]),
             Msg::ReleaseOwner(p) | Msg::AppIo(p) | Msg::GrantLease(p) => Some(vec![*p]),
-            Msg::UpdateTopo { .. } | Msg::ChunkLost(_) | Msg::Disconnect => None,
+            Msg::MigrateCreate { req, .. } => Some(vec![req.pid]),
+            Msg::UpdateTopo { .. }
+            | Msg::ChunkLost(_)
+            | Msg::Disconnect
+            | Msg::MigrateDone { .. } => None,
         },
         ActorModelAction::Timeout(_, timer) => match timer {
             Timer::Execute(p) | Timer::IdleRelease(p) | Timer::AppIo(p) => Some(vec![*p]),
@@ -474,7 +478,9 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Timer::SwapMigrate
             | Timer::Heartbeat(_)
             | Timer::TopoUpdate(_)
-            | Timer::ChunkFailure(_) => None,
+            | Timer::ChunkFailure(_)
+            | Timer::ManualMigrate(_)
+            | Timer::AddMigrateStep(_) => None,
         },
         ActorModelAction::Drop(_)
         | ActorModelAction::Crash(_)

@@ -163,6 +163,8 @@ pub enum MetaEvent {
     LeaseGranted { pid: Pid, owner: Cid, created: bool },
     /// App IO went through an owner without touching meta's lease state.
     IoServed { pid: Pid, owner: Cid },
+    /// A step of the manual migrate RPC `RecoverManager::AddMigrateCmd()` (ZBS-20993).
+    AddMigrateCmd(super::manual_migrate::RpcEvent),
 }
 
 /// The real log line of an event: thread, `file:line`, message (after the header).
@@ -314,6 +316,9 @@ impl MetaEvent {
                     session_uuid(*session)
                 ),
             ),
+            MetaEvent::AddMigrateCmd(e) => {
+                e.glog().and_then(|(file_line, m)| glog(RPC, file_line, m))
+            }
             MetaEvent::ScanCursor { .. }
             | MetaEvent::MigrateQueued(_)
             | MetaEvent::RecoverQueued { .. }
@@ -485,6 +490,7 @@ impl MetaEvent {
             MetaEvent::IoServed { pid, owner } => one(format!(
                 "IO on pid: {pid} served through owner {owner} (meta unchanged)"
             )),
+            MetaEvent::AddMigrateCmd(e) => e.remarks(),
         }
     }
 

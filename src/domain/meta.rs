@@ -135,6 +135,9 @@ impl Meta {
             result: result.map(|()| pext.clone()),
         }];
         if tracked {
+            if matches!(events[0], MetaEvent::ReplaceReplica { result: Ok(_), .. }) {
+                self.manual_migrate_landed(cmd);
+            }
             self.finish_cmd(cfg, cmd);
         }
         events
@@ -155,7 +158,14 @@ impl Meta {
     /// reserved space are exactly those of the commands in `pid_cmds_`, and no chunk uses more
     /// than `max_slots` command slots.
     pub fn reservations_balance(&self, max_slots: usize) -> bool {
-        let cmds: Vec<&RecoverCmd> = self.recover.pid_cmds.values().collect();
+        // A manual migrate RPC between its reservation and its pid_cmds_ insert holds its
+        // command's reservations (specs A80).
+        let cmds: Vec<&RecoverCmd> = self
+            .recover
+            .pid_cmds
+            .values()
+            .chain(self.recover.manual.reserving())
+            .collect();
         let pids = |f: &dyn Fn(&RecoverCmd) -> bool| -> Vec<Pid> {
             cmds.iter().filter(|c| f(c)).map(|c| c.pid).collect()
         };

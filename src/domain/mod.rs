@@ -14,6 +14,7 @@
 pub mod access_manager;
 pub mod chunk_table;
 pub mod events;
+pub mod manual_migrate;
 pub mod meta;
 pub mod pextent;
 pub mod placement;

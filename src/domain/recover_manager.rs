@@ -32,6 +32,9 @@ pub struct RecoverManager {
     pub next_repair_scan_pid: Pid,
     /// Model-only observations (ghost variables, not ZBS state) that properties read.
     pub ghost: Ghost,
+    /// The manual migrate RPC (`AddMigrateCmd()`, ZBS-20993): calls in progress and the
+    /// commands it made.
+    pub manual: super::manual_migrate::ManualMigrates,
 }
 
 /// What the model remembers of the past only so that properties can speak of it: never read
@@ -128,6 +131,7 @@ impl Meta {
         let mut events = Vec::new();
         let proposals: Vec<MigrateCandidate> = walked
             .iter()
+            .filter(|&&pid| !self.scan_honours_manual(cfg, pid))
             .filter_map(|pid| {
                 let pext = &self.pextents[pid];
                 placement::propose_migrate(&view.for_pid(pext, self.owner_of(*pid)))

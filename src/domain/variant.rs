@@ -242,6 +242,22 @@ registry! {
          the first vanishes; both_run = each lands its own REPLACE REPLICA; second_refused = \
          the chunk keeps the first, the second never runs (specs A25)";
 
+    add_migrate_cmd: crate::domain::manual_migrate::AddMigrateLocking =
+        crate::domain::manual_migrate::AddMigrateLocking::Draft;
+    kind Fix;
+    zbs "RecoverManager::AddMigrateCmd() (ZBS-20993 draft, notes:385-463)";
+    doc "how the manual migrate RPC runs (specs A80): draft = as written: no lock, so DoScan, \
+         heartbeats and topology updates interleave between PExtentHasCmdUnLock and the \
+         pid_cmds_ insert, and a failed AllocOwnerForRecover returns with the reservation \
+         kept; locked = the whole draft under RecoverManager's lock; locked_releasing = locked, \
+         and the reservation is given back on failure";
+
+    scan_honours_manual_migrate: bool = false;
+    kind Fix;
+    zbs "RecoverManager::ReGenerateWaitingMigrateList() after AddMigrateCmd()";
+    doc "on: the migrate scan leaves a pid alone while it sits where its last manual migrate \
+         put it (notes:371); off: the scan may migrate it back (the draft, notes:357)";
+
     check_pid_has_cmd: bool = true;
     kind SeededBug;
     zbs "RecoverManager::AddRecoverCmdUnlock() check 1";

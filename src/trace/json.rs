@@ -95,20 +95,44 @@ pub enum TimerRecord {
     TopoUpdate { index: u8 },
     AppIo { pid: Pid },
     ChunkFailure { index: u8 },
+    ManualMigrate { index: u8 },
+    AddMigrateStep { slot: u8 },
 }
 
 /// [`Msg`], serialisable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum MsgRecord {
-    HeartbeatReply { cmds: Vec<RecoverCmd> },
-    ReplaceReplica { cmd: RecoverCmd },
-    ReleaseOwner { pid: Pid },
-    UpdateTopo { cid: Cid, new_parent: String },
-    AppIo { pid: Pid },
-    GrantLease { pid: Pid },
-    ChunkLost { cid: Cid },
+    HeartbeatReply {
+        cmds: Vec<RecoverCmd>,
+    },
+    ReplaceReplica {
+        cmd: RecoverCmd,
+    },
+    ReleaseOwner {
+        pid: Pid,
+    },
+    UpdateTopo {
+        cid: Cid,
+        new_parent: String,
+    },
+    AppIo {
+        pid: Pid,
+    },
+    GrantLease {
+        pid: Pid,
+    },
+    ChunkLost {
+        cid: Cid,
+    },
     Disconnect,
+    MigrateCreate {
+        index: u8,
+        req: crate::domain::manual_migrate::MigrateRequest,
+    },
+    MigrateDone {
+        index: u8,
+    },
 }
 
 impl From<&Timer> for TimerRecord {
@@ -123,6 +147,8 @@ impl From<&Timer> for TimerRecord {
             Timer::TopoUpdate(index) => TimerRecord::TopoUpdate { index },
             Timer::AppIo(pid) => TimerRecord::AppIo { pid },
             Timer::ChunkFailure(index) => TimerRecord::ChunkFailure { index },
+            Timer::ManualMigrate(index) => TimerRecord::ManualMigrate { index },
+            Timer::AddMigrateStep(slot) => TimerRecord::AddMigrateStep { slot },
         }
     }
 }
@@ -147,6 +173,11 @@ impl MsgRecord {
             Msg::GrantLease(pid) => MsgRecord::GrantLease { pid: *pid },
             Msg::ChunkLost(cid) => MsgRecord::ChunkLost { cid: *cid },
             Msg::Disconnect => MsgRecord::Disconnect,
+            Msg::MigrateCreate { index, req } => MsgRecord::MigrateCreate {
+                index: *index,
+                req: *req,
+            },
+            Msg::MigrateDone { index } => MsgRecord::MigrateDone { index: *index },
         }
     }
 }

@@ -102,6 +102,11 @@ pub fn msg_text(m: &Msg) -> String {
         Msg::GrantLease(p) => format!("GrantLease(pid {p})"),
         Msg::ChunkLost(c) => format!("ChunkLost(chunk-{c})"),
         Msg::Disconnect => "Disconnect".into(),
+        Msg::MigrateCreate { req, .. } => format!(
+            "MigrateCreate(pid {} src {} dst {} replace {})",
+            req.pid, req.src, req.dst, req.replace
+        ),
+        Msg::MigrateDone { index } => format!("MigrateDone(#{index})"),
     }
 }
 
@@ -117,6 +122,8 @@ pub fn timer_text(t: &Timer) -> String {
         Timer::TopoUpdate(i) => format!("topology update #{i}"),
         Timer::AppIo(p) => format!("app IO on pid {p}"),
         Timer::ChunkFailure(i) => format!("chunk failure #{i}"),
+        Timer::ManualMigrate(i) => format!("manual migrate #{i}"),
+        Timer::AddMigrateStep(s) => format!("AddMigrateCmd step (RPC thread #{s})"),
     }
 }
 

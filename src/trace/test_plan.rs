@@ -49,6 +49,18 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
                 "take chunk-{} down (kill the chunk process / node)",
                 cfg.chunk_failures[usize::from(*index)]
             ),
+            TimerRecord::ManualMigrate { index } => {
+                let r = cfg.manual_migrates[usize::from(*index)];
+                format!(
+                    "run zbs-meta migrate create pid {} src_chunk {} dst_chunk {} \
+                     replaced_chunk {} (in its own thread)",
+                    r.pid, r.src, r.dst, r.replace
+                )
+            }
+            TimerRecord::AddMigrateStep { slot } => format!(
+                "let the RPC thread #{slot} run the next step of RecoverManager::AddMigrateCmd() \
+                 (e.g. release a sync point placed after it)"
+            ),
         },
         ActionRecord::Deliver { src, dst, msg } => match msg {
             MsgRecord::UpdateTopo { cid, .. } => format!(
@@ -78,6 +90,14 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             ),
             MsgRecord::GrantLease { pid } => format!("{dst} receives the lease of pid {pid}"),
             MsgRecord::Disconnect => format!("{dst} goes down"),
+            MsgRecord::MigrateCreate { req, .. } => format!(
+                "meta's RPC server calls RecoverManager::AddMigrateCmd(pid {}, src {}, dst {}, \
+                 replace {})",
+                req.pid, req.src, req.dst, req.replace
+            ),
+            MsgRecord::MigrateDone { index } => {
+                format!("the RPC of manual migrate #{index} returns to {dst}")
+            }
         },
         ActionRecord::Other { debug } => debug.clone(),
     }

@@ -17,6 +17,7 @@
 //! [`Action::of_event`]), so a new timer, message or event kind does not compile until it is
 //! named here.
 
+use crate::domain::manual_migrate::RpcEvent;
 use crate::actors::model::{ModelCfg, ZbsModel, ZbsState};
 use crate::actors::{LogLine, Msg, Timer};
 use crate::domain::events::{MetaEvent, Refusal};
@@ -158,6 +159,32 @@ actions! {
     LeaseExistingOwner => "AccessManager::GetLease: granted by the existing owner",
     /// `MetaEvent::IoServed`.
     IoServed => "AccessManager::GetLease: served through the cached owner",
+    /// Timer `ManualMigrate(i)`: the operator runs `zbs-meta migrate create`.
+    ManualMigrateRequest => "operator: zbs-meta migrate create",
+    /// Deliver `MigrateCreate`: the RPC reaches meta.
+    AddMigrateCmdRpc => "MetaRpcServer: AddMigrateCmd RPC received",
+    /// Timer `AddMigrateStep(s)`: the RPC thread runs its next step.
+    AddMigrateCmdStep => "RecoverManager::AddMigrateCmd: next step",
+    /// Deliver `MigrateDone`: the RPC returned to the operator.
+    ManualMigrateReturned => "operator: zbs-meta migrate create returned",
+    /// `RpcEvent::Received`.
+    AddMigrateCmdReceived => "RecoverManager::AddMigrateCmd: started on an RPC thread",
+    /// `RpcEvent::Passed`.
+    AddMigrateCmdPassed => "RecoverManager::AddMigrateCmd: a check passed",
+    /// `RpcEvent::Refused`, nothing kept.
+    AddMigrateCmdRefused => "RecoverManager::AddMigrateCmd: refused",
+    /// `RpcEvent::Refused`, the reservation kept (the draft's failure path).
+    AddMigrateCmdRefusedKept => "RecoverManager::AddMigrateCmd: refused, reservation kept",
+    /// `RpcEvent::Reserved`.
+    AddMigrateCmdReserved => "ChunkTable::ReserveSpaceForRecover (AddMigrateCmd)",
+    /// `RpcEvent::OwnerAllocated`.
+    AddMigrateCmdOwner => "AccessManager::AllocOwnerForRecover (AddMigrateCmd)",
+    /// `RpcEvent::Enqueued`.
+    AddMigrateCmdEnqueued => "AccessManager::EnqueueRecoverCmd (AddMigrateCmd)",
+    /// `RpcEvent::Added`, `pid_cmds_` had no command for the pid.
+    AddMigrateCmdAdded => "RecoverManager::AddMigrateCmd: add recover cmd by rpc",
+    /// `RpcEvent::Added` that overwrote another command in `pid_cmds_`.
+    AddMigrateCmdOverwrote => "RecoverManager::AddMigrateCmd: pid_cmds_ entry overwritten",
 }
 
 /// Actions fit one bit each in a transition's set.
@@ -177,6 +204,8 @@ impl Action {
                 Msg::GrantLease(_) => Action::CacheLease,
                 Msg::ChunkLost(_) => Action::SessionExpired,
                 Msg::Disconnect => Action::ChunkDown,
+                Msg::MigrateCreate { .. } => Action::AddMigrateCmdRpc,
+                Msg::MigrateDone { .. } => Action::ManualMigrateReturned,
             },
             ActorModelAction::Timeout(_, timer) => match timer {
                 Timer::Scan => Action::DoScan,
@@ -188,6 +217,8 @@ impl Action {
                 Timer::TopoUpdate(_) => Action::TopoRequest,
                 Timer::AppIo(_) => Action::AppIoRequest,
                 Timer::ChunkFailure(_) => Action::ChunkFailure,
+                Timer::ManualMigrate(_) => Action::ManualMigrateRequest,
+                Timer::AddMigrateStep(_) => Action::AddMigrateCmdStep,
             },
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)
@@ -277,6 +308,28 @@ impl Action {
                 Action::LeaseExistingOwner
             }),
             MetaEvent::IoServed { .. } => out.push(Action::IoServed),
+            MetaEvent::AddMigrateCmd(e) => out.push(match e {
+                RpcEvent::Received { .. } => Action::AddMigrateCmdReceived,
+                RpcEvent::Passed { .. } => Action::AddMigrateCmdPassed,
+                RpcEvent::Refused {
+                    reservation_kept: true,
+                    ..
+                } => Action::AddMigrateCmdRefusedKept,
+                RpcEvent::Refused {
+                    reservation_kept: false,
+                    ..
+                } => Action::AddMigrateCmdRefused,
+                RpcEvent::Reserved { .. } => Action::AddMigrateCmdReserved,
+                RpcEvent::OwnerAllocated { .. } => Action::AddMigrateCmdOwner,
+                RpcEvent::Enqueued { .. } => Action::AddMigrateCmdEnqueued,
+                RpcEvent::Added {
+                    overwrote: None, ..
+                } => Action::AddMigrateCmdAdded,
+                RpcEvent::Added {
+                    overwrote: Some(_),
+                    ..
+                } => Action::AddMigrateCmdOverwrote,
+            }),
         }
     }
 
