@@ -329,7 +329,6 @@ struct RawBudgets {
 /// A budget's value (0 if absent).
 fn budget(b: &Option<Spanned<u8>>) -> u8 {
     b.as_ref().map_or(0, |b| *b.get_ref())
-
 }
 
 /// `[[manual_migrates]]`: `zbs-meta migrate create pid … src_chunk … dst_chunk …

@@ -99,7 +99,7 @@ fn a_huge_timeout_or_memory_cap_is_refused_not_a_panic_or_zero() {
     // The largest cap that fits is no cap at all for this model: it is checked whole.
     let out = zbs_mc(&["check", &incident_a(), "--max-memory", "17592186044415"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stdout(&out).contains("423 states"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("1229 states"), "{}", stdout(&out));
 }
 
 // ---- 2: the symmetry group of 66 alike pids or chunks ----
@@ -477,7 +477,7 @@ fn explore_from_a_trace_blocked_at_its_first_step_opens_at_step_0() {
     let text = std::fs::read_to_string(incident_a()).unwrap();
     std::fs::write(
         &no_migrate,
-        text.replace("migrate_scans = 1", "migrate_scans = 0"),
+        text.replace("migrate_scans = 2", "migrate_scans = 0"),
     )
     .unwrap();
     let e = zbs_mc::cli::explore::build(&args(Some(no_migrate.clone()), &trace)).unwrap();
@@ -638,17 +638,17 @@ fn a_model_with_a_wrong_field_names_file_line_and_field() {
         (
             "app_io = 0 ",
             "app_io = 1 ",
-            ":52:10: budgets.app_io: app IO needs pids to touch",
+            ":57:10: budgets.app_io: app IO needs pids to touch",
         ),
         (
             "topo_updates = 1 ",
             "topo_updates = 2 ",
-            ":51:16: budgets.topo_updates: 2 may happen, but [[topology_updates]] lists 1",
+            ":56:16: budgets.topo_updates: 2 may happen, but [[topology_updates]] lists 1",
         ),
         (
             "capacity = 100, used = 20 },\n  { cid = 2",
             "capacity = 100, used = \"lots\" },\n  { cid = 2",
-            ":26:57: cluster.chunks.used: invalid type: string \"lots\"",
+            ":31:57: cluster.chunks.used: invalid type: string \"lots\"",
         ),
     ] {
         let path = dir.join("m.toml");

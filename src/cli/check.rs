@@ -201,7 +201,11 @@ pub fn run(args: &CheckArgs) -> i32 {
         }
         (Format::Text, None) => verdicts::print::text(&report),
         (Format::Text, Some(c)) => {
-            format!("{}\ncoverage:\n{}", verdicts::print::text(&report), c.table())
+            format!(
+                "{}\ncoverage:\n{}",
+                verdicts::print::text(&report),
+                c.table()
+            )
         }
     };
     match super::trace::after_check(&args.output, &scenario, &variant, &model, &run, &report) {

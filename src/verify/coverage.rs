@@ -17,10 +17,10 @@
 //! [`Action::of_event`]), so a new timer, message or event kind does not compile until it is
 //! named here.
 
-use crate::domain::manual_migrate::RpcEvent;
 use crate::actors::model::{ModelCfg, ZbsModel, ZbsState};
 use crate::actors::{LogLine, Msg, Timer};
 use crate::domain::events::{MetaEvent, Refusal};
+use crate::domain::manual_migrate::RpcEvent;
 use crate::domain::pextent::ReplaceRefusal;
 use crate::trace::ZbsAction;
 use stateright::Model;
@@ -260,7 +260,9 @@ impl Action {
             }),
             MetaEvent::MigrateForLocalization => out.push(Action::MigrateForLocalization),
             MetaEvent::ScanCursor { .. } => out.push(Action::ScanCursor),
-            MetaEvent::RevokeSparedRewrittenSrc { .. } => out.push(Action::RevokeSparedRewrittenSrc),
+            MetaEvent::RevokeSparedRewrittenSrc { .. } => {
+                out.push(Action::RevokeSparedRewrittenSrc)
+            }
             MetaEvent::CandidateRevoked { .. } => {
                 out.push(Action::RevokeRecoverCmds);
                 out.push(Action::RevokedCandidate);
@@ -326,8 +328,7 @@ impl Action {
                     overwrote: None, ..
                 } => Action::AddMigrateCmdAdded,
                 RpcEvent::Added {
-                    overwrote: Some(_),
-                    ..
+                    overwrote: Some(_), ..
                 } => Action::AddMigrateCmdOverwrote,
             }),
         }
