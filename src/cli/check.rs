@@ -3,7 +3,6 @@
 use super::{Format, exit};
 use crate::actors::model;
 use crate::engine::{Options, Progress};
-use crate::scenario::Scenario;
 use crate::verdicts;
 use std::path::PathBuf;
 
@@ -100,20 +99,9 @@ pub fn parse_mib(text: &str) -> Result<u64, String> {
 }
 
 pub fn run(args: &CheckArgs) -> i32 {
-    let scenario = match Scenario::load(&args.model) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
+    let Some((scenario, variant)) = super::load_model(&args.model, &args.variants) else {
+        return exit::BAD_INPUT;
     };
-    let mut variant = scenario.variant.clone();
-    for v in &args.variants {
-        if let Err(e) = variant.apply(v) {
-            eprintln!("error: --variant {v}: {e}");
-            return exit::BAD_INPUT;
-        }
-    }
     if args.threads == Some(0) {
         eprintln!("error: --threads must be at least 1");
         return exit::BAD_INPUT;

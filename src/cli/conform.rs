@@ -9,7 +9,7 @@ use super::{Format, exit};
 use crate::actors::model;
 use crate::conform::report::{self, Verdict};
 use crate::conform::search::Options;
-use crate::scenario::{Scenario, variant_label};
+use crate::scenario::variant_label;
 use std::path::PathBuf;
 
 /// The exit code for a log that is not a behaviour of the model.
@@ -58,20 +58,9 @@ pub struct ConformArgs {
 }
 
 pub fn run(args: &ConformArgs) -> i32 {
-    let scenario = match Scenario::load(&args.model) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_INPUT;
-        }
+    let Some((scenario, variant)) = super::load_model(&args.model, &args.variants) else {
+        return exit::BAD_INPUT;
     };
-    let mut variant = scenario.variant.clone();
-    for v in &args.variants {
-        if let Err(e) = variant.apply(v) {
-            eprintln!("error: --variant {v}: {e}");
-            return exit::BAD_INPUT;
-        }
-    }
     if args.max_candidates == 0 {
         eprintln!("error: --max-candidates must be at least 1");
         return exit::BAD_INPUT;

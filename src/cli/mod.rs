@@ -164,3 +164,26 @@ fn run_command(cli: Cli) -> i32 {
         Command::Conform(args) => conform::run(&args),
     }
 }
+
+/// Loads a model file and applies `--variant NAME=OPTION` overrides to its `[variant]`;
+/// prints the error and returns `None` on bad input (the caller exits 2).
+pub fn load_model(
+    path: &std::path::Path,
+    overrides: &[String],
+) -> Option<(crate::scenario::Scenario, crate::domain::variant::Variant)> {
+    let scenario = match crate::scenario::Scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return None;
+        }
+    };
+    let mut variant = scenario.variant.clone();
+    for v in overrides {
+        if let Err(e) = variant.apply(v) {
+            eprintln!("error: --variant {v}: {e}");
+            return None;
+        }
+    }
+    Some((scenario, variant))
+}
