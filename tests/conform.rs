@@ -377,3 +377,99 @@ fn the_focused_search_and_the_full_search_agree_on_every_fixture() {
         assert_eq!(leaked(&a), leaked(&b), "{name}");
     }
 }
+
+/// `--infer`: no model file; the incident-A log alone gives pid 3133's leaked owner on chunk 5
+/// (pid 3133's location borrowed from pid 3134, which got the same command; chunk 5 beside
+/// chunk 2, so the migrate scan proposes 5 → 1), and the file it writes is the model checked.
+#[test]
+fn infer_finds_the_incident_a_leak_from_the_log_alone() {
+    let out_file = std::env::temp_dir().join(format!("zbs-mc-infer-{}.toml", std::process::id()));
+    let out = zbs_mc(&[
+        "conform",
+        "tests/fixtures/conform/incident-a.log",
+        "--infer",
+        "--infer-out",
+        out_file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "property_broken");
+    let pending = v["pending"].as_array().unwrap();
+    let leaks: Vec<_> = pending
+        .iter()
+        .filter(|p| p["leaked"] == true)
+        .map(|p| (p["pid"].as_u64().unwrap(), p["owner"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(leaks, vec![(3133, 5)], "{pending:#?}");
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let s = Scenario::parse(&out_file, text.clone()).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(
+        text.contains("pid 3134's, which got the same command"),
+        "{text}"
+    );
+    assert!(
+        text.contains("{ cid = 5, parent = \"brick-2\""),
+        "chunk 5 beside chunk 2: {text}"
+    );
+    // The saved file, given back with --model, is the same model: the same verdict.
+    let m = model::build(s.model_cfg(&s.variant));
+    let r = run(&m, &["incident-a.log"]);
+    assert_eq!(r.verdict, Verdict::PropertyBroken);
+    assert_eq!(leaked(&r), vec![(3133, 5)]);
+    std::fs::remove_file(&out_file).unwrap();
+}
+
+/// `--infer` on a log where the pid is delivered, completes and is released: it conforms
+/// cleanly (the location rebuilt from the `[RECOVER]` lease).
+#[test]
+fn infer_on_a_clean_log_conforms() {
+    let out = zbs_mc(&[
+        "conform",
+        "tests/fixtures/conform/delivered-and-released.log",
+        "--infer",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("CONFORMS"), "{stdout}");
+}
+
+#[test]
+fn infer_refuses_what_it_cannot_do() {
+    let both = zbs_mc(&[
+        "conform",
+        "tests/fixtures/conform/incident-a.log",
+        "--infer",
+        "--model",
+        "tests/fixtures/conform/one-pid.toml",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    let neither = zbs_mc(&["conform", "tests/fixtures/conform/incident-a.log"]);
+    assert_eq!(neither.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("--model"));
+    let dir = std::env::temp_dir().join(format!("zbs-mc-infer-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let noise = dir.join("noise.log");
+    std::fs::write(
+        &noise,
+        "I0802 23:16:11.700000 58510 x.cc:12] nothing of ours\n",
+    )
+    .unwrap();
+    let empty = zbs_mc(&["conform", noise.to_str().unwrap(), "--infer"]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&empty.stderr).contains("--infer: the log names no pid"),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+    let malformed = zbs_mc(&["conform", "tests/fixtures/conform/malformed.log", "--infer"]);
+    assert_eq!(malformed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("malformed.log:2:"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

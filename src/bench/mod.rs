@@ -139,11 +139,21 @@ fn timed<T>(f: impl FnMut() -> T) -> (T, f64, u32) {
 /// [`timed`] with its thresholds: runs shorter than `short` seconds are repeated until
 /// `repeat_for` seconds have passed (at most [`MAX_RUNS`] runs).
 fn timed_with<T>(short: f64, repeat_for: f64, mut f: impl FnMut() -> T) -> (T, f64, u32) {
-    let mut times = Vec::new();
-    loop {
+    repeat_runs(short, repeat_for, || {
         let start = Instant::now();
         let out = f();
-        times.push(start.elapsed().as_secs_f64());
+        (out, start.elapsed().as_secs_f64())
+    })
+}
+
+/// The repetition rule of [`timed_with`], on runs that report their own duration in seconds:
+/// repeat while the first run was shorter than `short` and the runs so far total less than
+/// `repeat_for` (at most [`MAX_RUNS`]); the median duration and the number of runs.
+fn repeat_runs<T>(short: f64, repeat_for: f64, mut run: impl FnMut() -> (T, f64)) -> (T, f64, u32) {
+    let mut times = Vec::new();
+    loop {
+        let (out, secs) = run();
+        times.push(secs);
         let total: f64 = times.iter().sum();
         if times[0] >= short || total >= repeat_for || times.len() as u32 >= MAX_RUNS {
             times.sort_by(f64::total_cmp);
@@ -626,14 +636,31 @@ mod tests {
 
     #[test]
     fn short_runs_are_repeated_and_long_ones_are_not() {
+        // Runs that report fixed durations: the rule is checked without a clock.
+        let (_, secs, runs) = repeat_runs(0.02, 0.1, || ((), 0.03));
+        assert_eq!((secs, runs), (0.03, 1), "a 30 ms run is long enough");
+        let (_, secs, runs) = repeat_runs(0.05, 0.1, || ((), 0.03));
+        assert_eq!(
+            (secs, runs),
+            (0.03, 4),
+            "30 ms runs until 0.1 s have passed"
+        );
+        let mut n = 0;
+        let (last, _, runs) = repeat_runs(0.05, 1.0, || {
+            n += 1;
+            (n, 0.0)
+        });
+        assert_eq!(
+            (last, runs),
+            (MAX_RUNS, MAX_RUNS),
+            "a no-op stops at MAX_RUNS"
+        );
+        let mut d = [0.01, 0.05, 0.02].into_iter();
+        let (_, median, runs) = repeat_runs(0.03, 0.075, || ((), d.next().unwrap()));
+        assert_eq!((median, runs), (0.02, 3), "the median of the runs made");
+        // And on the real clock, only what no load can change: a no-op is repeated.
         let mut n = 0;
         let (_, _, runs) = timed(|| n += 1);
         assert!(runs > 1 && runs == n, "{runs} runs of a no-op");
-        let sleep = || std::thread::sleep(std::time::Duration::from_millis(30));
-        let (_, secs, runs) = timed_with(0.02, 0.1, sleep);
-        assert_eq!(runs, 1);
-        assert!(secs >= 0.03);
-        let (_, _, runs) = timed_with(0.05, 0.1, sleep);
-        assert!((2..=4).contains(&runs), "{runs} runs of 30 ms until 0.1 s");
     }
 }

@@ -29,8 +29,21 @@ pub struct ConformArgs {
     #[arg(required = true, value_name = "LOG")]
     pub logs: Vec<PathBuf>,
     /// The model file: the cluster, pids and budgets the log is checked against.
-    #[arg(long, value_name = "MODEL.toml")]
-    pub model: PathBuf,
+    #[arg(
+        long,
+        value_name = "MODEL.toml",
+        required_unless_present = "infer",
+        conflicts_with = "infer"
+    )]
+    pub model: Option<PathBuf>,
+    /// No model file: infer one from what the log reveals (chunks, pids, locations, epochs,
+    /// topology updates; the rest by the rules of specs/conform.md) and check the log
+    /// against it. The report says what was inferred; --infer-out saves the file to correct.
+    #[arg(long)]
+    pub infer: bool,
+    /// With --infer: write the inferred model file here (to edit and rerun with --model).
+    #[arg(long, value_name = "FILE.toml", requires = "infer")]
+    pub infer_out: Option<PathBuf>,
     /// Override a variant switch (repeatable), e.g. --variant revoke_releases_owner=on.
     #[arg(long = "variant", value_name = "NAME=OPTION")]
     pub variants: Vec<String>,
@@ -58,9 +71,6 @@ pub struct ConformArgs {
 }
 
 pub fn run(args: &ConformArgs) -> i32 {
-    let Some((scenario, variant)) = super::load_model(&args.model, &args.variants) else {
-        return exit::BAD_INPUT;
-    };
     if args.max_candidates == 0 {
         eprintln!("error: --max-candidates must be at least 1");
         return exit::BAD_INPUT;
@@ -78,6 +88,18 @@ pub fn run(args: &ConformArgs) -> i32 {
             }
         }
     }
+    let (scenario, variant, model_file) = match &args.model {
+        Some(path) => {
+            let Some((s, v)) = super::load_model(path, &args.variants) else {
+                return exit::BAD_INPUT;
+            };
+            (s, v, path.display().to_string())
+        }
+        None => match inferred_model(args, &files) {
+            Some(found) => found,
+            None => return exit::BAD_INPUT,
+        },
+    };
     let model = model::build(scenario.model_cfg(&variant));
     let mut opts = Options {
         max_silent: args.max_silent,
@@ -102,19 +124,14 @@ pub fn run(args: &ConformArgs) -> i32 {
     let r = match report::conform(
         &model,
         &scenario.name,
-        &args.model.display().to_string(),
+        &model_file,
         &variant_label(&variant),
         &files,
         &opts,
     ) {
         Ok(r) => r,
         Err(errors) => {
-            for e in errors.iter().take(50) {
-                eprintln!("error: {e}");
-            }
-            if errors.len() > 50 {
-                eprintln!("error: … and {} more malformed lines", errors.len() - 50);
-            }
+            print_parse_errors(&errors);
             return exit::BAD_INPUT;
         }
     };
@@ -130,6 +147,64 @@ pub fn run(args: &ConformArgs) -> i32 {
         Verdict::Conforms => exit::HOLDS,
         Verdict::PropertyBroken => exit::VIOLATED,
         Verdict::NotABehaviour => NOT_A_BEHAVIOUR,
+    }
+}
+
+/// `--infer`: the model file the log reveals, written to `--infer-out` if asked, and loaded
+/// as a model file is (so the file saved is exactly the model checked). Errors are printed.
+fn inferred_model(
+    args: &ConformArgs,
+    files: &[(String, String)],
+) -> Option<(
+    crate::scenario::Scenario,
+    crate::domain::variant::Variant,
+    String,
+)> {
+    use crate::conform::infer::{InferError, infer_files};
+    let text = match infer_files("inferred-from-log", files) {
+        Ok(t) => t,
+        Err(InferError::Parse(errors)) => {
+            print_parse_errors(&errors);
+            return None;
+        }
+        Err(InferError::Reveals(why)) => {
+            eprintln!("error: --infer: {why}");
+            return None;
+        }
+    };
+    let name = match &args.infer_out {
+        Some(p) => {
+            if let Err(e) = std::fs::write(p, &text) {
+                eprintln!("error: --infer-out {}: {e}", p.display());
+                return None;
+            }
+            p.clone()
+        }
+        None => {
+            eprintln!(
+                "note: the model was inferred from the log (specs/conform.md, \"--infer\"); \
+                 --infer-out FILE saves it to read and correct"
+            );
+            PathBuf::from("(inferred from the log)")
+        }
+    };
+    let scenario = match crate::scenario::Scenario::parse(&name, text) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: the inferred model does not load (a zbs-mc bug): {e}");
+            return None;
+        }
+    };
+    let variant = super::with_overrides(&scenario, &args.variants)?;
+    Some((scenario, variant, name.display().to_string()))
+}
+
+fn print_parse_errors(errors: &[crate::conform::parse::ParseError]) {
+    for e in errors.iter().take(50) {
+        eprintln!("error: {e}");
+    }
+    if errors.len() > 50 {
+        eprintln!("error: … and {} more malformed lines", errors.len() - 50);
     }
 }
 

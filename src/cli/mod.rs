@@ -178,6 +178,16 @@ pub fn load_model(
             return None;
         }
     };
+    let variant = with_overrides(&scenario, overrides)?;
+    Some((scenario, variant))
+}
+
+/// The model file's variant with the `--variant NAME=OPTION` overrides applied; a bad one is
+/// printed.
+pub fn with_overrides(
+    scenario: &crate::scenario::Scenario,
+    overrides: &[String],
+) -> Option<crate::domain::variant::Variant> {
     let mut variant = scenario.variant.clone();
     for v in overrides {
         if let Err(e) = variant.apply(v) {
@@ -185,5 +195,5 @@ pub fn load_model(
             return None;
         }
     }
-    Some((scenario, variant))
+    Some(variant)
 }

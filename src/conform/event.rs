@@ -194,6 +194,10 @@ pub enum Event {
         ok: bool,
         location: Option<Vec<Cid>>,
         status: String,
+        /// The response's `expected_replica_num` and `preferred_cid`, when it prints them
+        /// (read by `conform --infer`; never matched).
+        expected_replicas: Option<u8>,
+        preferred_cid: Option<Cid>,
     },
     OwnerReleased {
         pid: Pid,

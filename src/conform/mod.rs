@@ -14,6 +14,7 @@
 //! See specs/conform.md.
 
 pub mod event;
+pub mod infer;
 pub mod parse;
 pub mod pending;
 pub mod report;

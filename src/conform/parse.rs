@@ -81,6 +81,8 @@ struct Patterns {
     location: Regex,
     replace_req: Regex,
     replace_resp: Regex,
+    expected_num: Regex,
+    preferred: Regex,
     release: Regex,
     pid: Regex,
     src_cid: Regex,
@@ -122,6 +124,8 @@ fn patterns() -> &'static Patterns {
                 r#"\[REQUEST\]: (?:session: "([^"]*)" )?pid: (\d+) src_chunk: (\d+) dst_chunk: (\d+) epoch: (\d+)"#,
             ),
             replace_resp: r(r"\[RESPONSE\]: (?:ST:(\w+)|refused: ?(.*))"),
+            expected_num: r(r"\bexpected_replica_num: (\d+)"),
+            preferred: r(r"\bpreferred_cid: (\d+)"),
             release: r(r"Release owner : pid: (\d+) session: (\S+)"),
             pid: r(r"\bpid: (\d+)"),
             src_cid: r(r"\bsrc_cid: (\d+)"),
@@ -285,6 +289,12 @@ pub fn parse_message(msg: &str) -> Result<Option<Event>, String> {
                 Some(c) if ok => Some(location(&c, 1)?),
                 _ => None,
             };
+            let resp = &msg[resp_at..];
+            let small = |re: &Regex| {
+                re.captures(resp)
+                    .and_then(|c| c[1].parse::<u64>().ok())
+                    .filter(|n| *n <= u64::from(u8::MAX))
+            };
             Ok::<_, String>(Event::ReplaceReplica {
                 session: q.get(1).map(|s| session(s.as_str())),
                 pid: num(&q, 2, "pid")?,
@@ -294,6 +304,8 @@ pub fn parse_message(msg: &str) -> Result<Option<Event>, String> {
                 ok,
                 location,
                 status,
+                expected_replicas: small(&p.expected_num).map(|n| n as u8),
+                preferred_cid: small(&p.preferred).map(|n| n as Cid),
             })
         })()
         .map_err(|e| kind_err(k, e))?;
