@@ -209,7 +209,7 @@ struct RawCluster {
     max_recover_cmds_per_chunk: Option<Spanned<usize>>,
     /// How many pids one migrate scan walks from its cursor (specs A20); default: all.
     #[serde(default)]
-    scan_extents_num: Option<usize>,
+    scan_extents_num: Option<Spanned<usize>>,
     #[serde(default)]
     topology: Vec<RawTopoObject>,
     chunks: Spanned<Vec<RawChunk>>,
@@ -410,6 +410,15 @@ impl RawModel {
             return bad(
                 self.cluster.chunks.span(),
                 "cluster.chunks: a model needs at least one chunk",
+            );
+        }
+        if let Some(n) = &self.cluster.scan_extents_num
+            && *n.get_ref() == 0
+        {
+            return bad(
+                n.span(),
+                "cluster.scan_extents_num: must be at least 1 (leave it out for a scan that \
+                 walks every pid)",
             );
         }
         let slots = match &self.cluster.max_recover_cmds_per_chunk {
@@ -712,7 +721,7 @@ impl RawModel {
                 meta: MetaConfig {
                     variant,
                     max_recover_cmds_per_chunk: slots,
-                    scan_extents_num: self.cluster.scan_extents_num.filter(|&n| n > 0),
+                    scan_extents_num: self.cluster.scan_extents_num.as_ref().map(|n| *n.get_ref()),
                 },
                 initial_meta: meta,
                 chunk_cids: cids,
@@ -911,6 +920,10 @@ migrate_scans = 1
                 "{ cid = 2, parent = \"b1\", used = 101 }",
             )]),
             "5:72: cluster.chunks.used: chunk 2 uses 101 of a capacity of 100",
+        );
+        starts(
+            rejected(&[("[cluster]\n", "[cluster]\nscan_extents_num = 0\n")]),
+            "4:20: cluster.scan_extents_num: must be at least 1",
         );
         starts(
             rejected(&[("[cluster]\n", "[cluster]\nmax_recover_cmds_per_chunk = 0\n")]),
