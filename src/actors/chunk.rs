@@ -197,12 +197,20 @@ pub(super) fn on_timeout(
                 for c in &cleared.failed {
                     o.cancel_timer(Timer::Execute(c.pid));
                 }
+                let failed: Vec<_> = cleared.failed.iter().map(|c| c.pid).collect();
                 log.push(LogLine::Remark(format!(
-                    "chunk-{cid}: Meta::ClearCachedLease by session {generation}: leases of \
-                     pids {:?} cleared; running recover of pids {:?} fail (ELeaseExpired, \
-                     specs A88); meta's session master times the session out",
-                    cleared.pids,
-                    cleared.failed.iter().map(|c| c.pid).collect::<Vec<_>>()
+                    "chunk-{cid}: Meta::ClearCachedLease by session {generation}: {}{}; meta's \
+                     session master times the session out",
+                    if cleared.pids.is_empty() {
+                        "no lease cached".to_string()
+                    } else {
+                        format!("leases of pids {:?} cleared", cleared.pids)
+                    },
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", running recover of pids {failed:?} fail (ELeaseExpired, specs A88)")
+                    }
                 )));
                 o.send(cfg.meta_id(), Msg::SessionTimeout(generation));
             }

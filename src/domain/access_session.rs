@@ -318,6 +318,11 @@ impl Meta {
                 }
             }
             SessionExpiryCmds::Kept => {
+                // The queue still died: its commands were taken from their way to the chunk
+                // (the ghost `revoked_pids`, specs A27).
+                for cmd in queued {
+                    self.recover.ghost.revoked_pids.insert(cmd.pid);
+                }
                 if !owned.is_empty() {
                     events.push(MetaEvent::SessionCmdsKept { cid, cmds: owned });
                 }
