@@ -5,9 +5,9 @@ use super::meta::secs;
 use super::model::ModelCfg;
 use super::{LogLine, Msg, Timer, ZbsActor};
 use crate::domain::Cid;
+use crate::domain::access_session::{AccessSession, Missed, SessionState};
 use crate::domain::events::ChunkLine;
 use crate::domain::recover_cmd::RecoverCmd;
-use crate::domain::access_session::{AccessSession, Missed, SessionState};
 use crate::domain::session::{ChunkSession, Received};
 use stateright::actor::Out;
 
@@ -209,7 +209,9 @@ pub(super) fn on_timeout(
                     if failed.is_empty() {
                         String::new()
                     } else {
-                        format!(", running recover of pids {failed:?} fail (ELeaseExpired, specs A88)")
+                        format!(
+                            ", running recover of pids {failed:?} fail (ELeaseExpired, specs A88)"
+                        )
                     }
                 )));
                 o.send(cfg.meta_id(), Msg::SessionTimeout(generation));
@@ -221,9 +223,7 @@ pub(super) fn on_timeout(
             if session.access.state != SessionState::Jeopardy {
                 return Vec::new();
             }
-            session
-                .access
-                .on_heartbeat_reply(session.access.generation);
+            session.access.on_heartbeat_reply(session.access.generation);
             arm_session(session, o);
             vec![LogLine::Remark(format!(
                 "chunk-{cid}: heartbeat reply arrives: session {} renewed (KeepAlive)",

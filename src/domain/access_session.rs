@@ -193,7 +193,12 @@ impl ChunkSession {
             ClearBy::Vtable(pids) => pids.contains(&pid),
             ClearBy::Pid(p) => p == pid,
         };
-        let pids: Vec<Pid> = self.lease_cache.iter().copied().filter(|&p| hit(p)).collect();
+        let pids: Vec<Pid> = self
+            .lease_cache
+            .iter()
+            .copied()
+            .filter(|&p| hit(p))
+            .collect();
         let running: Vec<(Pid, u32)> = self
             .running
             .keys()
@@ -394,14 +399,20 @@ mod tests {
         assert_eq!(s.state, SessionState::KeepAlive);
         assert_eq!(s.miss_heartbeat(), Some(Missed::Jeopardy));
         assert_eq!(s.miss_heartbeat(), Some(Missed::Expired));
-        assert!(!s.on_heartbeat_reply(0), "an expired session takes no reply");
+        assert!(
+            !s.on_heartbeat_reply(0),
+            "an expired session takes no reply"
+        );
         assert_eq!(s.miss_heartbeat(), None);
         assert_eq!(s.create_session(), Some(1));
         assert_eq!(s.state, SessionState::Init);
         assert!(!s.serves(1), "not before meta confirms it");
         assert!(!s.on_session_created(0));
         assert!(s.on_session_created(1));
-        assert!(s.serves(1) && !s.serves(0), "the old session's replies are dropped");
+        assert!(
+            s.serves(1) && !s.serves(0),
+            "the old session's replies are dropped"
+        );
         assert_eq!(s.miss_heartbeat(), None, "budget spent");
     }
 
@@ -415,7 +426,10 @@ mod tests {
 
     #[test]
     fn clear_cached_lease_by_session_vtable_and_pid() {
-        let c = |pid| RecoverCmd { owner: 4, ..cmd(pid) };
+        let c = |pid| RecoverCmd {
+            owner: 4,
+            ..cmd(pid)
+        };
         let session = || {
             let mut s = ChunkSession::new(4);
             for p in [1, 2, 3] {
@@ -426,29 +440,39 @@ mod tests {
         };
         let mut s = session();
         assert_eq!(s.clear_cached_lease(ClearBy::Pid(1)).pids, vec![1]);
-        assert_eq!(s.lease_cache.iter().copied().collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(
+            s.lease_cache.iter().copied().collect::<Vec<_>>(),
+            vec![2, 3]
+        );
 
         let mut s = session();
         let got = s.clear_cached_lease(ClearBy::Vtable(&[2, 3, 9]));
         assert_eq!(got.pids, vec![2, 3]);
-        assert_eq!(got.failed, vec![c(2)], "the running recover loses its lease");
+        assert_eq!(
+            got.failed,
+            vec![c(2)],
+            "the running recover loses its lease"
+        );
         assert!(s.running.is_empty());
 
         let mut s = session();
-        assert_eq!(s.clear_cached_lease(ClearBy::Session(1)), Cleared::default());
+        assert_eq!(
+            s.clear_cached_lease(ClearBy::Session(1)),
+            Cleared::default()
+        );
         let got = s.clear_cached_lease(ClearBy::Session(0));
         assert_eq!((got.pids, got.failed), (vec![1, 2, 3], vec![c(2)]));
         assert!(s.lease_cache.is_empty());
     }
 
-    fn queued_3133(m: &mut Meta, v: Variant) -> RecoverCmd {
+    fn queued_3133(m: &mut Meta, c: &MetaConfig) -> RecoverCmd {
         let cand = MigrateCandidate {
             pid: 3133,
             src: 5,
             dst: 1,
             replace: 5,
         };
-        match &m.add_recover_cmd_unlock(&cfg(v), cand)[..] {
+        match &m.add_recover_cmd_unlock(c, cand)[..] {
             [MetaEvent::CmdAdded(cmd)] => *cmd,
             other => panic!("{other:?}"),
         }
@@ -462,16 +486,16 @@ mod tests {
             (SessionExpiryCmds::Revoked, true),
             (SessionExpiryCmds::Kept, false),
         ] {
-            let v = Variant {
+            let c = cfg(Variant {
                 session_expiry_cmds: option,
                 ..Variant::default()
-            };
+            });
             let mut m = incident_a_meta();
             let clean = m.chunks.clone();
-            let cmd = queued_3133(&mut m, v);
+            let cmd = queued_3133(&mut m, &c);
             assert_eq!((m.owner_of(3133), cmd.owner), (Some(5), 5));
-            assert!(m.expire_session(&cfg(v), 5, 1).is_empty(), "stale timeout");
-            let events = m.expire_session(&cfg(v), 5, 0);
+            assert!(m.expire_session(&c, 5, 1).is_empty(), "stale timeout");
+            let events = m.expire_session(&c, 5, 0);
             assert!(events.contains(&MetaEvent::SessionExpired {
                 cid: 5,
                 owners_cleared: vec![3133]
@@ -483,7 +507,7 @@ mod tests {
             assert_eq!(m.chunks == clean, revoked, "reservations given back");
             assert!(m.reservations_balance(128));
             // The next session of chunk 5 starts empty; the old command is never its.
-            let created = m.create_session(&cfg(v), 5, 1);
+            let created = m.create_session(&c, 5, 1);
             assert_eq!(
                 created,
                 vec![MetaEvent::SessionCreated {
@@ -498,15 +522,22 @@ mod tests {
 
     #[test]
     fn a_new_session_expires_the_old_one_and_stale_releases_are_ignored() {
-        let v = Variant::default();
+        let c = cfg(Variant::default());
         let mut m = incident_a_meta();
-        queued_3133(&mut m, v);
-        let events = m.create_session(&cfg(v), 5, 1);
+        queued_3133(&mut m, &c);
+        let events = m.create_session(&c, 5, 1);
         assert!(matches!(
             events.last(),
-            Some(MetaEvent::SessionCreated { cid: 5, generation: 1 })
+            Some(MetaEvent::SessionCreated {
+                cid: 5,
+                generation: 1
+            })
         ));
-        assert!(events.iter().any(|e| matches!(e, MetaEvent::SessionExpired { cid: 5, .. })));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, MetaEvent::SessionExpired { cid: 5, .. }))
+        );
         assert_eq!(m.owner_of(3133), None);
         m.access.owners.insert(3133, 5);
         assert_eq!(
@@ -523,10 +554,82 @@ mod tests {
 
     #[test]
     fn no_owner_is_allocated_on_a_chunk_without_a_live_session() {
-        let v = Variant::default();
         let mut m = incident_a_meta();
-        m.expire_session(&cfg(v), 5, 0);
+        m.expire_session(&cfg(Variant::default()), 5, 0);
         // src 5 has no session: dst 1 becomes the owner.
         assert_eq!(m.alloc_owner_for_recover(3133, 5, 1), Some((1, true)));
+    }
+
+    mod prop {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Copy, Debug)]
+        enum Op {
+            Miss,
+            Reply(SessionGen),
+            Create,
+            Created(SessionGen),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                Just(Op::Miss),
+                (0u8..4).prop_map(Op::Reply),
+                Just(Op::Create),
+                (0u8..4).prop_map(Op::Created),
+            ]
+        }
+
+        proptest! {
+            /// Whatever order heartbeats are missed, replies come, and sessions are created:
+            /// the state moves only along Init → KeepAlive ⇄ Jeopardy → Expired → Init, the
+            /// session id only grows (by one per new session), the budget only shrinks, a
+            /// reply renews only the live session it is for, and only the current session is
+            /// ever served.
+            #[test]
+            fn the_session_state_machine_moves_only_along_its_edges(
+                budget in 0u8..6,
+                ops in proptest::collection::vec(op(), 0..40),
+            ) {
+                use SessionState::*;
+                let mut s = AccessSession::established(budget);
+                for op in ops {
+                    let before = s;
+                    let changed = match op {
+                        Op::Miss => s.miss_heartbeat().is_some(),
+                        Op::Reply(g) => s.on_heartbeat_reply(g),
+                        Op::Create => s.create_session().is_some(),
+                        Op::Created(g) => s.on_session_created(g),
+                    };
+                    let edge = (before.state, s.state);
+                    prop_assert!(
+                        matches!(
+                            edge,
+                            (Init, KeepAlive)
+                                | (KeepAlive, Jeopardy)
+                                | (Jeopardy, KeepAlive)
+                                | (Jeopardy, Expired)
+                                | (Expired, Init)
+                        ) || (edge.0 == edge.1),
+                        "{before:?} --{op:?}--> {s:?}"
+                    );
+                    prop_assert!(s.misses_left <= before.misses_left);
+                    let new_session = edge == (Expired, Init);
+                    prop_assert_eq!(s.generation, before.generation + u8::from(new_session));
+                    if let Op::Reply(g) = op {
+                        prop_assert_eq!(changed, before.serves(g));
+                    }
+                    for g in 0..6 {
+                        prop_assert!(!s.serves(g) || g == s.generation);
+                        prop_assert!(!s.serves(g) || !s.is_past(g));
+                    }
+                    if matches!(op, Op::Miss) {
+                        prop_assert_eq!(changed, before.can_miss());
+                        prop_assert_eq!(s.misses_left + u8::from(changed), before.misses_left);
+                    }
+                }
+            }
+        }
     }
 }
