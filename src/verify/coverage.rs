@@ -323,7 +323,9 @@ impl Action {
                 Err(ReplaceRefusal::SrcNotInLocation) => Action::ReplaceSrcMissing,
                 Err(ReplaceRefusal::DstAlreadyInLocation) => Action::ReplaceDstPresent,
             }),
-            MetaEvent::SessionExpired { .. } => out.push(Action::SessionExpired),
+            // Counted by its step: a lost chunk's `ChunkLost` (`SessionExpired`), a missed
+            // heartbeat's `SessionTimeout`, or a `CreateSession` that supersedes the session.
+            MetaEvent::SessionExpired { .. } => {}
             MetaEvent::SessionCreated { .. } => {}
             MetaEvent::SessionCmdsKept { .. } => out.push(Action::SessionCmdsKept),
             MetaEvent::SessionCmdDropped { was_queued, .. } => out.push(if *was_queued {
