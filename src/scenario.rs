@@ -978,6 +978,38 @@ migrate_scans = 1
         parse(&ok).unwrap();
     }
 
+    /// Session expiry (`access_session.rs`): the budget needs chunks to apply to, each a known
+    /// chunk listed once; with both, the chunks' sessions may miss heartbeats.
+    #[test]
+    fn missed_heartbeats_need_known_chunks_listed_once() {
+        let msg = |edit: &str| {
+            let got = rejected(&[("migrate_scans = 1\n", edit)]);
+            got.split_once(": ").map(|(_, m)| m.to_string()).unwrap()
+        };
+        assert!(
+            msg("migrate_scans = 1\nmissed_heartbeats = 2\n")
+                .starts_with("budgets.missed_heartbeats: name the chunks"),
+        );
+        assert!(
+            msg("migrate_scans = 1\n[[heartbeat_losses]]\nchunk = 9\n")
+                .starts_with("heartbeat_losses.chunk"),
+        );
+        assert!(
+            msg("migrate_scans = 1\n[[heartbeat_losses]]\nchunk = 1\n[[heartbeat_losses]]\nchunk = 1\n")
+                .starts_with("heartbeat_losses.chunk: chunk 1 is listed twice"),
+        );
+        let ok = MINIMAL.replace(
+            "migrate_scans = 1\n",
+            "migrate_scans = 1\nmissed_heartbeats = 2\n[[heartbeat_losses]]\nchunk = 2\n",
+        );
+        let cfg = parse(&ok).unwrap().cfg;
+        assert_eq!(
+            (cfg.heartbeat_losses, cfg.budgets.missed_heartbeats),
+            (vec![2], 2)
+        );
+        assert_eq!(parse(MINIMAL).unwrap().cfg.budgets.missed_heartbeats, 0);
+    }
+
     #[test]
     fn type_errors_name_the_field_and_a_missing_file_has_no_position() {
         let e = rejected(&[(
