@@ -262,19 +262,24 @@ fn cmd_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
     queued
         || v.meta.meta.recover.manual.will_queue(pid, owner)
         || v.to_chunk(owner).any(|m| match m {
-            Msg::HeartbeatReply(cmds) => cmds.iter().any(|c| c.pid == pid),
-            Msg::GrantLease(p) => *p == pid,
+            Msg::HeartbeatReply(cmds, _) => cmds.iter().any(|c| c.pid == pid),
+            Msg::GrantLease(p, _) => *p == pid,
             _ => false,
         })
 }
 
-/// The owner's session reported releasing the lease, or its loss is on the way to meta
-/// (whose session expiry then clears the owner); meta has not processed it yet.
+/// The owner's session reported releasing the lease, or its loss or the timeout of its
+/// session is on the way to meta (whose session expiry then clears the owner); meta has not
+/// processed it yet.
 fn release_on_its_way(v: &SystemView, pid: Pid, owner: Cid) -> bool {
-    v.from_chunk(owner)
-        .any(|m| matches!(m, Msg::ReleaseOwner(p) if *p == pid))
-        || v.to_meta()
-            .any(|m| matches!(m, Msg::ChunkLost(c) if *c == owner))
+    let live = v.meta.meta.live_session(owner);
+    v.from_chunk(owner).any(|m| match m {
+        Msg::ReleaseOwner(p, g) => *p == pid && live == Some(*g),
+        Msg::SessionTimeout(g) => live == Some(*g),
+        _ => false,
+    }) || v
+        .to_meta()
+        .any(|m| matches!(m, Msg::ChunkLost(c) if *c == owner))
 }
 
 /// *No leaked owner after revoke*.
@@ -327,7 +332,7 @@ fn for_each_cmd(v: &SystemView, mut f: impl FnMut(&RecoverCmd)) {
         .flat_map(|s| s.running.values())
         .for_each(&mut f);
     for m in v.live_in_flight() {
-        if let Msg::HeartbeatReply(cmds) = m.msg {
+        if let Msg::HeartbeatReply(cmds, _) = m.msg {
             cmds.iter().for_each(&mut f);
         }
     }
@@ -474,7 +479,7 @@ pub fn is_quiescent(v: &SystemView) -> bool {
             .any(|q| !q.is_empty())
         || v.sessions().any(|s| !s.running.is_empty())
         || v.live_in_flight()
-            .any(|f| !matches!(f.msg, Msg::ReleaseOwner(_)))
+            .any(|f| !matches!(f.msg, Msg::ReleaseOwner(..)))
     {
         return false;
     }

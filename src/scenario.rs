@@ -141,6 +141,7 @@ impl Scenario {
             topo_updates: self.cfg.topo_updates.clone(),
             io_pids: self.cfg.io_pids.clone(),
             chunk_failures: self.cfg.chunk_failures.clone(),
+            heartbeat_losses: self.cfg.heartbeat_losses.clone(),
             manual_migrates: self.cfg.manual_migrates.clone(),
             symmetry: Default::default(),
         }
@@ -194,6 +195,9 @@ struct RawModel {
     chunk_failures: Vec<RawChunkFailure>,
     #[serde(default)]
     manual_migrates: Vec<RawManualMigrate>,
+    /// `[[heartbeat_losses]]`: chunks whose sessions may miss heartbeats.
+    #[serde(default)]
+    heartbeat_losses: Vec<RawChunkFailure>,
     #[serde(default)]
     variant: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -324,6 +328,8 @@ struct RawBudgets {
     /// Manual migrate RPCs (`zbs-meta migrate create`): a number or "unbounded"; default 0.
     #[serde(default)]
     manual_migrates: Option<RawRuns>,
+    /// Missed heartbeats each `[[heartbeat_losses]]` chunk may suffer; default 0.
+    missed_heartbeats: Option<Spanned<u8>>,
 }
 
 /// A budget's value (0 if absent).
@@ -588,6 +594,27 @@ impl RawModel {
             .iter()
             .map(|f| known_chunk(&f.chunk, "chunk_failures.chunk"))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut heartbeat_losses = Vec::new();
+        for h in &self.heartbeat_losses {
+            let cid = known_chunk(&h.chunk, "heartbeat_losses.chunk")?;
+            if heartbeat_losses.contains(&cid) {
+                return bad(
+                    h.chunk.span(),
+                    format!("heartbeat_losses.chunk: chunk {cid} is listed twice"),
+                );
+            }
+            heartbeat_losses.push(cid);
+        }
+        if let Some(b) = &self.budgets.missed_heartbeats
+            && *b.get_ref() > 0
+            && heartbeat_losses.is_empty()
+        {
+            return bad(
+                b.span(),
+                "budgets.missed_heartbeats: name the chunks whose sessions may miss heartbeats \
+                 in [[heartbeat_losses]]",
+            );
+        }
         let mut manual_migrates = Vec::new();
         for m in &self.manual_migrates {
             if !pextents.contains_key(m.pid.get_ref()) {
@@ -736,10 +763,12 @@ impl RawModel {
                         Some(r) => r.get("budgets.manual_migrates")?,
                         None => Some(0),
                     },
+                    missed_heartbeats: budget(&self.budgets.missed_heartbeats),
                 },
                 topo_updates,
                 io_pids,
                 chunk_failures,
+                heartbeat_losses,
                 manual_migrates,
                 symmetry: Default::default(),
             },
@@ -960,6 +989,38 @@ migrate_scans = 1
             "migrate_scans = 1\napp_io = 1\nchunk_failures = 1\n[client]\nio_pids = [7]\n[[chunk_failures]]\nchunk = 2\n",
         );
         parse(&ok).unwrap();
+    }
+
+    /// Session expiry (`access_session.rs`): the budget needs chunks to apply to, each a known
+    /// chunk listed once; with both, the chunks' sessions may miss heartbeats.
+    #[test]
+    fn missed_heartbeats_need_known_chunks_listed_once() {
+        let msg = |edit: &str| {
+            let got = rejected(&[("migrate_scans = 1\n", edit)]);
+            got.split_once(": ").map(|(_, m)| m.to_string()).unwrap()
+        };
+        assert!(
+            msg("migrate_scans = 1\nmissed_heartbeats = 2\n")
+                .starts_with("budgets.missed_heartbeats: name the chunks"),
+        );
+        assert!(
+            msg("migrate_scans = 1\n[[heartbeat_losses]]\nchunk = 9\n")
+                .starts_with("heartbeat_losses.chunk"),
+        );
+        assert!(
+            msg("migrate_scans = 1\n[[heartbeat_losses]]\nchunk = 1\n[[heartbeat_losses]]\nchunk = 1\n")
+                .starts_with("heartbeat_losses.chunk: chunk 1 is listed twice"),
+        );
+        let ok = MINIMAL.replace(
+            "migrate_scans = 1\n",
+            "migrate_scans = 1\nmissed_heartbeats = 2\n[[heartbeat_losses]]\nchunk = 2\n",
+        );
+        let cfg = parse(&ok).unwrap().cfg;
+        assert_eq!(
+            (cfg.heartbeat_losses, cfg.budgets.missed_heartbeats),
+            (vec![2], 2)
+        );
+        assert_eq!(parse(MINIMAL).unwrap().cfg.budgets.missed_heartbeats, 0);
     }
 
     #[test]

@@ -120,7 +120,7 @@ fn a_second_command_for_a_running_pid_is_printed_as_the_switch_says() {
         let v = SystemView::of(&m.cfg, st);
         v.sessions().any(|s| {
             v.to_chunk(s.cid).any(|msg| match msg {
-                Msg::HeartbeatReply(cmds) => cmds
+                Msg::HeartbeatReply(cmds, _) => cmds
                     .iter()
                     .any(|c| s.running_for(c.pid).is_some_and(|r| r.id != c.id)),
                 _ => false,
@@ -156,7 +156,7 @@ fn a_second_command_for_a_running_pid_is_printed_as_the_switch_says() {
                 matches!(
                     a,
                     stateright::actor::ActorModelAction::Deliver {
-                        msg: Msg::HeartbeatReply(_),
+                        msg: Msg::HeartbeatReply(..),
                         ..
                     }
                 )

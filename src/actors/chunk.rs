@@ -5,6 +5,7 @@ use super::meta::secs;
 use super::model::ModelCfg;
 use super::{LogLine, Msg, Timer, ZbsActor};
 use crate::domain::Cid;
+use crate::domain::access_session::{AccessSession, Missed, SessionState};
 use crate::domain::events::ChunkLine;
 use crate::domain::recover_cmd::RecoverCmd;
 use crate::domain::session::{ChunkSession, Received};
@@ -16,7 +17,36 @@ pub(super) fn on_start(cfg: &ModelCfg, cid: Cid, o: &mut Out<ZbsActor>) -> Chunk
         session.cache_lease(pid);
         o.set_timer(Timer::IdleRelease(pid), secs(3600));
     }
+    if cfg.heartbeat_losses.contains(&cid) {
+        session.access = AccessSession::established(cfg.budgets.missed_heartbeats);
+    }
+    arm_session(&session, o);
     session
+}
+
+/// The session timers: a heartbeat can be missed while the budget lasts and the session is
+/// live; an overdue reply can still come in Jeopardy; an expired session asks for a new one.
+fn arm_session(session: &ChunkSession, o: &mut Out<ZbsActor>) {
+    let a = &session.access;
+    let arm = |o: &mut Out<ZbsActor>, on: bool, t: Timer| {
+        if on {
+            o.set_timer(t, secs(5));
+        } else {
+            o.cancel_timer(t);
+        }
+    };
+    if session.down {
+        return;
+    }
+    if a.can_miss() {
+        o.set_timer(Timer::MissHeartbeat, secs(5));
+    } else if a.misses_left > 0 || a.state != SessionState::KeepAlive {
+        o.cancel_timer(Timer::MissHeartbeat);
+    }
+    if a.misses_left > 0 || a.state != SessionState::KeepAlive {
+        arm(o, a.state == SessionState::Jeopardy, Timer::RenewSession);
+        arm(o, a.state == SessionState::Expired, Timer::CreateSession);
+    }
 }
 
 pub(super) fn on_msg(
@@ -40,7 +70,13 @@ pub(super) fn on_msg(
                 "chunk-{cid} lost: session, lease cache and running commands gone"
             ))]
         }
-        Msg::HeartbeatReply(cmds) => {
+        Msg::HeartbeatReply(cmds, generation) => {
+            // A reply for an earlier session is never taken (notes:771): the delivery is no
+            // step, and `SystemView` counts the message as dead (`AccessSession::is_past`).
+            if !session.access.on_heartbeat_reply(*generation) {
+                return Vec::new();
+            }
+            arm_session(session, o);
             let mut log = Vec::new();
             for got in session.on_heartbeat_reply(cmds, cfg.meta.variant.second_cmd_for_running_pid)
             {
@@ -74,20 +110,34 @@ pub(super) fn on_msg(
             }
             log
         }
-        Msg::GrantLease(pid) => {
+        Msg::GrantLease(pid, generation) => {
+            if !session.access.serves(*generation) {
+                return Vec::new();
+            }
             session.cache_lease(*pid);
             o.set_timer(Timer::IdleRelease(*pid), secs(3600));
             vec![LogLine::Remark(format!(
                 "chunk-{cid}: libmeta caches the lease of pid: {pid}"
             ))]
         }
+        Msg::SessionCreated(generation) => {
+            if !session.access.on_session_created(*generation) {
+                return Vec::new();
+            }
+            arm_session(session, o);
+            vec![LogLine::Remark(format!(
+                "chunk-{cid}: session {generation} created: Init -> KeepAlive"
+            ))]
+        }
         Msg::ReplaceReplica(_)
-        | Msg::ReleaseOwner(_)
+        | Msg::ReleaseOwner(..)
         | Msg::UpdateTopo { .. }
         | Msg::AppIo(_)
         | Msg::ChunkLost(_)
         | Msg::MigrateCreate { .. }
-        | Msg::MigrateDone { .. } => unreachable!("a chunk does not receive {msg:?}"),
+        | Msg::MigrateDone { .. }
+        | Msg::SessionTimeout(_)
+        | Msg::CreateSession(_) => unreachable!("a chunk does not receive {msg:?}"),
     }
 }
 
@@ -115,7 +165,10 @@ pub(super) fn on_timeout(
         // libmeta releases a lease unused for ~1 h and reports it.
         Timer::IdleRelease(pid) => {
             if session.idle_release(*pid) {
-                o.send(cfg.meta_id(), Msg::ReleaseOwner(*pid));
+                o.send(
+                    cfg.meta_id(),
+                    Msg::ReleaseOwner(*pid, session.access.generation),
+                );
                 vec![LogLine::Remark(format!(
                     "chunk-{cid}: libmeta releases idle lease of pid: {pid}"
                 ))]
@@ -127,6 +180,65 @@ pub(super) fn on_timeout(
                 }
                 Vec::new()
             }
+        }
+        Timer::MissHeartbeat => {
+            let Some((missed, cleared)) = session.miss_heartbeat() else {
+                return Vec::new();
+            };
+            let generation = session.access.generation;
+            let mut log = vec![LogLine::Remark(format!(
+                "chunk-{cid}: no heartbeat reply in time: session {generation} is {}",
+                session.access.state.name()
+            ))];
+            if missed == Missed::Expired {
+                for &pid in &cleared.pids {
+                    o.cancel_timer(Timer::IdleRelease(pid));
+                }
+                for c in &cleared.failed {
+                    o.cancel_timer(Timer::Execute(c.pid));
+                }
+                let failed: Vec<_> = cleared.failed.iter().map(|c| c.pid).collect();
+                log.push(LogLine::Remark(format!(
+                    "chunk-{cid}: Meta::ClearCachedLease by session {generation}: {}{}; meta's \
+                     session master times the session out",
+                    if cleared.pids.is_empty() {
+                        "no lease cached".to_string()
+                    } else {
+                        format!("leases of pids {:?} cleared", cleared.pids)
+                    },
+                    if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", running recover of pids {failed:?} fail (ELeaseExpired, specs A88)"
+                        )
+                    }
+                )));
+                o.send(cfg.meta_id(), Msg::SessionTimeout(generation));
+            }
+            arm_session(session, o);
+            log
+        }
+        Timer::RenewSession => {
+            if session.access.state != SessionState::Jeopardy {
+                return Vec::new();
+            }
+            session.access.on_heartbeat_reply(session.access.generation);
+            arm_session(session, o);
+            vec![LogLine::Remark(format!(
+                "chunk-{cid}: heartbeat reply arrives: session {} renewed (KeepAlive)",
+                session.access.generation
+            ))]
+        }
+        Timer::CreateSession => {
+            let Some(generation) = session.access.create_session() else {
+                return Vec::new();
+            };
+            o.send(cfg.meta_id(), Msg::CreateSession(generation));
+            arm_session(session, o);
+            vec![LogLine::Remark(format!(
+                "chunk-{cid}: Access asks meta for a new session {generation} (Init)"
+            ))]
         }
         Timer::Scan
         | Timer::MigrateScan

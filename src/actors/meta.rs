@@ -136,9 +136,14 @@ pub(super) fn on_timeout(
                 .iter()
                 .map(|c| LogLine::Meta(recover_sent(&node.meta, c)))
                 .collect();
+            // Commands are queued only on a live session (every expiry empties the queue).
+            let session = node
+                .meta
+                .live_session(*cid)
+                .expect("a session with queued commands is live");
             o.send(
                 cfg.chunk_id(*cid),
-                Msg::HeartbeatReply(cmds.into_iter().collect()),
+                Msg::HeartbeatReply(cmds.into_iter().collect(), session),
             );
             log
         }
@@ -161,6 +166,9 @@ pub(super) fn on_timeout(
         }
         Timer::Execute(_)
         | Timer::IdleRelease(_)
+        | Timer::MissHeartbeat
+        | Timer::RenewSession
+        | Timer::CreateSession
         | Timer::TopoUpdate(_)
         | Timer::AppIo(_)
         | Timer::ChunkFailure(_)
@@ -191,9 +199,24 @@ pub(super) fn on_msg(
     let meta_cfg = &cfg.meta;
     let log = match msg {
         Msg::ReplaceReplica(cmd) => lines(node.meta.replace_replica(meta_cfg, cmd)),
-        Msg::ReleaseOwner(pid) => {
+        Msg::ReleaseOwner(pid, generation) => {
             let session = cfg.cid_of(src).expect("only chunks release leases");
-            vec![LogLine::Meta(node.meta.access.release_owner(*pid, session))]
+            vec![LogLine::Meta(node.meta.release_owner_of_session(
+                *pid,
+                session,
+                *generation,
+            ))]
+        }
+        // The session master times out session `generation` of the sending chunk.
+        Msg::SessionTimeout(generation) => {
+            let cid = cfg.cid_of(src).expect("only chunks have sessions");
+            lines(node.meta.expire_session(meta_cfg, cid, *generation))
+        }
+        // CreateSession: register the new session and confirm it to the chunk.
+        Msg::CreateSession(generation) => {
+            let cid = cfg.cid_of(src).expect("only chunks have sessions");
+            o.send(src, Msg::SessionCreated(*generation));
+            lines(node.meta.create_session(meta_cfg, cid, *generation))
         }
         Msg::UpdateTopo { cid, new_parent } => {
             lines(node.meta.update_topo_obj(meta_cfg, *cid, *new_parent))
@@ -216,7 +239,11 @@ pub(super) fn on_msg(
                 .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
                 .collect()
         }
-        Msg::HeartbeatReply(_) | Msg::GrantLease(_) | Msg::Disconnect | Msg::MigrateDone { .. } => {
+        Msg::HeartbeatReply(..)
+        | Msg::GrantLease(..)
+        | Msg::Disconnect
+        | Msg::MigrateDone { .. }
+        | Msg::SessionCreated(_) => {
             unreachable!("meta does not receive {msg:?}")
         }
     };
@@ -243,7 +270,10 @@ fn recover_sent(meta: &Meta, cmd: &crate::domain::recover_cmd::RecoverCmd) -> Me
 fn app_io(cfg: &ModelCfg, node: &mut MetaNode, pid: Pid, o: &mut Out<ZbsActor>) -> Vec<LogLine> {
     let (event, grant_to): (_, Option<Cid>) = node.meta.lease_for_io(&cfg.meta, pid);
     if let Some(owner) = grant_to {
-        o.send(cfg.chunk_id(owner), Msg::GrantLease(pid));
+        // To the owner's live session; a chunk without one (lost) gets session 0's lease,
+        // which it never takes.
+        let session = node.meta.live_session(owner).unwrap_or(0);
+        o.send(cfg.chunk_id(owner), Msg::GrantLease(pid, session));
     }
     vec![LogLine::Meta(event)]
 }

@@ -19,6 +19,7 @@ pub mod model;
 pub mod operator;
 pub mod symmetry;
 
+use crate::domain::access_session::SessionGen;
 use crate::domain::events::{ChunkLine, MetaEvent};
 use crate::domain::recover_cmd::RecoverCmd;
 use crate::domain::session::ChunkSession;
@@ -32,18 +33,19 @@ use std::sync::Arc;
 /// Every message that crosses the network.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Msg {
-    /// meta → chunk: the heartbeat reply carrying the session's `waiting_recover_cmds`.
-    HeartbeatReply(Vec<RecoverCmd>),
+    /// meta → chunk: the heartbeat reply carrying the session's `waiting_recover_cmds`, for
+    /// that session (its id: a reply meant for an earlier session is dropped).
+    HeartbeatReply(Vec<RecoverCmd>, SessionGen),
     /// chunk (owner) → meta: `REPLACE REPLICA` at the end of a command.
     ReplaceReplica(RecoverCmd),
-    /// chunk → meta: libmeta released an idle lease (`Release owner`).
-    ReleaseOwner(Pid),
+    /// chunk → meta: libmeta released an idle lease (`Release owner : pid: … session: …`).
+    ReleaseOwner(Pid, SessionGen),
     /// operator → meta: `[UPDATE TOPO OBJ]` move chunk `cid` below `new_parent`.
     UpdateTopo { cid: Cid, new_parent: NodeIx },
     /// client → meta: app IO on `pid` needs its lease.
     AppIo(Pid),
-    /// meta → chunk: the lease for IO; the chunk caches it.
-    GrantLease(Pid),
+    /// meta → chunk: the lease for IO, granted to that session; the chunk caches it.
+    GrantLease(Pid, SessionGen),
     /// chunk → meta: meta's session timeout noticed the chunk is gone; its session expires.
     ChunkLost(Cid),
     /// operator → chunk: the chunk goes down (process or node lost).
@@ -56,6 +58,13 @@ pub enum Msg {
     },
     /// meta → operator: the RPC of manual migrate `index` returned.
     MigrateDone { index: u8 },
+    /// chunk → meta: meta's session master times this session out (no heartbeat in time);
+    /// sent when the chunk's own session lease runs out, as `ChunkLost` after a death.
+    SessionTimeout(SessionGen),
+    /// chunk → meta: the chunk's Access asks for a new session (`CreateSession`).
+    CreateSession(SessionGen),
+    /// meta → chunk: the new session is registered.
+    SessionCreated(SessionGen),
 }
 
 /// Every timer. stateright fires any set timer at any moment.
@@ -83,6 +92,13 @@ pub enum Timer {
     ManualMigrate(u8),
     /// meta: the RPC handler thread in slot `s` runs the next step of `AddMigrateCmd()`.
     AddMigrateStep(u8),
+    /// chunk: a heartbeat round of its session gets no reply in time (one tick of
+    /// `budgets.missed_heartbeats`).
+    MissHeartbeat,
+    /// chunk: the overdue heartbeat reply arrives after all: the session lease is renewed.
+    RenewSession,
+    /// chunk: the Access of an expired session asks meta for a new one.
+    CreateSession,
 }
 
 /// A log line a step produced: a meta event, a chunk's own log line, or a remark of the model

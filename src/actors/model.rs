@@ -32,6 +32,9 @@ pub struct Budgets {
     /// `manual_migrates`; `None`: unbounded (the operator re-runs a request once its last run
     /// returned).
     pub manual_migrates: Option<u8>,
+    /// Missed heartbeats (abstract ticks) each chunk of `[[heartbeat_losses]]` may suffer;
+    /// two in a row expire its session (KeepAlive → Jeopardy → Expired). Default 0.
+    pub missed_heartbeats: u8,
 }
 
 /// Everything static about one model: shared by all actors, never part of a state.
@@ -51,6 +54,9 @@ pub struct ModelCfg {
     pub io_pids: Vec<Pid>,
     /// Chunks the operator may lose.
     pub chunk_failures: Vec<Cid>,
+    /// Chunks whose sessions may miss heartbeats (`[[heartbeat_losses]]`), each up to
+    /// `budgets.missed_heartbeats` times.
+    pub heartbeat_losses: Vec<Cid>,
     /// The manual migrates the operator may run (`[[manual_migrates]]`).
     pub manual_migrates: Vec<crate::domain::manual_migrate::MigrateRequest>,
     /// Classes of interchangeable pids (filled by [`build`]; see `symmetry.rs`).
@@ -182,22 +188,24 @@ impl<'a> SystemView<'a> {
         self.sessions().find(|s| s.cid == cid)
     }
 
-    /// Messages in flight to chunk `cid`; none if the chunk is down (they are lost).
+    /// Messages in flight to chunk `cid` that it will take: none if the chunk is down (they
+    /// are lost), none meant for a session of it that is over (`AccessSession::is_past`).
     pub fn to_chunk(&self, cid: Cid) -> impl Iterator<Item = &'a Msg> + '_ {
         let id = self.cfg.chunk_id(cid);
-        let down = self.session(cid).is_none_or(|s| s.down);
+        let session = self.session(cid);
         self.in_flight()
-            .filter(move |f| !down && f.dst == id)
+            .filter(move |f| f.dst == id && session.is_some_and(|s| takes(s, f.msg)))
             .map(|f| f.msg)
     }
 
-    /// Messages in flight that will be delivered (those to a lost chunk never are).
+    /// Messages in flight that will be delivered (those to a lost chunk never are, nor those
+    /// meant for a session that is over).
     pub fn live_in_flight(&self) -> impl Iterator<Item = InFlight<'a>> + '_ {
         self.in_flight().filter(|f| {
             self.cfg
                 .cid_of(f.dst)
                 .and_then(|c| self.session(c))
-                .is_none_or(|s| !s.down)
+                .is_none_or(|s| takes(s, f.msg))
         })
     }
 
@@ -212,6 +220,25 @@ impl<'a> SystemView<'a> {
         let id = self.cfg.chunk_id(cid);
         self.in_flight().filter(move |f| f.src == id).map(|f| f.msg)
     }
+}
+
+/// Will chunk session `s` take `msg` (now or later)? Not when the chunk is down, nor when the
+/// message is meant for a session of it that is over (notes:771).
+fn takes(s: &ChunkSession, msg: &Msg) -> bool {
+    let generation = match msg {
+        Msg::HeartbeatReply(_, g) | Msg::GrantLease(_, g) | Msg::SessionCreated(g) => Some(*g),
+        Msg::ReplaceReplica(_)
+        | Msg::ReleaseOwner(..)
+        | Msg::UpdateTopo { .. }
+        | Msg::AppIo(_)
+        | Msg::ChunkLost(_)
+        | Msg::Disconnect
+        | Msg::MigrateCreate { .. }
+        | Msg::MigrateDone { .. }
+        | Msg::SessionTimeout(_)
+        | Msg::CreateSession(_) => None,
+    };
+    !s.down && generation.is_none_or(|g| !s.access.is_past(g))
 }
 
 /// Weak fairness of the ZBS model: what must eventually happen if it stays possible.
@@ -238,6 +265,11 @@ impl crate::engine::FairModel for ZbsModel {
                 Timer::IdleRelease(_) => 7,
                 // An RPC handler thread, once started, runs on.
                 Timer::AddMigrateStep(_) => 8,
+                // The overdue reply that comes after all, and the new session an expired one
+                // asks for: real chunks keep heartbeating. A missed heartbeat is not fair.
+                Timer::RenewSession => 9,
+                Timer::CreateSession => 10,
+                Timer::MissHeartbeat => return None,
                 Timer::TopoUpdate(_)
                 | Timer::ChunkFailure(_)
                 | Timer::AppIo(_)

@@ -74,12 +74,15 @@ pub(super) fn on_msg(
             arm_migrates(state, o);
             Vec::new()
         }
-        Msg::HeartbeatReply(_)
+        Msg::HeartbeatReply(..)
         | Msg::ReplaceReplica(_)
-        | Msg::ReleaseOwner(_)
+        | Msg::ReleaseOwner(..)
         | Msg::UpdateTopo { .. }
         | Msg::AppIo(_)
-        | Msg::GrantLease(_)
+        | Msg::GrantLease(..)
+        | Msg::SessionTimeout(_)
+        | Msg::CreateSession(_)
+        | Msg::SessionCreated(_)
         | Msg::ChunkLost(_)
         | Msg::Disconnect
         | Msg::MigrateCreate { .. } => unreachable!("the operator does not receive {msg:?}"),

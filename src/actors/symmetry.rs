@@ -414,12 +414,14 @@ impl Rename<'_> {
         let AccessManager {
             owners,
             waiting_recover_cmds,
+            sessions,
         } = a;
         AccessManager {
             owners: self.by_pid(owners, |&o| self.cid(o)),
             waiting_recover_cmds: self.by_cid(waiting_recover_cmds, |q| {
                 q.iter().map(|c| self.cmd(c)).collect()
             }),
+            sessions: self.by_cid(sessions, |&g| g),
         }
     }
 
@@ -455,6 +457,7 @@ impl Rename<'_> {
             lease_cache,
             running,
             down,
+            access,
         } = s;
         ChunkSession {
             cid: self.cid(*cid),
@@ -467,18 +470,20 @@ impl Rename<'_> {
                 })
                 .collect(),
             down: *down,
+            access: *access,
         }
     }
 
     fn msg(&self, m: &Msg) -> Msg {
         match m {
-            Msg::HeartbeatReply(cmds) => {
-                Msg::HeartbeatReply(cmds.iter().map(|c| self.cmd(c)).collect())
+            Msg::HeartbeatReply(cmds, g) => {
+                Msg::HeartbeatReply(cmds.iter().map(|c| self.cmd(c)).collect(), *g)
             }
             Msg::ReplaceReplica(c) => Msg::ReplaceReplica(self.cmd(c)),
-            Msg::ReleaseOwner(p) => Msg::ReleaseOwner(self.pid(*p)),
+            Msg::ReleaseOwner(p, g) => Msg::ReleaseOwner(self.pid(*p), *g),
             Msg::AppIo(p) => Msg::AppIo(self.pid(*p)),
-            Msg::GrantLease(p) => Msg::GrantLease(self.pid(*p)),
+            Msg::GrantLease(p, g) => Msg::GrantLease(self.pid(*p), *g),
+            Msg::SessionTimeout(_) | Msg::CreateSession(_) | Msg::SessionCreated(_) => m.clone(),
             Msg::UpdateTopo { cid, new_parent } => Msg::UpdateTopo {
                 cid: self.cid(*cid),
                 new_parent: *new_parent,
@@ -504,7 +509,10 @@ impl Rename<'_> {
             | Timer::TopoUpdate(_)
             | Timer::ChunkFailure(_)
             | Timer::ManualMigrate(_)
-            | Timer::AddMigrateStep(_) => t.clone(),
+            | Timer::AddMigrateStep(_)
+            | Timer::MissHeartbeat
+            | Timer::RenewSession
+            | Timer::CreateSession => t.clone(),
         }
     }
 
@@ -561,6 +569,7 @@ impl Rename<'_> {
                 == cache(&cfg.initial_cache, &|c, p| (c, p))
             && cfg.topo_updates.iter().all(|&(c, _)| self.cid(c) == c)
             && cfg.chunk_failures.iter().all(|&c| self.cid(c) == c)
+            && cfg.heartbeat_losses.iter().all(|&c| self.cid(c) == c)
             && io(&|p| self.pid(p)) == io(&|p| p)
     }
 }

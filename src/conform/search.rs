@@ -462,14 +462,17 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
     use crate::actors::{Msg, Timer};
     match action {
         ActorModelAction::Deliver { msg, .. } => match msg {
-            Msg::HeartbeatReply(cmds) => Some(cmds.iter().map(|c| c.pid).collect()),
+            Msg::HeartbeatReply(cmds, _) => Some(cmds.iter().map(|c| c.pid).collect()),
             Msg::ReplaceReplica(c) => Some(vec![c.pid]),
-            Msg::ReleaseOwner(p) | Msg::AppIo(p) | Msg::GrantLease(p) => Some(vec![*p]),
+            Msg::ReleaseOwner(p, _) | Msg::AppIo(p) | Msg::GrantLease(p, _) => Some(vec![*p]),
             Msg::MigrateCreate { req, .. } => Some(vec![req.pid]),
             Msg::UpdateTopo { .. }
             | Msg::ChunkLost(_)
             | Msg::Disconnect
-            | Msg::MigrateDone { .. } => None,
+            | Msg::MigrateDone { .. }
+            | Msg::SessionTimeout(_)
+            | Msg::CreateSession(_)
+            | Msg::SessionCreated(_) => None,
         },
         ActorModelAction::Timeout(_, timer) => match timer {
             Timer::Execute(p) | Timer::IdleRelease(p) | Timer::AppIo(p) => Some(vec![*p]),
@@ -480,7 +483,10 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Timer::TopoUpdate(_)
             | Timer::ChunkFailure(_)
             | Timer::ManualMigrate(_)
-            | Timer::AddMigrateStep(_) => None,
+            | Timer::AddMigrateStep(_)
+            | Timer::MissHeartbeat
+            | Timer::RenewSession
+            | Timer::CreateSession => None,
         },
         ActorModelAction::Drop(_)
         | ActorModelAction::Crash(_)

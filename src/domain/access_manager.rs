@@ -14,14 +14,21 @@ pub struct AccessManager {
     pub owners: BTreeMap<Pid, Cid>,
     /// Per session: commands to hand over in its next heartbeat reply.
     pub waiting_recover_cmds: BTreeMap<Cid, Vec<RecoverCmd>>,
+    /// The live session of each chunk (its id, `access_session.rs`); a chunk whose session
+    /// expired has none until its next session is created. Meta holds one session per chunk
+    /// at a time and every expiry drops that session's owners and queue, so `owners` and
+    /// `waiting_recover_cmds`, keyed by chunk, name the chunk's live session (specs A86).
+    pub sessions: BTreeMap<Cid, super::access_session::SessionGen>,
 }
 
 impl AccessManager {
     /// One (empty) session per chunk.
     pub fn new(cids: impl IntoIterator<Item = Cid>) -> AccessManager {
+        let cids: Vec<Cid> = cids.into_iter().collect();
         AccessManager {
             owners: BTreeMap::new(),
-            waiting_recover_cmds: cids.into_iter().map(|c| (c, Vec::new())).collect(),
+            waiting_recover_cmds: cids.iter().map(|&c| (c, Vec::new())).collect(),
+            sessions: cids.iter().map(|&c| (c, 0)).collect(),
         }
     }
 
@@ -74,18 +81,23 @@ impl AccessManager {
 impl Meta {
     /// `AccessManager::AllocOwnerForRecover(pid, src, dst, alive_location)` (notes:655): the
     /// pid's existing owner; else src; else dst; else a non-slow chunk by owner priority (the
-    /// first healthy chunk holding an alive replica, specs A12). Returns the owner and whether
+    /// first healthy chunk holding an alive replica, specs A12); the owner is a session
+    /// (`SessionInfo owner`, notes:442), so a chunk without a live session is no candidate
+    /// (specs A86). Returns the owner and whether
     /// it was created here, or `None` when no chunk qualifies — the call can fail, as the
     /// draft `AddMigrateCmd()` shows (`fail to alloc migrate owner`, notes:443–445).
     pub fn alloc_owner_for_recover(&mut self, pid: Pid, src: Cid, dst: Cid) -> Option<(Cid, bool)> {
         if let Some(&owner) = self.access.owners.get(&pid) {
             return Some((owner, false));
         }
-        let usable = |c: Cid| self.chunks.get(c).is_some_and(|e| e.is_usable());
+        let live = |c: Cid| self.access.sessions.contains_key(&c);
+        let usable = |c: Cid| live(c) && self.chunks.get(c).is_some_and(|e| e.is_usable());
         let non_slow = |c: Cid| {
-            self.chunks
-                .get(c)
-                .is_some_and(|e| e.status == super::chunk_table::ChunkStatus::Healthy)
+            live(c)
+                && self
+                    .chunks
+                    .get(c)
+                    .is_some_and(|e| e.status == super::chunk_table::ChunkStatus::Healthy)
         };
         let alive = self
             .pextents

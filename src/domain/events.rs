@@ -146,6 +146,22 @@ pub enum MetaEvent {
     },
     /// Meta noticed chunk `cid` stopped heartbeating: its session expired, its leases died.
     SessionExpired { cid: Cid, owners_cleared: Vec<Pid> },
+    /// Session `generation` of chunk `cid` was created (`CreateSession`; the log's `ACCESS
+    /// SESSION INITIALIZE`, notes:132, whose shape the notes do not show).
+    SessionCreated {
+        cid: Cid,
+        generation: super::access_session::SessionGen,
+    },
+    /// The expired session of `cid` owned these commands; under
+    /// `session_expiry_cmds=kept` they stay in `pid_cmds_` (specs A89).
+    SessionCmdsKept { cid: Cid, cmds: Vec<RecoverCmd> },
+    /// A command the expired session of `cid` owned left `pid_cmds_` with it, reservations
+    /// given back (`session_expiry_cmds=revoked`); `was_queued`: never handed over.
+    SessionCmdDropped {
+        cid: Cid,
+        cmd: RecoverCmd,
+        was_queued: bool,
+    },
     /// `DoRemoveReplica()`: a replica on a lost chunk left the location.
     ReplicaRemoved {
         pid: Pid,
@@ -329,6 +345,9 @@ impl MetaEvent {
             | MetaEvent::CmdRevoked { .. }
             | MetaEvent::RevokeSparedRewrittenSrc { .. }
             | MetaEvent::SessionExpired { .. }
+            | MetaEvent::SessionCreated { .. }
+            | MetaEvent::SessionCmdsKept { .. }
+            | MetaEvent::SessionCmdDropped { .. }
             | MetaEvent::ReplicaRemoved { .. }
             | MetaEvent::LastReplicaKept { .. }
             | MetaEvent::ReleaseIgnored { .. }
@@ -461,6 +480,33 @@ impl MetaEvent {
                 owners_cleared,
             } => one(format!(
                 "session of chunk-{cid} expired; leases of pids {owners_cleared:?} die with it"
+            )),
+            MetaEvent::SessionCreated { cid, generation } => one(format!(
+                "chunk-{cid} created session {generation}: no lease, empty recover cmd queue"
+            )),
+            MetaEvent::SessionCmdsKept { cid, cmds } => cmds
+                .iter()
+                .map(|c| {
+                    format!(
+                        "cmd {} of expired session chunk-{cid} stays in pid_cmds_ with its \
+                         reservations (session_expiry_cmds=kept)",
+                        cmd_words(c)
+                    )
+                })
+                .collect(),
+            MetaEvent::SessionCmdDropped {
+                cid,
+                cmd,
+                was_queued,
+            } => one(format!(
+                "cmd {} of expired session chunk-{cid} ({}) leaves pid_cmds_, reservations \
+                 given back (session_expiry_cmds=revoked)",
+                cmd_words(cmd),
+                if *was_queued {
+                    "never handed over: its queue died with the session"
+                } else {
+                    "already handed over"
+                }
             )),
             MetaEvent::ReplicaRemoved {
                 pid,

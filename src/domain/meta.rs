@@ -68,28 +68,10 @@ impl Meta {
         }
         let mut events = self.revoke_recover_cmds(cfg, cid);
         // Commands owned by `cid` whose src and dst are elsewhere die with its session too,
-        // queued or already handed over.
+        // queued or already handed over (under `session_expiry_cmds=revoked`, today's reading).
         let queued = self.access.take_waiting_recover_cmds(cid);
-        let orphaned: Vec<_> = self
-            .recover
-            .pid_cmds
-            .values()
-            .filter(|c| c.owner == cid)
-            .copied()
-            .collect();
-        for cmd in orphaned {
-            self.finish_cmd(cfg, &cmd);
-            let rm = &mut *self.recover;
-            let erased = rm.active_waiting_recover.remove(&cmd.pid);
-            rm.ghost.revoked_pids.insert(cmd.pid);
-            events.push(MetaEvent::CmdRevoked {
-                cid,
-                cmd,
-                was_queued: queued.contains(&cmd),
-                owner_kept: false,
-                erased_waiting_recover: erased,
-            });
-        }
+        events.extend(self.drop_session_cmds(cfg, cid, &queued, true));
+        self.access.sessions.remove(&cid);
         let owners_cleared = self.access.expire_session(cid);
         events.push(MetaEvent::SessionExpired {
             cid,

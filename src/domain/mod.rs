@@ -12,6 +12,7 @@
 //! renderers all speak the same vocabulary as the ZBS meta log.
 
 pub mod access_manager;
+pub mod access_session;
 pub mod chunk_table;
 pub mod events;
 pub mod manual_migrate;

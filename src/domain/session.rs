@@ -62,6 +62,9 @@ pub struct ChunkSession {
     pub running: BTreeMap<(Pid, u32), RecoverCmd>,
     /// The chunk was lost (disconnected): it holds nothing and messages to it are lost.
     pub down: bool,
+    /// The Access session's state machine (`access_session.rs`): KeepAlive in session 0 unless
+    /// heartbeats can be missed (`budgets.missed_heartbeats`).
+    pub access: super::access_session::AccessSession,
 }
 
 impl ChunkSession {
@@ -71,6 +74,7 @@ impl ChunkSession {
             lease_cache: BTreeSet::new(),
             running: BTreeMap::new(),
             down: false,
+            access: super::access_session::AccessSession::established(0),
         }
     }
 

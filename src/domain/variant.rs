@@ -258,6 +258,15 @@ registry! {
     doc "on: the migrate scan leaves a pid alone while it sits where its last manual migrate \
          put it (notes:371); off: the scan may migrate it back (the draft, notes:357)";
 
+    session_expiry_cmds: crate::domain::access_session::SessionExpiryCmds =
+        crate::domain::access_session::SessionExpiryCmds::Revoked;
+    kind OpenQuestion;
+    zbs "meta's session expiry (AccessManager / SessionMaster), Meta::chunk_lost";
+    doc "what an expired session's commands become on meta (specs A89; its owners and queue \
+         always die with it, notes:769-771, notes:657): revoked = they leave pid_cmds_ and \
+         give their reservations back (what a chunk loss has always done here); kept = they \
+         stay in pid_cmds_ with their reservations, never to be delivered";
+
     check_pid_has_cmd: bool = true;
     kind SeededBug;
     zbs "RecoverManager::AddRecoverCmdUnlock() check 1";

@@ -97,6 +97,15 @@ pub enum TimerRecord {
     ChunkFailure { index: u8 },
     ManualMigrate { index: u8 },
     AddMigrateStep { slot: u8 },
+    MissHeartbeat,
+    RenewSession,
+    CreateSession,
+}
+
+/// Session ids are written only when not 0 (the session every model starts with), so traces
+/// of models without session expiry read as before.
+fn is_first_session(g: &crate::domain::access_session::SessionGen) -> bool {
+    *g == 0
 }
 
 /// [`Msg`], serialisable.
@@ -105,12 +114,16 @@ pub enum TimerRecord {
 pub enum MsgRecord {
     HeartbeatReply {
         cmds: Vec<RecoverCmd>,
+        #[serde(default, skip_serializing_if = "is_first_session")]
+        session: crate::domain::access_session::SessionGen,
     },
     ReplaceReplica {
         cmd: RecoverCmd,
     },
     ReleaseOwner {
         pid: Pid,
+        #[serde(default, skip_serializing_if = "is_first_session")]
+        session: crate::domain::access_session::SessionGen,
     },
     UpdateTopo {
         cid: Cid,
@@ -121,6 +134,8 @@ pub enum MsgRecord {
     },
     GrantLease {
         pid: Pid,
+        #[serde(default, skip_serializing_if = "is_first_session")]
+        session: crate::domain::access_session::SessionGen,
     },
     ChunkLost {
         cid: Cid,
@@ -132,6 +147,15 @@ pub enum MsgRecord {
     },
     MigrateDone {
         index: u8,
+    },
+    SessionTimeout {
+        session: crate::domain::access_session::SessionGen,
+    },
+    CreateSession {
+        session: crate::domain::access_session::SessionGen,
+    },
+    SessionCreated {
+        session: crate::domain::access_session::SessionGen,
     },
 }
 
@@ -149,6 +173,9 @@ impl From<&Timer> for TimerRecord {
             Timer::ChunkFailure(index) => TimerRecord::ChunkFailure { index },
             Timer::ManualMigrate(index) => TimerRecord::ManualMigrate { index },
             Timer::AddMigrateStep(slot) => TimerRecord::AddMigrateStep { slot },
+            Timer::MissHeartbeat => TimerRecord::MissHeartbeat,
+            Timer::RenewSession => TimerRecord::RenewSession,
+            Timer::CreateSession => TimerRecord::CreateSession,
         }
     }
 }
@@ -156,9 +183,15 @@ impl From<&Timer> for TimerRecord {
 impl MsgRecord {
     pub fn of(cfg: &ModelCfg, m: &Msg) -> MsgRecord {
         match m {
-            Msg::HeartbeatReply(cmds) => MsgRecord::HeartbeatReply { cmds: cmds.clone() },
+            Msg::HeartbeatReply(cmds, session) => MsgRecord::HeartbeatReply {
+                cmds: cmds.clone(),
+                session: *session,
+            },
             Msg::ReplaceReplica(c) => MsgRecord::ReplaceReplica { cmd: *c },
-            Msg::ReleaseOwner(pid) => MsgRecord::ReleaseOwner { pid: *pid },
+            Msg::ReleaseOwner(pid, session) => MsgRecord::ReleaseOwner {
+                pid: *pid,
+                session: *session,
+            },
             Msg::UpdateTopo { cid, new_parent } => MsgRecord::UpdateTopo {
                 cid: *cid,
                 new_parent: cfg
@@ -170,7 +203,10 @@ impl MsgRecord {
                     .clone(),
             },
             Msg::AppIo(pid) => MsgRecord::AppIo { pid: *pid },
-            Msg::GrantLease(pid) => MsgRecord::GrantLease { pid: *pid },
+            Msg::GrantLease(pid, session) => MsgRecord::GrantLease {
+                pid: *pid,
+                session: *session,
+            },
             Msg::ChunkLost(cid) => MsgRecord::ChunkLost { cid: *cid },
             Msg::Disconnect => MsgRecord::Disconnect,
             Msg::MigrateCreate { index, req } => MsgRecord::MigrateCreate {
@@ -178,6 +214,9 @@ impl MsgRecord {
                 req: *req,
             },
             Msg::MigrateDone { index } => MsgRecord::MigrateDone { index: *index },
+            Msg::SessionTimeout(session) => MsgRecord::SessionTimeout { session: *session },
+            Msg::CreateSession(session) => MsgRecord::CreateSession { session: *session },
+            Msg::SessionCreated(session) => MsgRecord::SessionCreated { session: *session },
         }
     }
 }

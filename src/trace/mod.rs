@@ -91,15 +91,16 @@ fn cand_text(c: &MigrateCandidate) -> String {
 /// A message, as traces show it.
 pub fn msg_text(m: &Msg) -> String {
     match m {
-        Msg::HeartbeatReply(cmds) => format!(
-            "HeartbeatReply[{}]",
-            cmds.iter().map(cmd_text).collect::<Vec<_>>().join("; ")
+        Msg::HeartbeatReply(cmds, session) => format!(
+            "HeartbeatReply[{}]{}",
+            cmds.iter().map(cmd_text).collect::<Vec<_>>().join("; "),
+            session_text(*session)
         ),
         Msg::ReplaceReplica(c) => format!("ReplaceReplica({})", cmd_text(c)),
-        Msg::ReleaseOwner(p) => format!("ReleaseOwner(pid {p})"),
+        Msg::ReleaseOwner(p, session) => format!("ReleaseOwner(pid {p}){}", session_text(*session)),
         Msg::UpdateTopo { cid, .. } => format!("UpdateTopo(chunk-{cid})"),
         Msg::AppIo(p) => format!("AppIo(pid {p})"),
-        Msg::GrantLease(p) => format!("GrantLease(pid {p})"),
+        Msg::GrantLease(p, session) => format!("GrantLease(pid {p}){}", session_text(*session)),
         Msg::ChunkLost(c) => format!("ChunkLost(chunk-{c})"),
         Msg::Disconnect => "Disconnect".into(),
         Msg::MigrateCreate { req, .. } => format!(
@@ -107,6 +108,18 @@ pub fn msg_text(m: &Msg) -> String {
             req.pid, req.src, req.dst, req.replace
         ),
         Msg::MigrateDone { index } => format!("MigrateDone(#{index})"),
+        Msg::SessionTimeout(g) => format!("SessionTimeout(session {g})"),
+        Msg::CreateSession(g) => format!("CreateSession(session {g})"),
+        Msg::SessionCreated(g) => format!("SessionCreated(session {g})"),
+    }
+}
+
+/// A message's session, named only when it is not the first (session 0).
+fn session_text(g: crate::domain::access_session::SessionGen) -> String {
+    if g == 0 {
+        String::new()
+    } else {
+        format!(" to session {g}")
     }
 }
 
@@ -124,6 +137,9 @@ pub fn timer_text(t: &Timer) -> String {
         Timer::ChunkFailure(i) => format!("chunk failure #{i}"),
         Timer::ManualMigrate(i) => format!("manual migrate #{i}"),
         Timer::AddMigrateStep(s) => format!("AddMigrateCmd step (RPC thread #{s})"),
+        Timer::MissHeartbeat => "heartbeat reply missed".into(),
+        Timer::RenewSession => "overdue heartbeat reply arrives".into(),
+        Timer::CreateSession => "CreateSession".into(),
     }
 }
 

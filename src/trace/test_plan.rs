@@ -61,6 +61,16 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
                 "let the RPC thread #{slot} run the next step of RecoverManager::AddMigrateCmd() \
                  (e.g. release a sync point placed after it)"
             ),
+            TimerRecord::MissHeartbeat => format!(
+                "hold back the heartbeat reply of {actor}'s session past its due time (e.g. \
+                 drop its heartbeats for one keepalive interval)"
+            ),
+            TimerRecord::RenewSession => {
+                format!("let {actor}'s overdue heartbeat reply through: its session is renewed")
+            }
+            TimerRecord::CreateSession => {
+                format!("let {actor}'s Access create a new session with meta (CreateSession)")
+            }
         },
         ActionRecord::Deliver { src, dst, msg } => match msg {
             MsgRecord::UpdateTopo { cid, .. } => format!(
@@ -74,7 +84,7 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
                 cmd.dst,
                 cmd.epoch
             ),
-            MsgRecord::ReleaseOwner { pid } => {
+            MsgRecord::ReleaseOwner { pid, .. } => {
                 format!("meta handles `Release owner` of pid {pid} from {src} (AccessManager)")
             }
             MsgRecord::AppIo { pid } => {
@@ -84,11 +94,11 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
                 "meta's session timeout for chunk-{cid} fires: the session expires, \
                  RevokeRecoverCmds({cid}), DoRemoveReplica()"
             ),
-            MsgRecord::HeartbeatReply { cmds } => format!(
+            MsgRecord::HeartbeatReply { cmds, .. } => format!(
                 "{dst} receives the heartbeat reply with {} command(s) (Get recover notification)",
                 cmds.len()
             ),
-            MsgRecord::GrantLease { pid } => format!("{dst} receives the lease of pid {pid}"),
+            MsgRecord::GrantLease { pid, .. } => format!("{dst} receives the lease of pid {pid}"),
             MsgRecord::Disconnect => format!("{dst} goes down"),
             MsgRecord::MigrateCreate { req, .. } => format!(
                 "meta's RPC server calls RecoverManager::AddMigrateCmd(pid {}, src {}, dst {}, \
@@ -97,6 +107,16 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             ),
             MsgRecord::MigrateDone { index } => {
                 format!("the RPC of manual migrate #{index} returns to {dst}")
+            }
+            MsgRecord::SessionTimeout { session } => format!(
+                "meta's session master times out session {session} of {src}: its leases and \
+                 recover cmd queue die with it"
+            ),
+            MsgRecord::CreateSession { session } => {
+                format!("meta registers session {session} of {src} (CreateSession)")
+            }
+            MsgRecord::SessionCreated { session } => {
+                format!("{dst} learns its session {session} is registered (KeepAlive)")
             }
         },
         ActionRecord::Other { debug } => debug.clone(),
@@ -113,6 +133,8 @@ fn holdable(r: &ActionRecord) -> bool {
                 | TimerRecord::Heartbeat { .. }
                 | TimerRecord::Execute { .. }
                 | TimerRecord::IdleRelease { .. }
+                | TimerRecord::RenewSession
+                | TimerRecord::CreateSession
         ),
         ActionRecord::Deliver { msg, .. } => !matches!(msg, MsgRecord::AppIo { .. }),
         ActionRecord::Other { .. } => false,

@@ -86,6 +86,18 @@ actions! {
     LeaseForIo => "AccessManager::GetLease (app IO)",
     /// Deliver `GrantLease` (step 17).
     CacheLease => "libmeta: caches the lease",
+    /// Timer `MissHeartbeat` (step 22).
+    MissHeartbeat => "Access Session Follower: heartbeat reply missed (KeepAlive -> Jeopardy -> Expired)",
+    /// Timer `RenewSession` (step 23).
+    RenewSession => "Access Session Follower: heartbeat reply renews the session lease",
+    /// Timer `CreateSession` (step 24).
+    CreateSessionRequest => "Access: CreateSession for a new session",
+    /// Deliver `SessionTimeout` (step 25).
+    SessionTimeout => "meta: session master times a session out",
+    /// Deliver `CreateSession` (step 26).
+    CreateSession => "meta: CreateSession registers a new session",
+    /// Deliver `SessionCreated` (step 27).
+    SessionCreated => "Access Session Handler: session created (Init -> KeepAlive)",
     // ---- outcomes: what the meta-log lines of a step say happened ----
     /// `MetaEvent::MigrateQueued`.
     MakeMigrateCmd => "RecoverManager::MakeMigrateCmd",
@@ -135,6 +147,12 @@ actions! {
     RevokedDelivered => "RecoverManager::RevokeRecoverCmds: delivered command dropped",
     /// `MetaEvent::CmdRevoked` of a command only owned by the lost chunk (`Meta::chunk_lost`).
     OrphanDropped => "ChunkManager: commands owned by a lost chunk dropped",
+    /// `MetaEvent::SessionCmdDropped`, never handed over.
+    SessionCmdDroppedQueued => "meta: expired session's undelivered command leaves pid_cmds_",
+    /// `MetaEvent::SessionCmdDropped`, handed over.
+    SessionCmdDroppedDelivered => "meta: expired session's delivered command leaves pid_cmds_",
+    /// `MetaEvent::SessionCmdsKept`.
+    SessionCmdsKept => "meta: expired session's commands stay in pid_cmds_",
     /// `MetaEvent::ReplaceReplica` accepted.
     ReplaceAccepted => "Meta::ReplaceReplica: accepted",
     /// `ReplaceRefusal::StaleEpoch`.
@@ -196,12 +214,15 @@ impl Action {
     pub fn of_step(action: &ZbsAction) -> Option<Action> {
         Some(match action {
             ActorModelAction::Deliver { msg, .. } => match msg {
-                Msg::HeartbeatReply(_) => Action::RecoverNotification,
+                Msg::HeartbeatReply(..) => Action::RecoverNotification,
                 Msg::ReplaceReplica(_) => Action::ReplaceReplica,
-                Msg::ReleaseOwner(_) => Action::ReleaseOwner,
+                Msg::ReleaseOwner(..) => Action::ReleaseOwner,
                 Msg::UpdateTopo { .. } => Action::UpdateTopoObj,
                 Msg::AppIo(_) => Action::LeaseForIo,
-                Msg::GrantLease(_) => Action::CacheLease,
+                Msg::GrantLease(..) => Action::CacheLease,
+                Msg::SessionTimeout(_) => Action::SessionTimeout,
+                Msg::CreateSession(_) => Action::CreateSession,
+                Msg::SessionCreated(_) => Action::SessionCreated,
                 Msg::ChunkLost(_) => Action::SessionExpired,
                 Msg::Disconnect => Action::ChunkDown,
                 Msg::MigrateCreate { .. } => Action::AddMigrateCmdRpc,
@@ -219,6 +240,9 @@ impl Action {
                 Timer::ChunkFailure(_) => Action::ChunkFailure,
                 Timer::ManualMigrate(_) => Action::ManualMigrateRequest,
                 Timer::AddMigrateStep(_) => Action::AddMigrateCmdStep,
+                Timer::MissHeartbeat => Action::MissHeartbeat,
+                Timer::RenewSession => Action::RenewSession,
+                Timer::CreateSession => Action::CreateSessionRequest,
             },
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)
@@ -299,7 +323,16 @@ impl Action {
                 Err(ReplaceRefusal::SrcNotInLocation) => Action::ReplaceSrcMissing,
                 Err(ReplaceRefusal::DstAlreadyInLocation) => Action::ReplaceDstPresent,
             }),
-            MetaEvent::SessionExpired { .. } => out.push(Action::SessionExpired),
+            // Counted by its step: a lost chunk's `ChunkLost` (`SessionExpired`), a missed
+            // heartbeat's `SessionTimeout`, or a `CreateSession` that supersedes the session.
+            MetaEvent::SessionExpired { .. } => {}
+            MetaEvent::SessionCreated { .. } => {}
+            MetaEvent::SessionCmdsKept { .. } => out.push(Action::SessionCmdsKept),
+            MetaEvent::SessionCmdDropped { was_queued, .. } => out.push(if *was_queued {
+                Action::SessionCmdDroppedQueued
+            } else {
+                Action::SessionCmdDroppedDelivered
+            }),
             MetaEvent::ReplicaRemoved { .. } => out.push(Action::ReplicaRemoved),
             MetaEvent::LastReplicaKept { .. } => out.push(Action::LastReplicaKept),
             MetaEvent::OwnerReleased { .. } => out.push(Action::OwnerReleased),
