@@ -56,6 +56,9 @@ pub enum Msg {
     },
     /// meta → operator: the RPC of manual migrate `index` returned.
     MigrateDone { index: u8 },
+    /// chunk (owner) → meta: the recover's copy passed `recover_timeout_ms` unfinished; its
+    /// delivery is meta's timeout ending the command (incident B, specs A63).
+    RecoverTimedOut(RecoverCmd),
 }
 
 /// Every timer. stateright fires any set timer at any moment.
@@ -83,6 +86,11 @@ pub enum Timer {
     ManualMigrate(u8),
     /// meta: the RPC handler thread in slot `s` runs the next step of `AddMigrateCmd()`.
     AddMigrateStep(u8),
+    /// chunk: one tick of the running copy of `pid` (models with `[recover_pace]`, instead
+    /// of `Execute`).
+    RecoverTick(Pid),
+    /// meta: `EXTENT GC` of the temporary pextent of `pid`'s timed-out recover.
+    ExtentGc(Pid),
 }
 
 /// A log line a step produced: a meta event, a chunk's own log line, or a remark of the model

@@ -53,6 +53,9 @@ pub struct ModelCfg {
     pub chunk_failures: Vec<Cid>,
     /// The manual migrates the operator may run (`[[manual_migrates]]`).
     pub manual_migrates: Vec<crate::domain::manual_migrate::MigrateRequest>,
+    /// Running recovers copy in ticks against `recover_timeout_ms` (`[recover_pace]`,
+    /// incident B); `None`: a copy is one `Execute` step and never times out.
+    pub recover_pace: Option<crate::domain::recover_handler::RecoverPace>,
     /// Classes of interchangeable pids (filled by [`build`]; see `symmetry.rs`).
     /// Computed by [`build`] from the rest of the configuration.
     pub symmetry: super::symmetry::Symmetry,
@@ -238,6 +241,9 @@ impl crate::engine::FairModel for ZbsModel {
                 Timer::IdleRelease(_) => 7,
                 // An RPC handler thread, once started, runs on.
                 Timer::AddMigrateStep(_) => 8,
+                // A running copy's time passes; a pending EXTENT GC is sent.
+                Timer::RecoverTick(_) => 9,
+                Timer::ExtentGc(_) => 10,
                 Timer::TopoUpdate(_)
                 | Timer::ChunkFailure(_)
                 | Timer::AppIo(_)

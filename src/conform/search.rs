@@ -463,7 +463,7 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
     match action {
         ActorModelAction::Deliver { msg, .. } => match msg {
             Msg::HeartbeatReply(cmds) => Some(cmds.iter().map(|c| c.pid).collect()),
-            Msg::ReplaceReplica(c) => Some(vec![c.pid]),
+            Msg::ReplaceReplica(c) | Msg::RecoverTimedOut(c) => Some(vec![c.pid]),
             Msg::ReleaseOwner(p) | Msg::AppIo(p) | Msg::GrantLease(p) => Some(vec![*p]),
             Msg::MigrateCreate { req, .. } => Some(vec![req.pid]),
             Msg::UpdateTopo { .. }
@@ -472,7 +472,11 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Msg::MigrateDone { .. } => None,
         },
         ActorModelAction::Timeout(_, timer) => match timer {
-            Timer::Execute(p) | Timer::IdleRelease(p) | Timer::AppIo(p) => Some(vec![*p]),
+            Timer::Execute(p)
+            | Timer::IdleRelease(p)
+            | Timer::AppIo(p)
+            | Timer::RecoverTick(p)
+            | Timer::ExtentGc(p) => Some(vec![*p]),
             Timer::Scan
             | Timer::MigrateScan
             | Timer::SwapMigrate

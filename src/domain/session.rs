@@ -62,6 +62,9 @@ pub struct ChunkSession {
     pub running: BTreeMap<(Pid, u32), RecoverCmd>,
     /// The chunk was lost (disconnected): it holds nothing and messages to it are lost.
     pub down: bool,
+    /// The recover handler's concurrency and running copies in a paced model (incident B,
+    /// `recover_handler.rs`); empty otherwise.
+    pub handler: super::recover_handler::RecoverHandler,
 }
 
 impl ChunkSession {
@@ -71,6 +74,7 @@ impl ChunkSession {
             lease_cache: BTreeSet::new(),
             running: BTreeMap::new(),
             down: false,
+            handler: Default::default(),
         }
     }
 
@@ -130,9 +134,12 @@ impl ChunkSession {
     }
 
     /// libmeta releases a lease unused for about an hour; a lease a running command uses is
-    /// not idle. Returns whether it was released (and so must be reported to meta).
+    /// not idle, nor, in a paced model, one whose timed-out recover is about to be reissued
+    /// (specs A64). Returns whether it was released (and so must be reported to meta).
     pub fn idle_release(&mut self, pid: Pid) -> bool {
-        self.running_for(pid).is_none() && self.lease_cache.remove(&pid)
+        self.running_for(pid).is_none()
+            && !self.handler.keeps_lease(pid)
+            && self.lease_cache.remove(&pid)
     }
 
     /// The chunk goes down: libmeta's cache and the running commands are gone with it.
@@ -140,6 +147,7 @@ impl ChunkSession {
         self.down = true;
         self.lease_cache.clear();
         self.running.clear();
+        self.handler.clear();
     }
 
     /// App IO through this chunk as owner: the lease is cached.

@@ -97,6 +97,8 @@ pub enum TimerRecord {
     ChunkFailure { index: u8 },
     ManualMigrate { index: u8 },
     AddMigrateStep { slot: u8 },
+    RecoverTick { pid: Pid },
+    ExtentGc { pid: Pid },
 }
 
 /// [`Msg`], serialisable.
@@ -133,6 +135,9 @@ pub enum MsgRecord {
     MigrateDone {
         index: u8,
     },
+    RecoverTimedOut {
+        cmd: RecoverCmd,
+    },
 }
 
 impl From<&Timer> for TimerRecord {
@@ -149,6 +154,8 @@ impl From<&Timer> for TimerRecord {
             Timer::ChunkFailure(index) => TimerRecord::ChunkFailure { index },
             Timer::ManualMigrate(index) => TimerRecord::ManualMigrate { index },
             Timer::AddMigrateStep(slot) => TimerRecord::AddMigrateStep { slot },
+            Timer::RecoverTick(pid) => TimerRecord::RecoverTick { pid },
+            Timer::ExtentGc(pid) => TimerRecord::ExtentGc { pid },
         }
     }
 }
@@ -178,6 +185,7 @@ impl MsgRecord {
                 req: *req,
             },
             Msg::MigrateDone { index } => MsgRecord::MigrateDone { index: *index },
+            Msg::RecoverTimedOut(c) => MsgRecord::RecoverTimedOut { cmd: *c },
         }
     }
 }

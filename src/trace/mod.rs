@@ -107,6 +107,7 @@ pub fn msg_text(m: &Msg) -> String {
             req.pid, req.src, req.dst, req.replace
         ),
         Msg::MigrateDone { index } => format!("MigrateDone(#{index})"),
+        Msg::RecoverTimedOut(c) => format!("RecoverTimedOut({})", cmd_text(c)),
     }
 }
 
@@ -124,6 +125,8 @@ pub fn timer_text(t: &Timer) -> String {
         Timer::ChunkFailure(i) => format!("chunk failure #{i}"),
         Timer::ManualMigrate(i) => format!("manual migrate #{i}"),
         Timer::AddMigrateStep(s) => format!("AddMigrateCmd step (RPC thread #{s})"),
+        Timer::RecoverTick(p) => format!("recover of pid {p}: one tick of its copy"),
+        Timer::ExtentGc(p) => format!("EXTENT GC of pid {p}'s temporary pextent"),
     }
 }
 

@@ -61,6 +61,14 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
                 "let the RPC thread #{slot} run the next step of RecoverManager::AddMigrateCmd() \
                  (e.g. release a sync point placed after it)"
             ),
+            TimerRecord::RecoverTick { pid } => format!(
+                "let one tick of pid {pid}'s copy pass on {actor} (keep its recover concurrency \
+                 and cache as the step says)"
+            ),
+            TimerRecord::ExtentGc { pid } => format!(
+                "let meta send EXTENT GC for the temporary pextent of pid {pid}'s timed-out \
+                 recover"
+            ),
         },
         ActionRecord::Deliver { src, dst, msg } => match msg {
             MsgRecord::UpdateTopo { cid, .. } => format!(
@@ -98,6 +106,10 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             MsgRecord::MigrateDone { index } => {
                 format!("the RPC of manual migrate #{index} returns to {dst}")
             }
+            MsgRecord::RecoverTimedOut { cmd } => format!(
+                "meta's recover_timeout_ms for pid {} (cmd from {src}) fires: it ends the command",
+                cmd.pid
+            ),
         },
         ActionRecord::Other { debug } => debug.clone(),
     }
@@ -113,6 +125,8 @@ fn holdable(r: &ActionRecord) -> bool {
                 | TimerRecord::Heartbeat { .. }
                 | TimerRecord::Execute { .. }
                 | TimerRecord::IdleRelease { .. }
+                | TimerRecord::RecoverTick { .. }
+                | TimerRecord::ExtentGc { .. }
         ),
         ActionRecord::Deliver { msg, .. } => !matches!(msg, MsgRecord::AppIo { .. }),
         ActionRecord::Other { .. } => false,
