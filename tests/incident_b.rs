@@ -49,11 +49,19 @@ fn todays_fixed_concurrency_loops_for_ever() {
     assert!(r.safety.complete);
     assert_eq!(r.safety.unique_states, 596);
     assert_eq!(violated(&r), LIVENESS);
-    assert_eq!(verdict(&r, "replica_replaced"), Verdict::Violated, "never reached");
+    assert_eq!(
+        verdict(&r, "replica_replaced"),
+        Verdict::Violated,
+        "never reached"
+    );
     let f = r.finding("recover_eventually_finishes").unwrap();
     let trace = f.trace.as_ref().expect("a lasso");
     let start = f.cycle_start.expect("a cycle, not a dead end");
-    assert_eq!((start, trace.steps.len()), (11, 72));
+    assert_eq!(
+        (start, trace.steps.len()),
+        (18, 39),
+        "one turn of the loop for both pids"
+    );
 }
 
 /// Each candidate fix ends the loop, and no other property regresses.
@@ -128,10 +136,16 @@ fn the_lasso_prints_in_meta_log_words() {
     ] {
         assert!(text.contains(words), "{words:?} not in:\n{text}");
     }
-    // The repeating part (from step 12) issues the identical command again, after the GC.
-    let cycle = text.split("\n  12. ").nth(1).expect("step 12");
-    let gc = cycle.find("EXTENT GC CMD to chunk-3").expect("a GC in the cycle");
+    // The repeating part (steps 19–39) issues the identical command again, after the GC.
+    assert!(text.contains("steps 19–39 repeat forever"), "{text}");
+    let cycle = text.split("\n  19. ").nth(1).expect("step 19");
+    let gc = cycle
+        .find("EXTENT GC CMD to chunk-3")
+        .expect("a GC in the cycle");
     let reissue = cycle.find(issue).expect("a reissue in the cycle");
     assert!(gc < reissue, "the reissue waits for the GC (notes:299)");
-    assert!(!text.contains("[NORMAL RECOVER END]"), "no copy ever finishes");
+    assert!(
+        !text.contains("[NORMAL RECOVER END]"),
+        "no copy ever finishes"
+    );
 }
