@@ -161,12 +161,18 @@ pub struct LivenessDef {
     pub needs_unbounded_scans: bool,
     /// Only meaningful in a model whose operator runs manual migrates (`[[manual_migrates]]`).
     pub needs_manual_migrates: bool,
+    /// Only meaningful in a model whose recovers copy in ticks (`[recover_pace]`, incident B).
+    pub needs_recover_pace: bool,
     pub property: fn() -> crate::engine::Liveness<ZbsModel>,
 }
 
 impl LivenessDef {
-    /// Why this property is not checked on a model with these budgets, if it is not.
-    pub fn skip_reason(&self, budgets: &crate::actors::model::Budgets) -> Option<&'static str> {
+    /// Why this property is not checked on the model `cfg`, if it is not.
+    pub fn skip_reason(&self, cfg: &crate::actors::model::ModelCfg) -> Option<&'static str> {
+        let budgets = &cfg.budgets;
+        if self.needs_recover_pace && cfg.recover_pace.is_none() {
+            return Some("needs [recover_pace]");
+        }
         let bounded = budgets.scans.is_some() || budgets.migrate_scans.is_some();
         if self.needs_manual_migrates && budgets.manual_migrates == Some(0) {
             return Some("needs [[manual_migrates]] and budgets.manual_migrates > 0");
@@ -178,14 +184,18 @@ impl LivenessDef {
 
 macro_rules! leads_to {
     ($name:ident, $p:ident, $q:ident, $unbounded:expr, $doc:expr) => {
-        leads_to!($name, $p, $q, $unbounded, false, $doc)
+        leads_to!($name, $p, $q, $unbounded, false, false, $doc)
     };
     ($name:ident, $p:ident, $q:ident, $unbounded:expr, $manual:expr, $doc:expr) => {
+        leads_to!($name, $p, $q, $unbounded, $manual, false, $doc)
+    };
+    ($name:ident, $p:ident, $q:ident, $unbounded:expr, $manual:expr, $paced:expr, $doc:expr) => {
         LivenessDef {
             name: stringify!($name),
             doc: $doc,
             needs_unbounded_scans: $unbounded,
             needs_manual_migrates: $manual,
+            needs_recover_pace: $paced,
             property: || {
                 crate::engine::Liveness::leads_to(
                     stringify!($name),
@@ -235,6 +245,18 @@ pub const LIVENESS: &[LivenessDef] = &[
          (RecoverManager::AddMigrateCmd()) has landed, its pid eventually rests where the last \
          one put it, with no command, no waiting migrate and no migrate scan that would move it \
          back (checked only in models with manual migrates)"
+    ),
+    leads_to!(
+        recover_eventually_finishes,
+        recover_copy_running,
+        no_recover_pending,
+        true,
+        false,
+        true,
+        "incident B (notes:293-311): a recover that can finish eventually finishes — once a \
+         recover's copy runs on a chunk (Get recover notification), its pid is eventually \
+         whole; no endless issue -> recover_timeout_ms -> EXTENT GC -> reissue loop (checked \
+         only in models with [recover_pace] and unbounded scans)"
     ),
 ];
 
@@ -555,6 +577,19 @@ fn recover_pending(v: &SystemView) -> bool {
     meta.pextents.values().any(|p| {
         p.location.len() < usize::from(p.expected_replica_num)
             && placement::recover_src_dst(p, &meta.topology, &meta.chunks).is_some()
+    })
+}
+
+/// Incident B's trigger: the copy of a recover command (`replace: 0`) runs on a chunk for a pid
+/// that could be recovered (`recover_handler.cc` after `Get recover notification`).
+fn recover_copy_running(v: &SystemView) -> bool {
+    let meta = &v.meta.meta;
+    v.sessions().flat_map(|s| s.running.values()).any(|c| {
+        !c.is_migrate()
+            && meta.pextents.get(&c.pid).is_some_and(|p| {
+                p.location.len() < usize::from(p.expected_replica_num)
+                    && placement::recover_src_dst(p, &meta.topology, &meta.chunks).is_some()
+            })
     })
 }
 

@@ -143,6 +143,7 @@ impl Scenario {
             chunk_failures: self.cfg.chunk_failures.clone(),
             heartbeat_losses: self.cfg.heartbeat_losses.clone(),
             manual_migrates: self.cfg.manual_migrates.clone(),
+            recover_pace: self.cfg.recover_pace,
             symmetry: Default::default(),
         }
     }
@@ -198,6 +199,8 @@ struct RawModel {
     /// `[[heartbeat_losses]]`: chunks whose sessions may miss heartbeats.
     #[serde(default)]
     heartbeat_losses: Vec<RawChunkFailure>,
+    /// Running recovers copy in ticks against `recover_timeout_ms` (incident B).
+    recover_pace: Option<Spanned<RawRecoverPace>>,
     #[serde(default)]
     variant: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -346,6 +349,61 @@ struct RawManualMigrate {
     src: Spanned<Cid>,
     dst: Spanned<Cid>,
     replace: Spanned<Cid>,
+}
+
+/// `[recover_pace]`: the figures of incident B scaled to ticks and units
+/// (`domain::recover_handler::RecoverPace`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecoverPace {
+    /// Wall-clock minutes one tick stands for (only printed in remarks).
+    minutes_per_tick: Option<u16>,
+    recover_timeout_ticks: u8,
+    extent_units: u8,
+    /// Default 32 (notes:230).
+    concurrency: Option<u8>,
+    /// Default 2 (notes:232).
+    min_concurrency: Option<u8>,
+    cache_sustains: u8,
+    warm_units_per_tick: u16,
+    thrashed_units_per_tick: u16,
+    /// The operator's value in static mode; default `min_concurrency`.
+    static_concurrency: Option<u8>,
+}
+
+impl RawRecoverPace {
+    fn pace(&self) -> Result<crate::domain::recover_handler::RecoverPace, String> {
+        let concurrency = self.concurrency.unwrap_or(32);
+        let min = self.min_concurrency.unwrap_or(2);
+        let pace = crate::domain::recover_handler::RecoverPace {
+            minutes_per_tick: self.minutes_per_tick.unwrap_or(0),
+            recover_timeout_ticks: self.recover_timeout_ticks,
+            extent_units: self.extent_units,
+            default_concurrency: concurrency,
+            min_concurrency: min,
+            cache_sustains: self.cache_sustains,
+            warm_units_per_tick: self.warm_units_per_tick,
+            thrashed_units_per_tick: self.thrashed_units_per_tick,
+            static_concurrency: self.static_concurrency.unwrap_or(min),
+        };
+        if pace.recover_timeout_ticks == 0 {
+            return Err("recover_pace.recover_timeout_ticks: at least 1".into());
+        }
+        if !(1..=64).contains(&pace.extent_units) {
+            return Err("recover_pace.extent_units: 1..=64 (an extent is 1024 blocks)".into());
+        }
+        if min == 0 || min > concurrency {
+            return Err(format!(
+                "recover_pace.min_concurrency: 1..=concurrency ({concurrency}), not {min}"
+            ));
+        }
+        if !(min..=concurrency).contains(&pace.static_concurrency) {
+            return Err(format!(
+                "recover_pace.static_concurrency: min_concurrency..=concurrency ({min}..={concurrency})"
+            ));
+        }
+        Ok(pace)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -770,6 +828,11 @@ impl RawModel {
                 chunk_failures,
                 heartbeat_losses,
                 manual_migrates,
+                recover_pace: self
+                    .recover_pace
+                    .as_ref()
+                    .map(|p| p.get_ref().pace().map_err(|m| (p.span(), m)))
+                    .transpose()?,
                 symmetry: Default::default(),
             },
             expected,

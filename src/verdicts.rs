@@ -295,10 +295,9 @@ pub fn run_visiting(
         ..opts.clone()
     };
     // Liveness properties this model's budgets allow (the others are reported skipped).
-    let budgets = &model.cfg.budgets;
     let (skipped, checked): (Vec<_>, Vec<_>) = properties::LIVENESS
         .iter()
-        .partition(|l| l.skip_reason(budgets).is_some());
+        .partition(|l| l.skip_reason(&model.cfg).is_some());
     let live_props: Vec<_> = checked.iter().map(|l| (l.property)()).collect();
     // Safety and liveness from one exploration where possible (`engine::check_actors`).
     let live_props = if liveness { live_props } else { Vec::new() };
@@ -334,7 +333,7 @@ pub fn run_visiting(
             verdict: Verdict::Unknown,
             trace: None,
             cycle_start: None,
-            skipped: l.skip_reason(budgets),
+            skipped: l.skip_reason(&model.cfg),
         }));
     }
     if let Some(live) = live {

@@ -164,7 +164,10 @@ pub(super) fn on_timeout(
                 .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
                 .collect()
         }
+        // EXTENT GC of a timed-out recover's temporary pextent (notes:298).
+        Timer::ExtentGc(pid) => lines(node.meta.extent_gc(*pid)),
         Timer::Execute(_)
+        | Timer::RecoverTick(_)
         | Timer::IdleRelease(_)
         | Timer::MissHeartbeat
         | Timer::RenewSession
@@ -238,6 +241,12 @@ pub(super) fn on_msg(
                 .into_iter()
                 .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
                 .collect()
+        }
+        // recover_timeout_ms passed for a recover (notes:298): meta ends it; its EXTENT GC
+        // follows as a step of its own.
+        Msg::RecoverTimedOut(cmd) => {
+            o.set_timer(Timer::ExtentGc(cmd.pid), secs(60));
+            lines(node.meta.recover_timed_out(meta_cfg, cmd))
         }
         Msg::HeartbeatReply(..)
         | Msg::GrantLease(..)

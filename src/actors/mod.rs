@@ -65,6 +65,9 @@ pub enum Msg {
     CreateSession(SessionGen),
     /// meta → chunk: the new session is registered.
     SessionCreated(SessionGen),
+    /// chunk (owner) → meta: the recover's copy passed `recover_timeout_ms` unfinished; its
+    /// delivery is meta's timeout ending the command (incident B, specs A63).
+    RecoverTimedOut(RecoverCmd),
 }
 
 /// Every timer. stateright fires any set timer at any moment.
@@ -99,6 +102,11 @@ pub enum Timer {
     RenewSession,
     /// chunk: the Access of an expired session asks meta for a new one.
     CreateSession,
+    /// chunk: one tick of the running copy of `pid` (models with `[recover_pace]`, instead
+    /// of `Execute`).
+    RecoverTick(Pid),
+    /// meta: `EXTENT GC` of the temporary pextent of `pid`'s timed-out recover.
+    ExtentGc(Pid),
 }
 
 /// A log line a step produced: a meta event, a chunk's own log line, or a remark of the model

@@ -59,6 +59,9 @@ pub struct ModelCfg {
     pub heartbeat_losses: Vec<Cid>,
     /// The manual migrates the operator may run (`[[manual_migrates]]`).
     pub manual_migrates: Vec<crate::domain::manual_migrate::MigrateRequest>,
+    /// Running recovers copy in ticks against `recover_timeout_ms` (`[recover_pace]`,
+    /// incident B); `None`: a copy is one `Execute` step and never times out.
+    pub recover_pace: Option<crate::domain::recover_handler::RecoverPace>,
     /// Classes of interchangeable pids (filled by [`build`]; see `symmetry.rs`).
     /// Computed by [`build`] from the rest of the configuration.
     pub symmetry: super::symmetry::Symmetry,
@@ -228,6 +231,7 @@ fn takes(s: &ChunkSession, msg: &Msg) -> bool {
     let generation = match msg {
         Msg::HeartbeatReply(_, g) | Msg::GrantLease(_, g) | Msg::SessionCreated(g) => Some(*g),
         Msg::ReplaceReplica(_)
+        | Msg::RecoverTimedOut(_)
         | Msg::ReleaseOwner(..)
         | Msg::UpdateTopo { .. }
         | Msg::AppIo(_)
@@ -253,7 +257,18 @@ impl crate::engine::FairModel for ZbsModel {
         use super::Timer;
         use crate::engine::FairClass;
         use stateright::actor::ActorModelAction;
+        // Paced models (incident B) have no symmetry reduction, so their per-command clocks
+        // are fair per pid: no copy stands still, and no timeout stays unnoticed, while
+        // another pid's does not (specs A68). Pids past the 27th share the last class.
+        let per_pid = |base: u8, pid: &crate::domain::Pid| {
+            let ix = self.cfg.initial_meta.pextents.keys().position(|p| p == pid);
+            base + ix.map_or(26, |i| i.min(26)) as u8
+        };
         let class = match action {
+            ActorModelAction::Deliver {
+                msg: super::Msg::RecoverTimedOut(cmd),
+                ..
+            } => per_pid(37, &cmd.pid),
             ActorModelAction::Deliver { dst, .. } if *dst == self.cfg.meta_id() => 0,
             ActorModelAction::Deliver { .. } => 1,
             ActorModelAction::Timeout(_, timer) => match timer {
@@ -265,10 +280,13 @@ impl crate::engine::FairModel for ZbsModel {
                 Timer::IdleRelease(_) => 7,
                 // An RPC handler thread, once started, runs on.
                 Timer::AddMigrateStep(_) => 8,
+                // A pending EXTENT GC is sent; every running copy's time passes.
+                Timer::ExtentGc(_) => 9,
+                Timer::RecoverTick(pid) => per_pid(10, pid),
                 // The overdue reply that comes after all, and the new session an expired one
                 // asks for: real chunks keep heartbeating. A missed heartbeat is not fair.
-                Timer::RenewSession => 9,
-                Timer::CreateSession => 10,
+                Timer::RenewSession => 64,
+                Timer::CreateSession => 65,
                 Timer::MissHeartbeat => return None,
                 Timer::TopoUpdate(_)
                 | Timer::ChunkFailure(_)

@@ -71,9 +71,10 @@ const MAX_CANDIDATES: usize = 5_040;
 impl Symmetry {
     /// The renamings that map `cfg` onto itself.
     pub fn of(cfg: &ModelCfg) -> Symmetry {
-        if !cfg.manual_migrates.is_empty() {
-            // A manual migrate names its pid and chunks, and its calls carry commands: such
-            // models are explored without reduction.
+        if !cfg.manual_migrates.is_empty() || cfg.recover_pace.is_some() {
+            // A manual migrate names its pid and chunks, and its calls carry commands; a paced
+            // chunk's recover handler keys its runs by pid: such models are explored without
+            // reduction.
             return Symmetry::default();
         }
         let meta = &cfg.initial_meta;
@@ -379,6 +380,7 @@ impl Rename<'_> {
             next_repair_scan_pid,
             ghost,
             manual,
+            timeouts,
         } = rm;
         let Ghost {
             revoked_pids,
@@ -400,6 +402,8 @@ impl Rename<'_> {
             },
             // Models with manual migrates have no symmetry (`Symmetry::of`): nothing to rename.
             manual: manual.clone(),
+            // Paced models (incident B) have no symmetry either.
+            timeouts: timeouts.clone(),
             ghost: Ghost {
                 revoked_pids: self.pid_set(revoked_pids),
                 issued_after_revoke: self.pid_set(issued_after_revoke),
@@ -458,6 +462,7 @@ impl Rename<'_> {
             running,
             down,
             access,
+            handler,
         } = s;
         ChunkSession {
             cid: self.cid(*cid),
@@ -471,6 +476,8 @@ impl Rename<'_> {
                 .collect(),
             down: *down,
             access: *access,
+            // Paced models (incident B) have no symmetry (`Symmetry::of`).
+            handler: handler.clone(),
         }
     }
 
@@ -492,6 +499,7 @@ impl Rename<'_> {
             Msg::Disconnect => Msg::Disconnect,
             // Only in models with manual migrates, which have no symmetry.
             Msg::MigrateCreate { .. } | Msg::MigrateDone { .. } => m.clone(),
+            Msg::RecoverTimedOut(c) => Msg::RecoverTimedOut(self.cmd(c)),
         }
     }
 
@@ -503,6 +511,8 @@ impl Rename<'_> {
             Timer::IdleRelease(p) => Timer::IdleRelease(self.pid(*p)),
             Timer::AppIo(p) => Timer::AppIo(self.pid(*p)),
             Timer::Heartbeat(c) => Timer::Heartbeat(self.cid(*c)),
+            Timer::RecoverTick(p) => Timer::RecoverTick(self.pid(*p)),
+            Timer::ExtentGc(p) => Timer::ExtentGc(self.pid(*p)),
             Timer::Scan
             | Timer::MigrateScan
             | Timer::SwapMigrate

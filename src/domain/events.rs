@@ -181,6 +181,11 @@ pub enum MetaEvent {
     IoServed { pid: Pid, owner: Cid },
     /// A step of the manual migrate RPC `RecoverManager::AddMigrateCmd()` (ZBS-20993).
     AddMigrateCmd(super::manual_migrate::RpcEvent),
+    /// `recover_timeout_ms` passed for a recover (notes:298): meta ended it (`tracked`: it
+    /// was still in `pid_cmds_`); its temporary pextent on dst waits for `EXTENT GC`.
+    RecoverTimedOut { cmd: RecoverCmd, tracked: bool },
+    /// `EXTENT GC` reclaimed pid's temporary pextent on chunk `cid` (notes:293, 298).
+    ExtentGc { pid: Pid, cid: Cid },
 }
 
 /// The real log line of an event: thread, `file:line`, message (after the header).
@@ -352,7 +357,11 @@ impl MetaEvent {
             | MetaEvent::LastReplicaKept { .. }
             | MetaEvent::ReleaseIgnored { .. }
             | MetaEvent::LeaseGranted { .. }
-            | MetaEvent::IoServed { .. } => None,
+            | MetaEvent::IoServed { .. }
+            // The notes name the GC command (`EXTENT GC CMD`, notes:293) but show no line
+            // of either: remarks only.
+            | MetaEvent::RecoverTimedOut { .. }
+            | MetaEvent::ExtentGc { .. } => None,
         }
     }
 
@@ -537,6 +546,21 @@ impl MetaEvent {
                 "IO on pid: {pid} served through owner {owner} (meta unchanged)"
             )),
             MetaEvent::AddMigrateCmd(e) => e.remarks(),
+            MetaEvent::RecoverTimedOut { cmd, tracked } => one(format!(
+                "recover_timeout_ms passed for cmd {}: {}; its temporary pextent on chunk-{} \
+                 waits for EXTENT GC",
+                cmd_words(cmd),
+                if *tracked {
+                    "meta ends it (pid_cmds_ entry and reservations released)"
+                } else {
+                    "meta no longer tracks it"
+                },
+                cmd.dst
+            )),
+            MetaEvent::ExtentGc { pid, cid } => one(format!(
+                "EXTENT GC CMD to chunk-{cid}: the temporary pextent of pid {pid}'s timed-out \
+                 recover is reclaimed; the pid may be recovered again"
+            )),
         }
     }
 

@@ -22,7 +22,9 @@ pub mod placement;
 #[cfg(test)]
 mod proptests;
 pub mod recover_cmd;
+pub mod recover_handler;
 pub mod recover_manager;
+pub mod recover_timeout;
 pub mod session;
 pub mod shared;
 pub mod topology;

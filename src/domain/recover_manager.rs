@@ -35,6 +35,9 @@ pub struct RecoverManager {
     /// The manual migrate RPC (`AddMigrateCmd()`, ZBS-20993): calls in progress and the
     /// commands it made.
     pub manual: super::manual_migrate::ManualMigrates,
+    /// Timed-out recovers whose temporary pextent waits for `EXTENT GC` (incident B,
+    /// `recover_timeout.rs`).
+    pub timeouts: super::recover_timeout::RecoverTimeouts,
 }
 
 /// What the model remembers of the past only so that properties can speak of it: never read
@@ -165,6 +168,10 @@ impl Meta {
             let Some(pext) = self.pextents.get(&pid) else {
                 continue;
             };
+            // A timed-out recover's temporary pextent is reclaimed first (notes:299).
+            if self.awaits_extent_gc(pid) {
+                continue;
+            }
             if let Some((src, dst)) = placement::recover_src_dst(pext, &self.topology, &self.chunks)
             {
                 let cand = MigrateCandidate {

@@ -266,6 +266,17 @@ registry! {
          always die with it, notes:769-771, notes:657): revoked = they leave pid_cmds_ and \
          give their reservations back (what a chunk loss has always done here); kept = they \
          stay in pid_cmds_ with their reservations, never to be delivered";
+    recover_timeout_fix: crate::domain::recover_handler::RecoverTimeoutFix =
+        crate::domain::recover_handler::RecoverTimeoutFix::None;
+    kind Fix;
+    zbs "the chunk's recover handler concurrency (ZBS-24563, ZBS-13041); RecoverManager recover_timeout_ms";
+    doc "how incident B's recover timeout loop is broken, in models with [recover_pace] \
+         (specs A65-A67): none = today (fixed concurrency 32, fixed recover_timeout_ms); \
+         adaptive_concurrency = ZBS-13041 auto mode: a timed-out recover halves the chunk's \
+         concurrency (never below 2), a finished one doubles it (at most the default); \
+         extend_timeout = a copy that advanced since its last deadline gets another \
+         recover_timeout_ms; static_concurrency = ZBS-13041 static mode: the operator's value \
+         reaches the chunk with a heartbeat reply";
 
     check_pid_has_cmd: bool = true;
     kind SeededBug;

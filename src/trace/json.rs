@@ -97,6 +97,8 @@ pub enum TimerRecord {
     ChunkFailure { index: u8 },
     ManualMigrate { index: u8 },
     AddMigrateStep { slot: u8 },
+    RecoverTick { pid: Pid },
+    ExtentGc { pid: Pid },
     MissHeartbeat,
     RenewSession,
     CreateSession,
@@ -148,6 +150,9 @@ pub enum MsgRecord {
     MigrateDone {
         index: u8,
     },
+    RecoverTimedOut {
+        cmd: RecoverCmd,
+    },
     SessionTimeout {
         session: crate::domain::access_session::SessionGen,
     },
@@ -176,6 +181,8 @@ impl From<&Timer> for TimerRecord {
             Timer::MissHeartbeat => TimerRecord::MissHeartbeat,
             Timer::RenewSession => TimerRecord::RenewSession,
             Timer::CreateSession => TimerRecord::CreateSession,
+            Timer::RecoverTick(pid) => TimerRecord::RecoverTick { pid },
+            Timer::ExtentGc(pid) => TimerRecord::ExtentGc { pid },
         }
     }
 }
@@ -217,6 +224,7 @@ impl MsgRecord {
             Msg::SessionTimeout(session) => MsgRecord::SessionTimeout { session: *session },
             Msg::CreateSession(session) => MsgRecord::CreateSession { session: *session },
             Msg::SessionCreated(session) => MsgRecord::SessionCreated { session: *session },
+            Msg::RecoverTimedOut(c) => MsgRecord::RecoverTimedOut { cmd: *c },
         }
     }
 }

@@ -71,6 +71,14 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             TimerRecord::CreateSession => {
                 format!("let {actor}'s Access create a new session with meta (CreateSession)")
             }
+            TimerRecord::RecoverTick { pid } => format!(
+                "let one tick of pid {pid}'s copy pass on {actor} (keep its recover concurrency \
+                 and cache as the step says)"
+            ),
+            TimerRecord::ExtentGc { pid } => format!(
+                "let meta send EXTENT GC for the temporary pextent of pid {pid}'s timed-out \
+                 recover"
+            ),
         },
         ActionRecord::Deliver { src, dst, msg } => match msg {
             MsgRecord::UpdateTopo { cid, .. } => format!(
@@ -118,6 +126,10 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             MsgRecord::SessionCreated { session } => {
                 format!("{dst} learns its session {session} is registered (KeepAlive)")
             }
+            MsgRecord::RecoverTimedOut { cmd } => format!(
+                "meta's recover_timeout_ms for pid {} (cmd from {src}) fires: it ends the command",
+                cmd.pid
+            ),
         },
         ActionRecord::Other { debug } => debug.clone(),
     }
@@ -135,6 +147,8 @@ fn holdable(r: &ActionRecord) -> bool {
                 | TimerRecord::IdleRelease { .. }
                 | TimerRecord::RenewSession
                 | TimerRecord::CreateSession
+                | TimerRecord::RecoverTick { .. }
+                | TimerRecord::ExtentGc { .. }
         ),
         ActionRecord::Deliver { msg, .. } => !matches!(msg, MsgRecord::AppIo { .. }),
         ActionRecord::Other { .. } => false,

@@ -201,6 +201,18 @@ actions! {
     AddMigrateCmdEnqueued => "AccessManager::EnqueueRecoverCmd (AddMigrateCmd)",
     /// `RpcEvent::Added`, `pid_cmds_` had no command for the pid.
     AddMigrateCmdAdded => "RecoverManager::AddMigrateCmd: add recover cmd by rpc",
+    /// Timer `RecoverTick(pid)`: a paced copy's tick (incident B).
+    RecoverTick => "chunk: recover handler copies for one tick",
+    /// Deliver `RecoverTimedOut`: meta's recover_timeout_ms ends the command.
+    RecoverTimeout => "RecoverManager: recover_timeout_ms ends a recover",
+    /// Timer `ExtentGc(pid)`.
+    ExtentGcStep => "RecoverManager: EXTENT GC of a timed-out recover's temporary pextent",
+    /// `MetaEvent::RecoverTimedOut` of a command meta still tracked.
+    RecoverTimeoutEnded => "RecoverManager: recover_timeout_ms: command ended, reservations released",
+    /// `MetaEvent::RecoverTimedOut` of a command meta no longer tracked.
+    RecoverTimeoutUntracked => "RecoverManager: recover_timeout_ms: command no longer tracked",
+    /// `MetaEvent::ExtentGc`.
+    ExtentGcReclaimed => "EXTENT GC: temporary pextent reclaimed",
     /// `RpcEvent::Added` that overwrote another command in `pid_cmds_`.
     AddMigrateCmdOverwrote => "RecoverManager::AddMigrateCmd: pid_cmds_ entry overwritten",
 }
@@ -227,6 +239,7 @@ impl Action {
                 Msg::Disconnect => Action::ChunkDown,
                 Msg::MigrateCreate { .. } => Action::AddMigrateCmdRpc,
                 Msg::MigrateDone { .. } => Action::ManualMigrateReturned,
+                Msg::RecoverTimedOut(_) => Action::RecoverTimeout,
             },
             ActorModelAction::Timeout(_, timer) => match timer {
                 Timer::Scan => Action::DoScan,
@@ -243,6 +256,8 @@ impl Action {
                 Timer::MissHeartbeat => Action::MissHeartbeat,
                 Timer::RenewSession => Action::RenewSession,
                 Timer::CreateSession => Action::CreateSessionRequest,
+                Timer::RecoverTick(_) => Action::RecoverTick,
+                Timer::ExtentGc(_) => Action::ExtentGcStep,
             },
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)
@@ -343,6 +358,12 @@ impl Action {
                 Action::LeaseExistingOwner
             }),
             MetaEvent::IoServed { .. } => out.push(Action::IoServed),
+            MetaEvent::RecoverTimedOut { tracked, .. } => out.push(if *tracked {
+                Action::RecoverTimeoutEnded
+            } else {
+                Action::RecoverTimeoutUntracked
+            }),
+            MetaEvent::ExtentGc { .. } => out.push(Action::ExtentGcReclaimed),
             MetaEvent::AddMigrateCmd(e) => out.push(match e {
                 RpcEvent::Received { .. } => Action::AddMigrateCmdReceived,
                 RpcEvent::Passed { .. } => Action::AddMigrateCmdPassed,
