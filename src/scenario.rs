@@ -194,6 +194,8 @@ struct RawModel {
     chunk_failures: Vec<RawChunkFailure>,
     #[serde(default)]
     manual_migrates: Vec<RawManualMigrate>,
+    /// The snapshotted volume (incident C).
+    volume: Option<RawVolume>,
     #[serde(default)]
     variant: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -324,6 +326,32 @@ struct RawBudgets {
     /// Manual migrate RPCs (`zbs-meta migrate create`): a number or "unbounded"; default 0.
     #[serde(default)]
     manual_migrates: Option<RawRuns>,
+    /// Snapshots of the `[volume]`: a number or "unbounded"; default 0.
+    #[serde(default)]
+    snapshots: Option<RawRuns>,
+}
+
+/// `[volume]`: the volume a snapshot plan snapshots (incident C, `domain/snapshot.rs`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVolume {
+    /// The pid of each vExtent of the live volume.
+    vtable: Spanned<Vec<Pid>>,
+    /// The pids `[COW PEXTENT]` allocates, in order, with their epochs.
+    #[serde(default)]
+    cow_pids: Vec<RawCowPid>,
+    /// Space units a COW'd extent takes on each of its chunks through the VM's writes,
+    /// unaccounted by meta (specs A72); default 0.
+    #[serde(default)]
+    cow_exclusive: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCowPid {
+    pid: Spanned<Pid>,
+    #[serde(default = "default_epoch")]
+    epoch: u64,
 }
 
 /// A budget's value (0 if absent).
@@ -693,13 +721,22 @@ impl RawModel {
             }
         }
         let properties = self.selected_properties(&expected)?;
+        let snapshots = match &self.budgets.snapshots {
+            Some(r) => r.get("budgets.snapshots")?,
+            None => Some(0),
+        };
+        let volume = self.volume(&pextents, snapshots)?;
 
         let cids: Vec<Cid> = chunk_parent.keys().copied().collect();
         let meta = Meta {
             topology: Topology { tree, chunk_parent }.into(),
             pextents: pextents.into(),
             chunks: chunks.into(),
-            recover: RecoverManager::default().into(),
+            recover: RecoverManager {
+                volume,
+                ..RecoverManager::default()
+            }
+            .into(),
             access: AccessManager {
                 owners,
                 ..AccessManager::new(cids.iter().copied())
@@ -727,6 +764,7 @@ impl RawModel {
                         Some(r) => r.get("budgets.manual_migrates")?,
                         None => Some(0),
                     },
+                    snapshots,
                 },
                 topo_updates,
                 io_pids,
@@ -736,6 +774,64 @@ impl RawModel {
             },
             expected,
             properties,
+        })
+    }
+
+    /// `[volume]`, checked: its vtable names pids of `[[pids]]`, its COW pids are new and
+    /// distinct; snapshots need a volume.
+    fn volume(
+        &self,
+        pextents: &BTreeMap<Pid, PExtent>,
+        snapshots: Option<u8>,
+    ) -> Result<crate::domain::snapshot::Volume, Invalid> {
+        use crate::domain::snapshot::{CowPid, Volume};
+        let Some(v) = &self.volume else {
+            if snapshots != Some(0) {
+                let span = self.budgets.snapshots.as_ref().map_or(0..0, |r| r.0.span());
+                return bad(
+                    span,
+                    "budgets.snapshots: snapshots need a [volume] to snapshot",
+                );
+            }
+            return Ok(Volume::default());
+        };
+        if v.vtable.get_ref().is_empty() {
+            return bad(
+                v.vtable.span(),
+                "volume.vtable: a volume needs at least one pid",
+            );
+        }
+        for p in v.vtable.get_ref() {
+            if !pextents.contains_key(p) {
+                return bad(
+                    v.vtable.span(),
+                    format!("volume.vtable: pid {p} is not in [[pids]]"),
+                );
+            }
+        }
+        let mut cow_pids: Vec<CowPid> = Vec::new();
+        for c in &v.cow_pids {
+            let pid = *c.pid.get_ref();
+            if pid == 0 || pextents.contains_key(&pid) || cow_pids.iter().any(|x| x.pid == pid) {
+                return bad(
+                    c.pid.span(),
+                    format!(
+                        "volume.cow_pids.pid: pid {pid} must be new (not 0, not in [[pids]], \
+                         listed once)"
+                    ),
+                );
+            }
+            cow_pids.push(CowPid {
+                pid,
+                epoch: c.epoch,
+            });
+        }
+        Ok(Volume {
+            vtable: v.vtable.get_ref().clone(),
+            cow_pids,
+            cow_exclusive: v.cow_exclusive,
+            snapshots_left: snapshots,
+            ..Volume::default()
         })
     }
 

@@ -117,6 +117,7 @@ const FAILS_THROUGH_INTERLEAVINGS: &[(&str, &str, &str)] = &[
         "stale-candidate-topology.toml",
         "default",
     ),
+    ("cmd_dst_has_space", "incident-c-cow-space.toml", "default"),
 ];
 
 #[test]

@@ -8,6 +8,7 @@ use crate::domain::Cid;
 use crate::domain::events::ChunkLine;
 use crate::domain::recover_cmd::RecoverCmd;
 use crate::domain::session::{ChunkSession, Received};
+use crate::domain::snapshot::SnapshotMsg;
 use stateright::actor::Out;
 
 pub(super) fn on_start(cfg: &ModelCfg, cid: Cid, o: &mut Out<ZbsActor>) -> ChunkSession {
@@ -81,7 +82,38 @@ pub(super) fn on_msg(
                 "chunk-{cid}: libmeta caches the lease of pid: {pid}"
             ))]
         }
-        Msg::ReplaceReplica(_)
+        // REVOKE LEASE by vtable, with the heartbeat (notes:126): libmeta clears the cached
+        // leases; a recover running for one of them fails with ELeaseExpired (notes:543).
+        Msg::Snapshot(SnapshotMsg::RevokeLease { pids }) => {
+            let spare = cfg.meta.variant.snapshot_revoke_spares_recover;
+            let killed = session.clear_cached_lease_by_vtable(pids, spare);
+            let mut log = vec![LogLine::Remark(format!(
+                "chunk-{cid}: libmeta clears the cached leases of vtable pids {pids:?} \
+                 (Meta::ClearCachedLease by vtable)"
+            ))];
+            for &pid in pids {
+                if session.running_for(pid).is_none() {
+                    o.cancel_timer(Timer::Execute(pid));
+                }
+                if !session.lease_cache.contains(&pid) {
+                    o.cancel_timer(Timer::IdleRelease(pid));
+                }
+            }
+            for cmd in killed {
+                log.push(LogLine::Remark(format!(
+                    "chunk-{cid}: Failed to recover epextent pid: {} src: {} dst: {}: \
+                     ELeaseExpired",
+                    cmd.pid, cmd.src, cmd.dst
+                )));
+                o.send(
+                    cfg.meta_id(),
+                    Msg::Snapshot(SnapshotMsg::RecoverFailed { cmd }),
+                );
+            }
+            log
+        }
+        Msg::Snapshot(SnapshotMsg::RecoverFailed { .. })
+        | Msg::ReplaceReplica(_)
         | Msg::ReleaseOwner(_)
         | Msg::UpdateTopo { .. }
         | Msg::AppIo(_)
@@ -136,6 +168,7 @@ pub(super) fn on_timeout(
         | Timer::AppIo(_)
         | Timer::ChunkFailure(_)
         | Timer::ManualMigrate(_)
-        | Timer::AddMigrateStep(_) => unreachable!("not a chunk timer: {timer:?}"),
+        | Timer::AddMigrateStep(_)
+        | Timer::Snapshot(_) => unreachable!("not a chunk timer: {timer:?}"),
     }
 }

@@ -73,7 +73,28 @@ pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> MetaNode {
         o.set_timer(Timer::MigrateScan, secs(3600));
     }
     arm_heartbeats(&node.meta, o);
+    arm_snapshot(&node.meta, o);
     node
+}
+
+/// The snapshot plan's timer while snapshots are left, and the VM's write while a vExtent is
+/// COW-marked (incident C; only in models with a `[volume]`).
+fn arm_snapshot(meta: &Meta, o: &mut Out<ZbsActor>) {
+    use crate::domain::snapshot::SnapshotTimer;
+    let vol = &meta.recover.volume;
+    if !vol.exists() {
+        return;
+    }
+    for (timer, on) in [
+        (SnapshotTimer::Create, vol.snapshot_due()),
+        (SnapshotTimer::Write, meta.volume_write_pending()),
+    ] {
+        if on {
+            o.set_timer(Timer::Snapshot(timer), secs(60));
+        } else {
+            o.cancel_timer(Timer::Snapshot(timer));
+        }
+    }
 }
 
 /// A session with queued commands will get them in its next heartbeat reply; one whose
@@ -159,6 +180,23 @@ pub(super) fn on_timeout(
                 .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
                 .collect()
         }
+        // The snapshot plan (REVOKE LEASE, CREATE SNAPSHOT) and the VM's copy-on-write write.
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Create) => {
+            let (events, sessions) = node.meta.create_snapshot();
+            let pids = node.meta.recover.volume.vtable.clone();
+            for cid in sessions {
+                o.send(
+                    cfg.chunk_id(cid),
+                    Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease {
+                        pids: pids.clone(),
+                    }),
+                );
+            }
+            lines(events)
+        }
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Write) => {
+            lines(node.meta.cow_pextent())
+        }
         Timer::Execute(_)
         | Timer::IdleRelease(_)
         | Timer::TopoUpdate(_)
@@ -179,6 +217,7 @@ fn rearm(node: &MetaNode, o: &mut Out<ZbsActor>) {
         o.set_timer(Timer::SwapMigrate, secs(60));
     }
     arm_heartbeats(&node.meta, o);
+    arm_snapshot(&node.meta, o);
 }
 
 pub(super) fn on_msg(
@@ -193,7 +232,9 @@ pub(super) fn on_msg(
         Msg::ReplaceReplica(cmd) => lines(node.meta.replace_replica(meta_cfg, cmd)),
         Msg::ReleaseOwner(pid) => {
             let session = cfg.cid_of(src).expect("only chunks release leases");
-            vec![LogLine::Meta(node.meta.access.release_owner(*pid, session))]
+            let event = node.meta.access.release_owner(*pid, session);
+            node.meta.note_owner_released(&event);
+            vec![LogLine::Meta(event)]
         }
         Msg::UpdateTopo { cid, new_parent } => {
             lines(node.meta.update_topo_obj(meta_cfg, *cid, *new_parent))
@@ -216,7 +257,15 @@ pub(super) fn on_msg(
                 .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
                 .collect()
         }
-        Msg::HeartbeatReply(_) | Msg::GrantLease(_) | Msg::Disconnect | Msg::MigrateDone { .. } => {
+        // A recover ended with ELeaseExpired (its lease was revoked by a snapshot).
+        Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd }) => {
+            lines(node.meta.recover_failed(meta_cfg, cmd))
+        }
+        Msg::HeartbeatReply(_)
+        | Msg::GrantLease(_)
+        | Msg::Disconnect
+        | Msg::MigrateDone { .. }
+        | Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease { .. }) => {
             unreachable!("meta does not receive {msg:?}")
         }
     };

@@ -56,6 +56,9 @@ pub enum Msg {
     },
     /// meta → operator: the RPC of manual migrate `index` returned.
     MigrateDone { index: u8 },
+    /// The snapshot road (incident C): meta's `REVOKE LEASE` to a chunk, a chunk's
+    /// `ELeaseExpired` recover back to meta.
+    Snapshot(crate::domain::snapshot::SnapshotMsg),
 }
 
 /// Every timer. stateright fires any set timer at any moment.
@@ -83,6 +86,8 @@ pub enum Timer {
     ManualMigrate(u8),
     /// meta: the RPC handler thread in slot `s` runs the next step of `AddMigrateCmd()`.
     AddMigrateStep(u8),
+    /// meta: the snapshot plan fires, or the VM writes to a COW-marked vExtent (incident C).
+    Snapshot(crate::domain::snapshot::SnapshotTimer),
 }
 
 /// A log line a step produced: a meta event, a chunk's own log line, or a remark of the model

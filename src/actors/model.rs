@@ -32,6 +32,9 @@ pub struct Budgets {
     /// `manual_migrates`; `None`: unbounded (the operator re-runs a request once its last run
     /// returned).
     pub manual_migrates: Option<u8>,
+    /// Snapshots of the model file's `[volume]` (`None`: unbounded, one a minute for ever);
+    /// default 0.
+    pub snapshots: Option<u8>,
 }
 
 /// Everything static about one model: shared by all actors, never part of a state.
@@ -241,7 +244,9 @@ impl crate::engine::FairModel for ZbsModel {
                 Timer::TopoUpdate(_)
                 | Timer::ChunkFailure(_)
                 | Timer::AppIo(_)
-                | Timer::ManualMigrate(_) => return None,
+                | Timer::ManualMigrate(_)
+                // Tower's snapshot plan and the VM's writes may stop at any time.
+                | Timer::Snapshot(_) => return None,
             },
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)

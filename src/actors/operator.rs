@@ -82,7 +82,8 @@ pub(super) fn on_msg(
         | Msg::GrantLease(_)
         | Msg::ChunkLost(_)
         | Msg::Disconnect
-        | Msg::MigrateCreate { .. } => unreachable!("the operator does not receive {msg:?}"),
+        | Msg::MigrateCreate { .. }
+        | Msg::Snapshot(_) => unreachable!("the operator does not receive {msg:?}"),
     }
 }
 

@@ -71,7 +71,7 @@ const MAX_CANDIDATES: usize = 5_040;
 impl Symmetry {
     /// The renamings that map `cfg` onto itself.
     pub fn of(cfg: &ModelCfg) -> Symmetry {
-        if !cfg.manual_migrates.is_empty() {
+        if !cfg.manual_migrates.is_empty() || cfg.initial_meta.recover.volume.exists() {
             // A manual migrate names its pid and chunks, and its calls carry commands: such
             // models are explored without reduction.
             return Symmetry::default();
@@ -379,6 +379,7 @@ impl Rename<'_> {
             next_repair_scan_pid,
             ghost,
             manual,
+            volume,
         } = rm;
         let Ghost {
             revoked_pids,
@@ -400,6 +401,8 @@ impl Rename<'_> {
             },
             // Models with manual migrates have no symmetry (`Symmetry::of`): nothing to rename.
             manual: manual.clone(),
+            // Models with a volume have no symmetry either.
+            volume: volume.clone(),
             ghost: Ghost {
                 revoked_pids: self.pid_set(revoked_pids),
                 issued_after_revoke: self.pid_set(issued_after_revoke),
@@ -487,6 +490,8 @@ impl Rename<'_> {
             Msg::Disconnect => Msg::Disconnect,
             // Only in models with manual migrates, which have no symmetry.
             Msg::MigrateCreate { .. } | Msg::MigrateDone { .. } => m.clone(),
+            // Only in models with a volume, which have no symmetry.
+            Msg::Snapshot(_) => m.clone(),
         }
     }
 
@@ -504,7 +509,8 @@ impl Rename<'_> {
             | Timer::TopoUpdate(_)
             | Timer::ChunkFailure(_)
             | Timer::ManualMigrate(_)
-            | Timer::AddMigrateStep(_) => t.clone(),
+            | Timer::AddMigrateStep(_)
+            | Timer::Snapshot(_) => t.clone(),
         }
     }
 

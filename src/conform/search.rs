@@ -470,6 +470,12 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Msg::ChunkLost(_)
             | Msg::Disconnect
             | Msg::MigrateDone { .. } => None,
+            Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease { pids }) => {
+                Some(pids.clone())
+            }
+            Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd }) => {
+                Some(vec![cmd.pid])
+            }
         },
         ActorModelAction::Timeout(_, timer) => match timer {
             Timer::Execute(p) | Timer::IdleRelease(p) | Timer::AppIo(p) => Some(vec![*p]),
@@ -480,7 +486,8 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Timer::TopoUpdate(_)
             | Timer::ChunkFailure(_)
             | Timer::ManualMigrate(_)
-            | Timer::AddMigrateStep(_) => None,
+            | Timer::AddMigrateStep(_)
+            | Timer::Snapshot(_) => None,
         },
         ActorModelAction::Drop(_)
         | ActorModelAction::Crash(_)

@@ -165,6 +165,8 @@ pub enum MetaEvent {
     IoServed { pid: Pid, owner: Cid },
     /// A step of the manual migrate RPC `RecoverManager::AddMigrateCmd()` (ZBS-20993).
     AddMigrateCmd(super::manual_migrate::RpcEvent),
+    /// Snapshots and copy-on-write (incident C, `snapshot.rs`, `cow.rs`).
+    Snapshot(super::snapshot::SnapshotEvent),
 }
 
 /// The real log line of an event: thread, `file:line`, message (after the header).
@@ -319,6 +321,9 @@ impl MetaEvent {
             MetaEvent::AddMigrateCmd(e) => {
                 e.glog().and_then(|(file_line, m)| glog(RPC, file_line, m))
             }
+            MetaEvent::Snapshot(e) => e
+                .glog()
+                .and_then(|(_, file_line, m)| glog(RPC, file_line, m)),
             MetaEvent::ScanCursor { .. }
             | MetaEvent::MigrateQueued(_)
             | MetaEvent::RecoverQueued { .. }
@@ -491,6 +496,7 @@ impl MetaEvent {
                 "IO on pid: {pid} served through owner {owner} (meta unchanged)"
             )),
             MetaEvent::AddMigrateCmd(e) => e.remarks(),
+            MetaEvent::Snapshot(e) => e.remarks(),
         }
     }
 
@@ -499,11 +505,14 @@ impl MetaEvent {
     pub fn lines(&self, step: usize, line: usize) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(g) = self.glog() {
-            out.push(format!(
-                "{}{}",
-                glog_header(step, line, g.thread, g.file_line),
-                g.message
-            ));
+            let mut header = glog_header(step, line, g.thread, g.file_line);
+            // An error line (`E0703 …`, notes:488) keeps glog's severity letter.
+            if let MetaEvent::Snapshot(e) = self
+                && let Some(('E', ..)) = e.glog()
+            {
+                header.replace_range(..1, "E");
+            }
+            out.push(format!("{header}{}", g.message));
         }
         out.extend(self.remarks().into_iter().map(|r| format!("{REMARK}{r}")));
         out

@@ -13,6 +13,8 @@
 
 pub mod access_manager;
 pub mod chunk_table;
+pub mod cow;
+pub mod dst_candidates;
 pub mod events;
 pub mod manual_migrate;
 pub mod meta;
@@ -24,6 +26,7 @@ pub mod recover_cmd;
 pub mod recover_manager;
 pub mod session;
 pub mod shared;
+pub mod snapshot;
 pub mod topology;
 pub mod variant;
 

@@ -89,14 +89,33 @@ pub enum TimerRecord {
     Scan,
     MigrateScan,
     SwapMigrate,
-    Heartbeat { cid: Cid },
-    Execute { pid: Pid },
-    IdleRelease { pid: Pid },
-    TopoUpdate { index: u8 },
-    AppIo { pid: Pid },
-    ChunkFailure { index: u8 },
-    ManualMigrate { index: u8 },
-    AddMigrateStep { slot: u8 },
+    Heartbeat {
+        cid: Cid,
+    },
+    Execute {
+        pid: Pid,
+    },
+    IdleRelease {
+        pid: Pid,
+    },
+    TopoUpdate {
+        index: u8,
+    },
+    AppIo {
+        pid: Pid,
+    },
+    ChunkFailure {
+        index: u8,
+    },
+    ManualMigrate {
+        index: u8,
+    },
+    AddMigrateStep {
+        slot: u8,
+    },
+    Snapshot {
+        timer: crate::domain::snapshot::SnapshotTimer,
+    },
 }
 
 /// [`Msg`], serialisable.
@@ -133,6 +152,9 @@ pub enum MsgRecord {
     MigrateDone {
         index: u8,
     },
+    Snapshot {
+        msg: crate::domain::snapshot::SnapshotMsg,
+    },
 }
 
 impl From<&Timer> for TimerRecord {
@@ -149,6 +171,7 @@ impl From<&Timer> for TimerRecord {
             Timer::ChunkFailure(index) => TimerRecord::ChunkFailure { index },
             Timer::ManualMigrate(index) => TimerRecord::ManualMigrate { index },
             Timer::AddMigrateStep(slot) => TimerRecord::AddMigrateStep { slot },
+            Timer::Snapshot(timer) => TimerRecord::Snapshot { timer },
         }
     }
 }
@@ -178,6 +201,7 @@ impl MsgRecord {
                 req: *req,
             },
             Msg::MigrateDone { index } => MsgRecord::MigrateDone { index: *index },
+            Msg::Snapshot(msg) => MsgRecord::Snapshot { msg: msg.clone() },
         }
     }
 }

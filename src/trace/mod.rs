@@ -107,6 +107,12 @@ pub fn msg_text(m: &Msg) -> String {
             req.pid, req.src, req.dst, req.replace
         ),
         Msg::MigrateDone { index } => format!("MigrateDone(#{index})"),
+        Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease { pids }) => {
+            format!("RevokeLease(vtable pids {pids:?})")
+        }
+        Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd }) => {
+            format!("RecoverFailed({}: ELeaseExpired)", cmd_text(cmd))
+        }
     }
 }
 
@@ -124,6 +130,12 @@ pub fn timer_text(t: &Timer) -> String {
         Timer::ChunkFailure(i) => format!("chunk failure #{i}"),
         Timer::ManualMigrate(i) => format!("manual migrate #{i}"),
         Timer::AddMigrateStep(s) => format!("AddMigrateCmd step (RPC thread #{s})"),
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Create) => {
+            "snapshot plan: REVOKE LEASE, CREATE SNAPSHOT".into()
+        }
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Write) => {
+            "VM write to a COW-marked vExtent (GetVExtentLease)".into()
+        }
     }
 }
 

@@ -61,6 +61,14 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
                 "let the RPC thread #{slot} run the next step of RecoverManager::AddMigrateCmd() \
                  (e.g. release a sync point placed after it)"
             ),
+            TimerRecord::Snapshot {
+                timer: crate::domain::snapshot::SnapshotTimer::Create,
+            } => "take a snapshot of the volume: REVOKE LEASE of its vtable, CREATE SNAPSHOT"
+                .to_string(),
+            TimerRecord::Snapshot {
+                timer: crate::domain::snapshot::SnapshotTimer::Write,
+            } => "write to the volume: GetVExtentLease on a COW-marked vExtent → COW PEXTENT"
+                .to_string(),
         },
         ActionRecord::Deliver { src, dst, msg } => match msg {
             MsgRecord::UpdateTopo { cid, .. } => format!(
@@ -98,6 +106,18 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             MsgRecord::MigrateDone { index } => {
                 format!("the RPC of manual migrate #{index} returns to {dst}")
             }
+            MsgRecord::Snapshot {
+                msg: crate::domain::snapshot::SnapshotMsg::RevokeLease { pids },
+            } => format!(
+                "{dst} receives REVOKE LEASE of vtable pids {pids:?} with its heartbeat \
+                 (libmeta Meta::ClearCachedLease)"
+            ),
+            MsgRecord::Snapshot {
+                msg: crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd },
+            } => format!(
+                "meta learns from {src} that the recover of pid {} failed with ELeaseExpired",
+                cmd.pid
+            ),
         },
         ActionRecord::Other { debug } => debug.clone(),
     }
