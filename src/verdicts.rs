@@ -315,13 +315,24 @@ pub fn run_visiting(
     let mut verdicts: Vec<Finding> = safety
         .properties
         .iter()
-        .map(|p| Finding {
-            name: p.name,
-            kind: Kind::of(&p.expectation),
-            verdict: p.verdict,
-            trace: p.trace.clone().filter(|_| p.verdict == Verdict::Violated),
-            cycle_start: None,
-            skipped: None,
+        .map(|p| {
+            // A property of a feature the model does not have (a [volume]) is skipped.
+            let skipped = properties::find(p.name).and_then(|d| d.skip_reason(&model.cfg.budgets));
+            Finding {
+                name: p.name,
+                kind: Kind::of(&p.expectation),
+                verdict: if skipped.is_some() {
+                    Verdict::Unknown
+                } else {
+                    p.verdict
+                },
+                trace: p
+                    .trace
+                    .clone()
+                    .filter(|_| p.verdict == Verdict::Violated && skipped.is_none()),
+                cycle_start: None,
+                skipped,
+            }
         })
         .collect();
     let mut liveness_seconds = None;

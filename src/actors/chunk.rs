@@ -9,6 +9,7 @@ use crate::domain::access_session::{AccessSession, Missed, SessionState};
 use crate::domain::events::ChunkLine;
 use crate::domain::recover_cmd::RecoverCmd;
 use crate::domain::session::{ChunkSession, Received};
+use crate::domain::snapshot::SnapshotMsg;
 use stateright::actor::Out;
 
 pub(super) fn on_start(cfg: &ModelCfg, cid: Cid, o: &mut Out<ZbsActor>) -> ChunkSession {
@@ -147,7 +148,38 @@ pub(super) fn on_msg(
                 "chunk-{cid}: session {generation} created: Init -> KeepAlive"
             ))]
         }
-        Msg::ReplaceReplica(_)
+        // REVOKE LEASE by vtable, with the heartbeat (notes:126): libmeta clears the cached
+        // leases; a recover running for one of them fails with ELeaseExpired (notes:543).
+        Msg::Snapshot(SnapshotMsg::RevokeLease { pids }) => {
+            let spare = cfg.meta.variant.snapshot_revoke_spares_recover;
+            let killed = session.clear_cached_lease_by_vtable(pids, spare);
+            let mut log = vec![LogLine::Remark(format!(
+                "chunk-{cid}: libmeta clears the cached leases of vtable pids {pids:?} \
+                 (Meta::ClearCachedLease by vtable)"
+            ))];
+            for &pid in pids {
+                if session.running_for(pid).is_none() {
+                    o.cancel_timer(Timer::Execute(pid));
+                }
+                if !session.lease_cache.contains(&pid) {
+                    o.cancel_timer(Timer::IdleRelease(pid));
+                }
+            }
+            for cmd in killed {
+                log.push(LogLine::Remark(format!(
+                    "chunk-{cid}: Failed to recover epextent pid: {} src: {} dst: {}: \
+                     ELeaseExpired",
+                    cmd.pid, cmd.src, cmd.dst
+                )));
+                o.send(
+                    cfg.meta_id(),
+                    Msg::Snapshot(SnapshotMsg::RecoverFailed { cmd }),
+                );
+            }
+            log
+        }
+        Msg::Snapshot(SnapshotMsg::RecoverFailed { .. })
+        | Msg::ReplaceReplica(_)
         | Msg::ReleaseOwner(..)
         | Msg::UpdateTopo { .. }
         | Msg::AppIo(_)
@@ -272,7 +304,8 @@ pub(super) fn on_timeout(
         | Timer::ChunkFailure(_)
         | Timer::ManualMigrate(_)
         | Timer::AddMigrateStep(_)
-        | Timer::ExtentGc(_) => unreachable!("not a chunk timer: {timer:?}"),
+        | Timer::ExtentGc(_)
+        | Timer::Snapshot(_) => unreachable!("not a chunk timer: {timer:?}"),
     }
 }
 

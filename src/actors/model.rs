@@ -35,6 +35,9 @@ pub struct Budgets {
     /// Missed heartbeats (abstract ticks) each chunk of `[[heartbeat_losses]]` may suffer;
     /// two in a row expire its session (KeepAlive → Jeopardy → Expired). Default 0.
     pub missed_heartbeats: u8,
+    /// Snapshots of the model file's `[volume]` (`None`: unbounded, one a minute for ever);
+    /// default 0.
+    pub snapshots: Option<u8>,
 }
 
 /// Everything static about one model: shared by all actors, never part of a state.
@@ -240,7 +243,8 @@ fn takes(s: &ChunkSession, msg: &Msg) -> bool {
         | Msg::MigrateCreate { .. }
         | Msg::MigrateDone { .. }
         | Msg::SessionTimeout(_)
-        | Msg::CreateSession(_) => None,
+        | Msg::CreateSession(_)
+        | Msg::Snapshot(_) => None,
     };
     !s.down && generation.is_none_or(|g| !s.access.is_past(g))
 }
@@ -291,7 +295,9 @@ impl crate::engine::FairModel for ZbsModel {
                 Timer::TopoUpdate(_)
                 | Timer::ChunkFailure(_)
                 | Timer::AppIo(_)
-                | Timer::ManualMigrate(_) => return None,
+                | Timer::ManualMigrate(_)
+                // Tower's snapshot plan and the VM's writes may stop at any time.
+                | Timer::Snapshot(_) => return None,
             },
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)

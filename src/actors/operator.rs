@@ -86,7 +86,8 @@ pub(super) fn on_msg(
         | Msg::ChunkLost(_)
         | Msg::Disconnect
         | Msg::MigrateCreate { .. }
-        | Msg::RecoverTimedOut(_) => unreachable!("the operator does not receive {msg:?}"),
+        | Msg::RecoverTimedOut(_)
+        | Msg::Snapshot(_) => unreachable!("the operator does not receive {msg:?}"),
     }
 }
 

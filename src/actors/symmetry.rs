@@ -71,10 +71,13 @@ const MAX_CANDIDATES: usize = 5_040;
 impl Symmetry {
     /// The renamings that map `cfg` onto itself.
     pub fn of(cfg: &ModelCfg) -> Symmetry {
-        if !cfg.manual_migrates.is_empty() || cfg.recover_pace.is_some() {
+        if !cfg.manual_migrates.is_empty()
+            || cfg.recover_pace.is_some()
+            || cfg.initial_meta.recover.volume.exists()
+        {
             // A manual migrate names its pid and chunks, and its calls carry commands; a paced
-            // chunk's recover handler keys its runs by pid: such models are explored without
-            // reduction.
+            // chunk's recover handler keys its runs by pid; a volume names its pids: such
+            // models are explored without reduction.
             return Symmetry::default();
         }
         let meta = &cfg.initial_meta;
@@ -381,6 +384,7 @@ impl Rename<'_> {
             ghost,
             manual,
             timeouts,
+            volume,
         } = rm;
         let Ghost {
             revoked_pids,
@@ -404,6 +408,8 @@ impl Rename<'_> {
             manual: manual.clone(),
             // Paced models (incident B) have no symmetry either.
             timeouts: timeouts.clone(),
+            // Models with a volume have no symmetry either.
+            volume: volume.clone(),
             ghost: Ghost {
                 revoked_pids: self.pid_set(revoked_pids),
                 issued_after_revoke: self.pid_set(issued_after_revoke),
@@ -500,6 +506,8 @@ impl Rename<'_> {
             // Only in models with manual migrates, which have no symmetry.
             Msg::MigrateCreate { .. } | Msg::MigrateDone { .. } => m.clone(),
             Msg::RecoverTimedOut(c) => Msg::RecoverTimedOut(self.cmd(c)),
+            // Only in models with a volume, which have no symmetry.
+            Msg::Snapshot(_) => m.clone(),
         }
     }
 
@@ -522,7 +530,8 @@ impl Rename<'_> {
             | Timer::AddMigrateStep(_)
             | Timer::MissHeartbeat
             | Timer::RenewSession
-            | Timer::CreateSession => t.clone(),
+            | Timer::CreateSession
+            | Timer::Snapshot(_) => t.clone(),
         }
     }
 

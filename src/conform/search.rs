@@ -473,6 +473,12 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Msg::SessionTimeout(_)
             | Msg::CreateSession(_)
             | Msg::SessionCreated(_) => None,
+            Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease { pids }) => {
+                Some(pids.clone())
+            }
+            Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd }) => {
+                Some(vec![cmd.pid])
+            }
         },
         ActorModelAction::Timeout(_, timer) => match timer {
             Timer::Execute(p)
@@ -490,7 +496,8 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Timer::AddMigrateStep(_)
             | Timer::MissHeartbeat
             | Timer::RenewSession
-            | Timer::CreateSession => None,
+            | Timer::CreateSession
+            | Timer::Snapshot(_) => None,
         },
         ActorModelAction::Drop(_)
         | ActorModelAction::Crash(_)

@@ -186,6 +186,8 @@ pub enum MetaEvent {
     RecoverTimedOut { cmd: RecoverCmd, tracked: bool },
     /// `EXTENT GC` reclaimed pid's temporary pextent on chunk `cid` (notes:293, 298).
     ExtentGc { pid: Pid, cid: Cid },
+    /// Snapshots and copy-on-write (incident C, `snapshot.rs`, `cow.rs`).
+    Snapshot(super::snapshot::SnapshotEvent),
 }
 
 /// The real log line of an event: thread, `file:line`, message (after the header).
@@ -340,6 +342,9 @@ impl MetaEvent {
             MetaEvent::AddMigrateCmd(e) => {
                 e.glog().and_then(|(file_line, m)| glog(RPC, file_line, m))
             }
+            MetaEvent::Snapshot(e) => e
+                .glog()
+                .and_then(|(_, file_line, m)| glog(RPC, file_line, m)),
             MetaEvent::ScanCursor { .. }
             | MetaEvent::MigrateQueued(_)
             | MetaEvent::RecoverQueued { .. }
@@ -561,6 +566,7 @@ impl MetaEvent {
                 "EXTENT GC CMD to chunk-{cid}: the temporary pextent of pid {pid}'s timed-out \
                  recover is reclaimed; the pid may be recovered again"
             )),
+            MetaEvent::Snapshot(e) => e.remarks(),
         }
     }
 
@@ -569,11 +575,14 @@ impl MetaEvent {
     pub fn lines(&self, step: usize, line: usize) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(g) = self.glog() {
-            out.push(format!(
-                "{}{}",
-                glog_header(step, line, g.thread, g.file_line),
-                g.message
-            ));
+            let mut header = glog_header(step, line, g.thread, g.file_line);
+            // An error line (`E0703 …`, notes:488) keeps glog's severity letter.
+            if let MetaEvent::Snapshot(e) = self
+                && let Some(('E', ..)) = e.glog()
+            {
+                header.replace_range(..1, "E");
+            }
+            out.push(format!("{header}{}", g.message));
         }
         out.extend(self.remarks().into_iter().map(|r| format!("{REMARK}{r}")));
         out

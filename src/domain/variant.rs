@@ -278,6 +278,22 @@ registry! {
          recover_timeout_ms; static_concurrency = ZBS-13041 static mode: the operator's value \
          reaches the chunk with a heartbeat reply";
 
+    snapshot_revoke_spares_recover: bool = false;
+    kind Fix;
+    zbs "libmeta Meta::ClearCachedLease by vtable (snapshot REVOKE LEASE) and the chunk's recover";
+    doc "on: a snapshot's REVOKE LEASE leaves a running recover its lease, so it runs on \
+         (the data it copies is read-only from the snapshot on); off: the recover loses its \
+         lease and fails with ELeaseExpired (notes:543; specs A74)";
+
+    recover_dst_space: crate::domain::dst_candidates::RecoverDstSpace =
+        crate::domain::dst_candidates::RecoverDstSpace::Allocated;
+    kind Fix;
+    zbs "RecoverManager::GetDstCandidates() for a recover (GenerateRecoverCmds())";
+    doc "which space figure a recover's dst choice reads (notes:339; specs A75): allocated = \
+         meta's allocated figure (today's model); thin_used = also the chunk's reported \
+         thin_used_data_space (notes:190); guarded = allocated, with the 95 %/90 % guard of \
+         migrates (notes:335) applied to recovers too";
+
     check_pid_has_cmd: bool = true;
     kind SeededBug;
     zbs "RecoverManager::AddRecoverCmdUnlock() check 1";

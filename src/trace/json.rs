@@ -89,19 +89,42 @@ pub enum TimerRecord {
     Scan,
     MigrateScan,
     SwapMigrate,
-    Heartbeat { cid: Cid },
-    Execute { pid: Pid },
-    IdleRelease { pid: Pid },
-    TopoUpdate { index: u8 },
-    AppIo { pid: Pid },
-    ChunkFailure { index: u8 },
-    ManualMigrate { index: u8 },
-    AddMigrateStep { slot: u8 },
-    RecoverTick { pid: Pid },
-    ExtentGc { pid: Pid },
+    Heartbeat {
+        cid: Cid,
+    },
+    Execute {
+        pid: Pid,
+    },
+    IdleRelease {
+        pid: Pid,
+    },
+    TopoUpdate {
+        index: u8,
+    },
+    AppIo {
+        pid: Pid,
+    },
+    ChunkFailure {
+        index: u8,
+    },
+    ManualMigrate {
+        index: u8,
+    },
+    AddMigrateStep {
+        slot: u8,
+    },
+    RecoverTick {
+        pid: Pid,
+    },
+    ExtentGc {
+        pid: Pid,
+    },
     MissHeartbeat,
     RenewSession,
     CreateSession,
+    Snapshot {
+        timer: crate::domain::snapshot::SnapshotTimer,
+    },
 }
 
 /// Session ids are written only when not 0 (the session every model starts with), so traces
@@ -150,6 +173,9 @@ pub enum MsgRecord {
     MigrateDone {
         index: u8,
     },
+    Snapshot {
+        msg: crate::domain::snapshot::SnapshotMsg,
+    },
     RecoverTimedOut {
         cmd: RecoverCmd,
     },
@@ -183,6 +209,7 @@ impl From<&Timer> for TimerRecord {
             Timer::CreateSession => TimerRecord::CreateSession,
             Timer::RecoverTick(pid) => TimerRecord::RecoverTick { pid },
             Timer::ExtentGc(pid) => TimerRecord::ExtentGc { pid },
+            Timer::Snapshot(timer) => TimerRecord::Snapshot { timer },
         }
     }
 }
@@ -225,6 +252,7 @@ impl MsgRecord {
             Msg::CreateSession(session) => MsgRecord::CreateSession { session: *session },
             Msg::SessionCreated(session) => MsgRecord::SessionCreated { session: *session },
             Msg::RecoverTimedOut(c) => MsgRecord::RecoverTimedOut { cmd: *c },
+            Msg::Snapshot(msg) => MsgRecord::Snapshot { msg: msg.clone() },
         }
     }
 }

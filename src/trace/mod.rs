@@ -108,6 +108,12 @@ pub fn msg_text(m: &Msg) -> String {
             req.pid, req.src, req.dst, req.replace
         ),
         Msg::MigrateDone { index } => format!("MigrateDone(#{index})"),
+        Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease { pids }) => {
+            format!("RevokeLease(vtable pids {pids:?})")
+        }
+        Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd }) => {
+            format!("RecoverFailed({}: ELeaseExpired)", cmd_text(cmd))
+        }
         Msg::RecoverTimedOut(c) => format!("RecoverTimedOut({})", cmd_text(c)),
         Msg::SessionTimeout(g) => format!("SessionTimeout(session {g})"),
         Msg::CreateSession(g) => format!("CreateSession(session {g})"),
@@ -143,6 +149,12 @@ pub fn timer_text(t: &Timer) -> String {
         Timer::CreateSession => "CreateSession".into(),
         Timer::RecoverTick(p) => format!("recover of pid {p}: one tick of its copy"),
         Timer::ExtentGc(p) => format!("EXTENT GC of pid {p}'s temporary pextent"),
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Create) => {
+            "snapshot plan: REVOKE LEASE, CREATE SNAPSHOT".into()
+        }
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Write) => {
+            "VM write to a COW-marked vExtent (GetVExtentLease)".into()
+        }
     }
 }
 

@@ -79,6 +79,14 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
                 "let meta send EXTENT GC for the temporary pextent of pid {pid}'s timed-out \
                  recover"
             ),
+            TimerRecord::Snapshot {
+                timer: crate::domain::snapshot::SnapshotTimer::Create,
+            } => "take a snapshot of the volume: REVOKE LEASE of its vtable, CREATE SNAPSHOT"
+                .to_string(),
+            TimerRecord::Snapshot {
+                timer: crate::domain::snapshot::SnapshotTimer::Write,
+            } => "write to the volume: GetVExtentLease on a COW-marked vExtent → COW PEXTENT"
+                .to_string(),
         },
         ActionRecord::Deliver { src, dst, msg } => match msg {
             MsgRecord::UpdateTopo { cid, .. } => format!(
@@ -128,6 +136,18 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             }
             MsgRecord::RecoverTimedOut { cmd } => format!(
                 "meta's recover_timeout_ms for pid {} (cmd from {src}) fires: it ends the command",
+                cmd.pid
+            ),
+            MsgRecord::Snapshot {
+                msg: crate::domain::snapshot::SnapshotMsg::RevokeLease { pids },
+            } => format!(
+                "{dst} receives REVOKE LEASE of vtable pids {pids:?} with its heartbeat \
+                 (libmeta Meta::ClearCachedLease)"
+            ),
+            MsgRecord::Snapshot {
+                msg: crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd },
+            } => format!(
+                "meta learns from {src} that the recover of pid {} failed with ELeaseExpired",
                 cmd.pid
             ),
         },
