@@ -149,3 +149,34 @@ fn the_lasso_prints_in_meta_log_words() {
         "no copy ever finishes"
     );
 }
+
+/// A `[recover_pace]` that cannot be meant is refused with its field and position.
+#[test]
+fn a_bad_recover_pace_is_refused_with_its_field() {
+    let path = model_path(FILE);
+    let source = std::fs::read_to_string(&path).unwrap();
+    for (from, to, says) in [
+        (
+            "min_concurrency = 2",
+            "min_concurrency = 40",
+            "recover_pace.min_concurrency: 1..=concurrency (32), not 40",
+        ),
+        (
+            "recover_timeout_ticks = 6",
+            "recover_timeout_ticks = 0",
+            "recover_pace.recover_timeout_ticks: at least 1",
+        ),
+        (
+            "extent_units = 8",
+            "extent_uints = 8",
+            "unknown field `extent_uints`",
+        ),
+    ] {
+        let err = Scenario::parse(&path, source.replace(from, to))
+            .err()
+            .unwrap_or_else(|| panic!("{to} accepted"))
+            .to_string();
+        assert!(err.contains(says), "{err}");
+        assert!(err.contains("incident-b-recover-timeout.toml:"), "{err}");
+    }
+}

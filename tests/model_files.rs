@@ -49,8 +49,8 @@ fn check_expectations(file: &str) -> usize {
             );
             checked += 1;
         }
-        // Every property the run decided is stated: nothing found goes unpinned (of those the
-        // file's `properties` list names, when it has one).
+        // Every property the run decided (of those the file checks, its `properties` list) is
+        // stated: nothing found goes unpinned.
         for f in run
             .verdicts
             .iter()

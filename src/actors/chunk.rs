@@ -315,13 +315,17 @@ fn start_copy(cfg: &ModelCfg, session: &mut ChunkSession, c: &RecoverCmd, o: &mu
     match &cfg.recover_pace {
         Some(pace) => {
             session.handler.start((c.pid, c.id));
-            o.set_timer(
-                Timer::RecoverTick(c.pid),
-                secs(60 * u64::from(pace.minutes_per_tick.max(1))),
-            );
+            o.set_timer(Timer::RecoverTick(c.pid), tick_length(pace));
         }
         None => o.set_timer(Timer::Execute(c.pid), secs(30)),
     }
+}
+
+/// A tick's wall-clock length (documentation only: the checker ignores durations).
+fn tick_length(
+    pace: &crate::domain::recover_handler::RecoverPace,
+) -> std::ops::Range<std::time::Duration> {
+    secs(60 * u64::from(pace.minutes_per_tick.max(1)))
 }
 
 /// One tick of the oldest running copy of `pid` (`recover_handler.cc`; specs A60–A63): it
@@ -349,7 +353,7 @@ fn recover_tick(
     let block = |units: u8| u32::from(units) * pace.blocks_per_unit();
     let rearm = |session: &ChunkSession, o: &mut Out<ZbsActor>| {
         if session.running_for(pid).is_some() {
-            o.set_timer(Timer::RecoverTick(pid), secs(60 * 3));
+            o.set_timer(Timer::RecoverTick(pid), tick_length(&pace));
         }
     };
     let concurrency_change = |(from, to): (u8, u8), why: &str| {
@@ -362,7 +366,7 @@ fn recover_tick(
     let mut log = Vec::new();
     match tick {
         Tick::Copied { run, rate, cache } => {
-            o.set_timer(Timer::RecoverTick(pid), secs(60 * 3));
+            o.set_timer(Timer::RecoverTick(pid), tick_length(&pace));
             log.push(LogLine::Remark(format!(
                 "chunk-{cid} copies pid {pid} (cmd #{}): cur_block {} of 1024 after {} tick(s) \
                  ({} min; recover_timeout_ms at {} ticks = {} min); {} block(s) per tick at \
@@ -382,7 +386,7 @@ fn recover_tick(
             )));
         }
         Tick::Extended { run, rate } => {
-            o.set_timer(Timer::RecoverTick(pid), secs(60 * 3));
+            o.set_timer(Timer::RecoverTick(pid), tick_length(&pace));
             log.push(LogLine::Remark(format!(
                 "chunk-{cid} copies pid {pid} (cmd #{}): cur_block {} of 1024 at the deadline, \
                  {} block(s) per tick: the copy progressed, recover_timeout_ms is extended by \

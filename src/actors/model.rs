@@ -263,17 +263,17 @@ impl crate::engine::FairModel for ZbsModel {
         use stateright::actor::ActorModelAction;
         // Paced models (incident B) have no symmetry reduction, so their per-command clocks
         // are fair per pid: no copy stands still, and no timeout stays unnoticed, while
-        // another pid's does not (specs A68). Pids past the 21st share the last class (classes
-        // are bits of a u64: at most 64).
+        // another pid's does not (specs A68). Pids past the 11th share the last class. They
+        // take classes 40–62, leaving 9–39 free for other kinds of step.
         let per_pid = |base: u8, pid: &crate::domain::Pid| {
             let ix = self.cfg.initial_meta.pextents.keys().position(|p| p == pid);
-            base + ix.map_or(20, |i| i.min(20)) as u8
+            base + ix.map_or(10, |i| i.min(10)) as u8
         };
         let class = match action {
             ActorModelAction::Deliver {
                 msg: super::Msg::RecoverTimedOut(cmd),
                 ..
-            } => per_pid(33, &cmd.pid),
+            } => per_pid(52, &cmd.pid),
             ActorModelAction::Deliver { dst, .. } if *dst == self.cfg.meta_id() => 0,
             ActorModelAction::Deliver { .. } => 1,
             ActorModelAction::Timeout(_, timer) => match timer {
@@ -286,12 +286,12 @@ impl crate::engine::FairModel for ZbsModel {
                 // An RPC handler thread, once started, runs on.
                 Timer::AddMigrateStep(_) => 8,
                 // A pending EXTENT GC is sent; every running copy's time passes.
-                Timer::ExtentGc(_) => 9,
-                Timer::RecoverTick(pid) => per_pid(12, pid),
+                Timer::ExtentGc(_) => 40,
+                Timer::RecoverTick(pid) => per_pid(41, pid),
                 // The overdue reply that comes after all, and the new session an expired one
                 // asks for: real chunks keep heartbeating. A missed heartbeat is not fair.
-                Timer::RenewSession => 10,
-                Timer::CreateSession => 11,
+                Timer::RenewSession => 9,
+                Timer::CreateSession => 10,
                 Timer::MissHeartbeat => return None,
                 Timer::TopoUpdate(_)
                 | Timer::ChunkFailure(_)

@@ -13,7 +13,8 @@
 //! 4. Counterexample: the shallowest `p ∧ ¬q` state (initial `¬q` state for `eventually`)
 //!    from which `B` reaches an accepting SCC or deadlock; lasso = BFS path to it, shortest path
 //!    inside `B` to the accepting part, then a cycle inside `C` through one edge of every
-//!    fairness class present in `C` (or a state where the class is disabled).
+//!    fairness class present in `C` (or a state where the class is disabled), with no detour
+//!    for a class the cycle built so far already takes or passes disabled.
 //!
 //! With symmetry the graph is the quotient graph. That is sound when `p`, `q` and the
 //! fairness classes are invariant under the symmetry group (the quotient is then a
