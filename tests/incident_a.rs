@@ -79,7 +79,12 @@ fn with_the_fix_every_property_holds_as_the_model_file_expects() {
             "every checked property has a verdict"
         );
         assert!(
-            checked.len() > properties::PROPERTIES.len(),
+            // (incident C's properties need a [volume] and are skipped here)
+            checked.len()
+                > properties::PROPERTIES
+                    .iter()
+                    .filter(|p| !p.needs_volume)
+                    .count(),
             "liveness is checked too"
         );
         for f in checked {
