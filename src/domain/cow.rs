@@ -74,7 +74,13 @@ impl Meta {
             origin_pid: Some(origin),
             temporary_replica: false,
         };
-        let exclusive = self.recover.volume.cow_exclusive;
+        // Thin extents take the writes as they come; a thick one was allocated whole, so its
+        // writes land in space meta already counts (thin vs thick, notes:653; specs A72).
+        let exclusive = if new.thin_provision {
+            self.recover.volume.cow_exclusive
+        } else {
+            0
+        };
         for &c in &new.location {
             let e = self.chunks.chunks.get_mut(&c).expect("a usable chunk");
             e.used += new.size;
@@ -193,6 +199,18 @@ mod tests {
         ));
         assert!(m.volume_write_pending());
         assert_eq!(m.pextents.len(), 1);
+    }
+
+    /// A thick extent's COW allocates its whole size, which meta counts: no thin space.
+    #[test]
+    fn a_thick_cow_takes_no_unaccounted_space() {
+        let mut m = incident_c_meta();
+        m.pextents.get_mut(&363401).unwrap().thin_provision = false;
+        m.create_snapshot();
+        m.cow_pextent();
+        assert!(!m.pextents[&363459].thin_provision);
+        assert!(m.recover.volume.thin_unreported.is_empty());
+        assert_eq!(m.physically_free(1), 3);
     }
 
     proptest! {
