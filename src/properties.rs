@@ -19,16 +19,30 @@ pub struct PropertyDef {
     /// For a `sometimes` companion: the invariant whose escape clause it exercises.
     pub companion_of: Option<&'static str>,
     pub doc: &'static str,
+    /// Only meaningful in a model that snapshots a `[volume]` (incident C): skipped elsewhere.
+    pub needs_volume: bool,
     pub check: fn(&ZbsModel, &ZbsState) -> bool,
+}
+
+impl PropertyDef {
+    /// Why this property is not checked on a model with these budgets, if it is not.
+    pub fn skip_reason(&self, budgets: &crate::actors::model::Budgets) -> Option<&'static str> {
+        (self.needs_volume && budgets.snapshots == Some(0))
+            .then_some("needs a [volume] and budgets.snapshots > 0")
+    }
 }
 
 macro_rules! property {
     ($name:ident, $expectation:ident, $companion:expr, $doc:expr) => {
+        property!($name, $expectation, $companion, false, $doc)
+    };
+    ($name:ident, $expectation:ident, $companion:expr, $volume:expr, $doc:expr) => {
         PropertyDef {
             name: stringify!($name),
             expectation: Expectation::$expectation,
             companion_of: $companion,
             doc: $doc,
+            needs_volume: $volume,
             check: |model, state| $name(&SystemView::of(&model.cfg, state)),
         }
     };
@@ -149,6 +163,25 @@ pub const PROPERTIES: &[PropertyDef] = &[
          command was issued after that revoke (never revoked itself) has landed its migrate off \
          the stranded owner's chunk"
     ),
+    // ---- incident C (only in models with a [volume]) ----
+    property!(
+        cmd_dst_has_space,
+        Always,
+        None,
+        true,
+        "no command RecoverManager::AddRecoverCmdUnlock() accepts targets a chunk without space \
+         for it: counting the space thin extents really use there (thin_used_data_space), dst \
+         has room for what is reserved on it when the command is issued"
+    ),
+    property!(
+        recovered_after_lease_expired,
+        Sometimes,
+        None,
+        true,
+        "incident C as logged: a pid made by COW PEXTENT whose recover a snapshot's REVOKE LEASE \
+         killed (ELeaseExpired) has its expected replicas again, has been copied on by a later \
+         snapshot, and its owner was released"
+    ),
 ];
 
 /// One named liveness property, checked under the model's weak fairness
@@ -161,15 +194,26 @@ pub struct LivenessDef {
     pub needs_unbounded_scans: bool,
     /// Only meaningful in a model whose operator runs manual migrates (`[[manual_migrates]]`).
     pub needs_manual_migrates: bool,
+    /// Only meaningful in a model whose recovers copy in ticks (`[recover_pace]`, incident B).
+    pub needs_recover_pace: bool,
+    /// Only meaningful in a model that snapshots a `[volume]` (incident C).
+    pub needs_volume: bool,
     pub property: fn() -> crate::engine::Liveness<ZbsModel>,
 }
 
 impl LivenessDef {
-    /// Why this property is not checked on a model with these budgets, if it is not.
-    pub fn skip_reason(&self, budgets: &crate::actors::model::Budgets) -> Option<&'static str> {
+    /// Why this property is not checked on the model `cfg`, if it is not.
+    pub fn skip_reason(&self, cfg: &crate::actors::model::ModelCfg) -> Option<&'static str> {
+        let budgets = &cfg.budgets;
+        if self.needs_recover_pace && cfg.recover_pace.is_none() {
+            return Some("needs [recover_pace]");
+        }
         let bounded = budgets.scans.is_some() || budgets.migrate_scans.is_some();
         if self.needs_manual_migrates && budgets.manual_migrates == Some(0) {
             return Some("needs [[manual_migrates]] and budgets.manual_migrates > 0");
+        }
+        if self.needs_volume && budgets.snapshots == Some(0) {
+            return Some("needs a [volume] and budgets.snapshots > 0");
         }
         (self.needs_unbounded_scans && bounded)
             .then_some("needs budgets.scans and budgets.migrate_scans = \"unbounded\"")
@@ -178,14 +222,19 @@ impl LivenessDef {
 
 macro_rules! leads_to {
     ($name:ident, $p:ident, $q:ident, $unbounded:expr, $doc:expr) => {
-        leads_to!($name, $p, $q, $unbounded, false, $doc)
+        leads_to!($name, $p, $q, $unbounded, false, false, false, $doc)
     };
     ($name:ident, $p:ident, $q:ident, $unbounded:expr, $manual:expr, $doc:expr) => {
+        leads_to!($name, $p, $q, $unbounded, $manual, false, false, $doc)
+    };
+    ($name:ident, $p:ident, $q:ident, $unbounded:expr, $manual:expr, $paced:expr, $volume:expr, $doc:expr) => {
         LivenessDef {
             name: stringify!($name),
             doc: $doc,
             needs_unbounded_scans: $unbounded,
             needs_manual_migrates: $manual,
+            needs_recover_pace: $paced,
+            needs_volume: $volume,
             property: || {
                 crate::engine::Liveness::leads_to(
                     stringify!($name),
@@ -235,6 +284,32 @@ pub const LIVENESS: &[LivenessDef] = &[
          (RecoverManager::AddMigrateCmd()) has landed, its pid eventually rests where the last \
          one put it, with no command, no waiting migrate and no migrate scan that would move it \
          back (checked only in models with manual migrates)"
+    ),
+    leads_to!(
+        recover_eventually_finishes,
+        recover_copy_running,
+        no_recover_pending,
+        true,
+        false,
+        true,
+        false,
+        "incident B (notes:293-311): a recover that can finish eventually finishes — once a \
+         recover's copy runs on a chunk (Get recover notification), its pid is eventually \
+         whole; no endless issue -> recover_timeout_ms -> EXTENT GC -> reissue loop (checked \
+         only in models with [recover_pace] and unbounded scans)"
+    ),
+    leads_to!(
+        replicas_eventually_expected,
+        short_pid_with_space,
+        no_short_pid_with_space,
+        true,
+        false,
+        false,
+        true,
+        "a pid below expected_replica_num while some healthy chunk without a replica of it has \
+         physical room for one eventually has its replicas (GenerateRecoverCmds(), \
+         GetDstCandidates(); incident C, notes:501-504) — under a snapshot every minute too \
+         (checked only with unbounded scans, in models with a [volume])"
     ),
 ];
 
@@ -558,6 +633,19 @@ fn recover_pending(v: &SystemView) -> bool {
     })
 }
 
+/// Incident B's trigger: the copy of a recover command (`replace: 0`) runs on a chunk for a pid
+/// that could be recovered (`recover_handler.cc` after `Get recover notification`).
+fn recover_copy_running(v: &SystemView) -> bool {
+    let meta = &v.meta.meta;
+    v.sessions().flat_map(|s| s.running.values()).any(|c| {
+        !c.is_migrate()
+            && meta.pextents.get(&c.pid).is_some_and(|p| {
+                p.location.len() < usize::from(p.expected_replica_num)
+                    && placement::recover_src_dst(p, &meta.topology, &meta.chunks).is_some()
+            })
+    })
+}
+
 fn no_recover_pending(v: &SystemView) -> bool {
     !recover_pending(v)
 }
@@ -575,4 +663,55 @@ fn all_safe_and_idle(v: &SystemView) -> bool {
         && rm.active_waiting_migrate.is_empty()
         && v.sessions().all(|s| s.running.is_empty())
         && placement::is_quiescent_safe(&meta.cluster_view(v.cfg.meta.max_recover_cmds_per_chunk))
+}
+
+// ---- incident C: snapshots, copy-on-write and space (`domain/snapshot.rs`, `cow.rs`,
+// `dst_candidates.rs`) ----
+
+/// *No command targets a chunk without space* (incident C; notes:477 suspects the recover's
+/// dst picks the full chunks 1 and 3): read from the ghost `VolumeGhost::cmd_without_space`,
+/// which a scan sets when `RecoverManager::AddRecoverCmdUnlock()` accepted a command whose dst,
+/// counting the space thin extents use there unaccounted (`thin_used_data_space`, notes:190;
+/// specs A72), has no room for what is reserved on it. Meta's own check (step 4, notes:653)
+/// reads its allocated figure only, which lags behind consecutive snapshots (notes:188).
+pub fn cmd_dst_has_space(v: &SystemView) -> bool {
+    v.meta.meta.recover.volume.ghost.cmd_without_space.is_none()
+}
+
+/// Incident C's pid 363459 as logged (notes:501–506, 512–516): made by `[COW PEXTENT]`, its
+/// recover killed by the next snapshot's `REVOKE LEASE` (`ELeaseExpired`), copied on by that
+/// snapshot (`[COW PEXTENT]` 363459 → 363568), recovered again (`[REPLACE REPLICA]` … `[1, 2]`)
+/// and its owner released (`Release owner`). Stated for any pid.
+pub fn recovered_after_lease_expired(v: &SystemView) -> bool {
+    let meta = &v.meta.meta;
+    let vol = &meta.recover.volume;
+    vol.ghost.lease_expired.iter().any(|&pid| {
+        meta.pextents.get(&pid).is_some_and(|p| {
+            p.origin_pid.is_some()
+                && p.location.len() >= usize::from(p.expected_replica_num)
+                && meta.cow_children(pid).next().is_some()
+                && meta.owner_of(pid).is_none()
+                && vol.ghost.released.contains(&pid)
+                && !meta.recover.pid_cmds.contains_key(&pid)
+        }) && v.sessions().all(|s| !s.lease_cache.contains(&pid))
+    })
+}
+
+/// Some pid is below `expected_replica_num` while a healthy chunk without a replica of it has
+/// physical room for one (`Meta::physically_free`: capacity less allocated and unaccounted
+/// thin space): "when space exists somewhere".
+fn short_pid_with_space(v: &SystemView) -> bool {
+    let meta = &v.meta.meta;
+    meta.pextents.values().any(|p| {
+        p.location.len() < usize::from(p.expected_replica_num)
+            && meta.chunks.chunks.iter().any(|(&c, e)| {
+                e.status == crate::domain::chunk_table::ChunkStatus::Healthy
+                    && !p.holds(c)
+                    && meta.physically_free(c) >= p.size
+            })
+    })
+}
+
+fn no_short_pid_with_space(v: &SystemView) -> bool {
+    !short_pid_with_space(v)
 }

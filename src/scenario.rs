@@ -143,6 +143,7 @@ impl Scenario {
             chunk_failures: self.cfg.chunk_failures.clone(),
             heartbeat_losses: self.cfg.heartbeat_losses.clone(),
             manual_migrates: self.cfg.manual_migrates.clone(),
+            recover_pace: self.cfg.recover_pace,
             symmetry: Default::default(),
         }
     }
@@ -198,6 +199,10 @@ struct RawModel {
     /// `[[heartbeat_losses]]`: chunks whose sessions may miss heartbeats.
     #[serde(default)]
     heartbeat_losses: Vec<RawChunkFailure>,
+    /// Running recovers copy in ticks against `recover_timeout_ms` (incident B).
+    recover_pace: Option<Spanned<RawRecoverPace>>,
+    /// The snapshotted volume (incident C).
+    volume: Option<RawVolume>,
     #[serde(default)]
     variant: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -330,6 +335,32 @@ struct RawBudgets {
     manual_migrates: Option<RawRuns>,
     /// Missed heartbeats each `[[heartbeat_losses]]` chunk may suffer; default 0.
     missed_heartbeats: Option<Spanned<u8>>,
+    /// Snapshots of the `[volume]`: a number or "unbounded"; default 0.
+    #[serde(default)]
+    snapshots: Option<RawRuns>,
+}
+
+/// `[volume]`: the volume a snapshot plan snapshots (incident C, `domain/snapshot.rs`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVolume {
+    /// The pid of each vExtent of the live volume.
+    vtable: Spanned<Vec<Pid>>,
+    /// The pids `[COW PEXTENT]` allocates, in order, with their epochs.
+    #[serde(default)]
+    cow_pids: Vec<RawCowPid>,
+    /// Space units a COW'd extent takes on each of its chunks through the VM's writes,
+    /// unaccounted by meta (specs A72); default 0.
+    #[serde(default)]
+    cow_exclusive: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCowPid {
+    pid: Spanned<Pid>,
+    #[serde(default = "default_epoch")]
+    epoch: u64,
 }
 
 /// A budget's value (0 if absent).
@@ -346,6 +377,61 @@ struct RawManualMigrate {
     src: Spanned<Cid>,
     dst: Spanned<Cid>,
     replace: Spanned<Cid>,
+}
+
+/// `[recover_pace]`: the figures of incident B scaled to ticks and units
+/// (`domain::recover_handler::RecoverPace`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecoverPace {
+    /// Wall-clock minutes one tick stands for (only printed in remarks).
+    minutes_per_tick: Option<u16>,
+    recover_timeout_ticks: u8,
+    extent_units: u8,
+    /// Default 32 (notes:230).
+    concurrency: Option<u8>,
+    /// Default 2 (notes:232).
+    min_concurrency: Option<u8>,
+    cache_sustains: u8,
+    warm_units_per_tick: u16,
+    thrashed_units_per_tick: u16,
+    /// The operator's value in static mode; default `min_concurrency`.
+    static_concurrency: Option<u8>,
+}
+
+impl RawRecoverPace {
+    fn pace(&self) -> Result<crate::domain::recover_handler::RecoverPace, String> {
+        let concurrency = self.concurrency.unwrap_or(32);
+        let min = self.min_concurrency.unwrap_or(2);
+        let pace = crate::domain::recover_handler::RecoverPace {
+            minutes_per_tick: self.minutes_per_tick.unwrap_or(0),
+            recover_timeout_ticks: self.recover_timeout_ticks,
+            extent_units: self.extent_units,
+            default_concurrency: concurrency,
+            min_concurrency: min,
+            cache_sustains: self.cache_sustains,
+            warm_units_per_tick: self.warm_units_per_tick,
+            thrashed_units_per_tick: self.thrashed_units_per_tick,
+            static_concurrency: self.static_concurrency.unwrap_or(min),
+        };
+        if pace.recover_timeout_ticks == 0 {
+            return Err("recover_pace.recover_timeout_ticks: at least 1".into());
+        }
+        if !(1..=64).contains(&pace.extent_units) {
+            return Err("recover_pace.extent_units: 1..=64 (an extent is 1024 blocks)".into());
+        }
+        if min == 0 || min > concurrency {
+            return Err(format!(
+                "recover_pace.min_concurrency: 1..=concurrency ({concurrency}), not {min}"
+            ));
+        }
+        if !(min..=concurrency).contains(&pace.static_concurrency) {
+            return Err(format!(
+                "recover_pace.static_concurrency: min_concurrency..=concurrency ({min}..={concurrency})"
+            ));
+        }
+        Ok(pace)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -729,13 +815,22 @@ impl RawModel {
             }
         }
         let properties = self.selected_properties(&expected)?;
+        let snapshots = match &self.budgets.snapshots {
+            Some(r) => r.get("budgets.snapshots")?,
+            None => Some(0),
+        };
+        let volume = self.volume(&pextents, snapshots)?;
 
         let cids: Vec<Cid> = chunk_parent.keys().copied().collect();
         let meta = Meta {
             topology: Topology { tree, chunk_parent }.into(),
             pextents: pextents.into(),
             chunks: chunks.into(),
-            recover: RecoverManager::default().into(),
+            recover: RecoverManager {
+                volume,
+                ..RecoverManager::default()
+            }
+            .into(),
             access: AccessManager {
                 owners,
                 ..AccessManager::new(cids.iter().copied())
@@ -764,16 +859,80 @@ impl RawModel {
                         None => Some(0),
                     },
                     missed_heartbeats: budget(&self.budgets.missed_heartbeats),
+                    snapshots,
                 },
                 topo_updates,
                 io_pids,
                 chunk_failures,
                 heartbeat_losses,
                 manual_migrates,
+                recover_pace: self
+                    .recover_pace
+                    .as_ref()
+                    .map(|p| p.get_ref().pace().map_err(|m| (p.span(), m)))
+                    .transpose()?,
                 symmetry: Default::default(),
             },
             expected,
             properties,
+        })
+    }
+
+    /// `[volume]`, checked: its vtable names pids of `[[pids]]`, its COW pids are new and
+    /// distinct; snapshots need a volume.
+    fn volume(
+        &self,
+        pextents: &BTreeMap<Pid, PExtent>,
+        snapshots: Option<u8>,
+    ) -> Result<crate::domain::snapshot::Volume, Invalid> {
+        use crate::domain::snapshot::{CowPid, Volume};
+        let Some(v) = &self.volume else {
+            if snapshots != Some(0) {
+                let span = self.budgets.snapshots.as_ref().map_or(0..0, |r| r.0.span());
+                return bad(
+                    span,
+                    "budgets.snapshots: snapshots need a [volume] to snapshot",
+                );
+            }
+            return Ok(Volume::default());
+        };
+        if v.vtable.get_ref().is_empty() {
+            return bad(
+                v.vtable.span(),
+                "volume.vtable: a volume needs at least one pid",
+            );
+        }
+        for p in v.vtable.get_ref() {
+            if !pextents.contains_key(p) {
+                return bad(
+                    v.vtable.span(),
+                    format!("volume.vtable: pid {p} is not in [[pids]]"),
+                );
+            }
+        }
+        let mut cow_pids: Vec<CowPid> = Vec::new();
+        for c in &v.cow_pids {
+            let pid = *c.pid.get_ref();
+            if pid == 0 || pextents.contains_key(&pid) || cow_pids.iter().any(|x| x.pid == pid) {
+                return bad(
+                    c.pid.span(),
+                    format!(
+                        "volume.cow_pids.pid: pid {pid} must be new (not 0, not in [[pids]], \
+                         listed once)"
+                    ),
+                );
+            }
+            cow_pids.push(CowPid {
+                pid,
+                epoch: c.epoch,
+            });
+        }
+        Ok(Volume {
+            vtable: v.vtable.get_ref().clone(),
+            cow_pids,
+            cow_exclusive: v.cow_exclusive,
+            snapshots_left: snapshots,
+            ..Volume::default()
         })
     }
 

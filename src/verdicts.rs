@@ -295,10 +295,9 @@ pub fn run_visiting(
         ..opts.clone()
     };
     // Liveness properties this model's budgets allow (the others are reported skipped).
-    let budgets = &model.cfg.budgets;
     let (skipped, checked): (Vec<_>, Vec<_>) = properties::LIVENESS
         .iter()
-        .partition(|l| l.skip_reason(budgets).is_some());
+        .partition(|l| l.skip_reason(&model.cfg).is_some());
     let live_props: Vec<_> = checked.iter().map(|l| (l.property)()).collect();
     // Safety and liveness from one exploration where possible (`engine::check_actors`).
     let live_props = if liveness { live_props } else { Vec::new() };
@@ -316,13 +315,24 @@ pub fn run_visiting(
     let mut verdicts: Vec<Finding> = safety
         .properties
         .iter()
-        .map(|p| Finding {
-            name: p.name,
-            kind: Kind::of(&p.expectation),
-            verdict: p.verdict,
-            trace: p.trace.clone().filter(|_| p.verdict == Verdict::Violated),
-            cycle_start: None,
-            skipped: None,
+        .map(|p| {
+            // A property of a feature the model does not have (a [volume]) is skipped.
+            let skipped = properties::find(p.name).and_then(|d| d.skip_reason(&model.cfg.budgets));
+            Finding {
+                name: p.name,
+                kind: Kind::of(&p.expectation),
+                verdict: if skipped.is_some() {
+                    Verdict::Unknown
+                } else {
+                    p.verdict
+                },
+                trace: p
+                    .trace
+                    .clone()
+                    .filter(|_| p.verdict == Verdict::Violated && skipped.is_none()),
+                cycle_start: None,
+                skipped,
+            }
         })
         .collect();
     let mut liveness_seconds = None;
@@ -334,7 +344,7 @@ pub fn run_visiting(
             verdict: Verdict::Unknown,
             trace: None,
             cycle_start: None,
-            skipped: l.skip_reason(budgets),
+            skipped: l.skip_reason(&model.cfg),
         }));
     }
     if let Some(live) = live {

@@ -11,7 +11,7 @@ use zbs_mc::properties::LIVENESS;
 fn live_props(m: &ZbsModel) -> Vec<Liveness<ZbsModel>> {
     LIVENESS
         .iter()
-        .filter(|l| l.skip_reason(&m.cfg.budgets).is_none())
+        .filter(|l| l.skip_reason(&m.cfg).is_none())
         .map(|l| (l.property)())
         .collect()
 }

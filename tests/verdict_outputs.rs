@@ -235,7 +235,9 @@ fn properties_lists_the_liveness_properties() {
             "owner_eventually_released",
             "recover_completes_or_reissued",
             "converges_to_safe_location",
-            "manual_migrate_sticks"
+            "manual_migrate_sticks",
+            "recover_eventually_finishes",
+            "replicas_eventually_expected"
         ]
     );
 }

@@ -73,7 +73,28 @@ pub(super) fn on_start(cfg: &ModelCfg, o: &mut Out<ZbsActor>) -> MetaNode {
         o.set_timer(Timer::MigrateScan, secs(3600));
     }
     arm_heartbeats(&node.meta, o);
+    arm_snapshot(&node.meta, o);
     node
+}
+
+/// The snapshot plan's timer while snapshots are left, and the VM's write while a vExtent is
+/// COW-marked (incident C; only in models with a `[volume]`).
+fn arm_snapshot(meta: &Meta, o: &mut Out<ZbsActor>) {
+    use crate::domain::snapshot::SnapshotTimer;
+    let vol = &meta.recover.volume;
+    if !vol.exists() {
+        return;
+    }
+    for (timer, on) in [
+        (SnapshotTimer::Create, vol.snapshot_due()),
+        (SnapshotTimer::Write, meta.volume_write_pending()),
+    ] {
+        if on {
+            o.set_timer(Timer::Snapshot(timer), secs(60));
+        } else {
+            o.cancel_timer(Timer::Snapshot(timer));
+        }
+    }
 }
 
 /// A session with queued commands will get them in its next heartbeat reply; one whose
@@ -164,7 +185,27 @@ pub(super) fn on_timeout(
                 .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
                 .collect()
         }
+        // EXTENT GC of a timed-out recover's temporary pextent (notes:298).
+        Timer::ExtentGc(pid) => lines(node.meta.extent_gc(*pid)),
+        // The snapshot plan (REVOKE LEASE, CREATE SNAPSHOT) and the VM's copy-on-write write.
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Create) => {
+            let (events, sessions) = node.meta.create_snapshot();
+            let pids = node.meta.recover.volume.vtable.clone();
+            for cid in sessions {
+                o.send(
+                    cfg.chunk_id(cid),
+                    Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease {
+                        pids: pids.clone(),
+                    }),
+                );
+            }
+            lines(events)
+        }
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Write) => {
+            lines(node.meta.cow_pextent())
+        }
         Timer::Execute(_)
+        | Timer::RecoverTick(_)
         | Timer::IdleRelease(_)
         | Timer::MissHeartbeat
         | Timer::RenewSession
@@ -187,6 +228,7 @@ fn rearm(node: &MetaNode, o: &mut Out<ZbsActor>) {
         o.set_timer(Timer::SwapMigrate, secs(60));
     }
     arm_heartbeats(&node.meta, o);
+    arm_snapshot(&node.meta, o);
 }
 
 pub(super) fn on_msg(
@@ -201,11 +243,11 @@ pub(super) fn on_msg(
         Msg::ReplaceReplica(cmd) => lines(node.meta.replace_replica(meta_cfg, cmd)),
         Msg::ReleaseOwner(pid, generation) => {
             let session = cfg.cid_of(src).expect("only chunks release leases");
-            vec![LogLine::Meta(node.meta.release_owner_of_session(
-                *pid,
-                session,
-                *generation,
-            ))]
+            let event = node
+                .meta
+                .release_owner_of_session(*pid, session, *generation);
+            node.meta.note_owner_released(&event);
+            vec![LogLine::Meta(event)]
         }
         // The session master times out session `generation` of the sending chunk.
         Msg::SessionTimeout(generation) => {
@@ -239,11 +281,22 @@ pub(super) fn on_msg(
                 .map(|e| LogLine::Meta(MetaEvent::AddMigrateCmd(e)))
                 .collect()
         }
+        // recover_timeout_ms passed for a recover (notes:298): meta ends it; its EXTENT GC
+        // follows as a step of its own.
+        Msg::RecoverTimedOut(cmd) => {
+            o.set_timer(Timer::ExtentGc(cmd.pid), secs(60));
+            lines(node.meta.recover_timed_out(meta_cfg, cmd))
+        }
+        // A recover ended with ELeaseExpired (its lease was revoked by a snapshot).
+        Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd }) => {
+            lines(node.meta.recover_failed(meta_cfg, cmd))
+        }
         Msg::HeartbeatReply(..)
         | Msg::GrantLease(..)
         | Msg::Disconnect
         | Msg::MigrateDone { .. }
-        | Msg::SessionCreated(_) => {
+        | Msg::SessionCreated(_)
+        | Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease { .. }) => {
             unreachable!("meta does not receive {msg:?}")
         }
     };

@@ -65,6 +65,12 @@ pub enum Msg {
     CreateSession(SessionGen),
     /// meta → chunk: the new session is registered.
     SessionCreated(SessionGen),
+    /// chunk (owner) → meta: the recover's copy passed `recover_timeout_ms` unfinished; its
+    /// delivery is meta's timeout ending the command (incident B, specs A63).
+    RecoverTimedOut(RecoverCmd),
+    /// The snapshot road (incident C): meta's `REVOKE LEASE` to a chunk, a chunk's
+    /// `ELeaseExpired` recover back to meta.
+    Snapshot(crate::domain::snapshot::SnapshotMsg),
 }
 
 /// Every timer. stateright fires any set timer at any moment.
@@ -99,6 +105,13 @@ pub enum Timer {
     RenewSession,
     /// chunk: the Access of an expired session asks meta for a new one.
     CreateSession,
+    /// chunk: one tick of the running copy of `pid` (models with `[recover_pace]`, instead
+    /// of `Execute`).
+    RecoverTick(Pid),
+    /// meta: `EXTENT GC` of the temporary pextent of `pid`'s timed-out recover.
+    ExtentGc(Pid),
+    /// meta: the snapshot plan fires, or the VM writes to a COW-marked vExtent (incident C).
+    Snapshot(crate::domain::snapshot::SnapshotTimer),
 }
 
 /// A log line a step produced: a meta event, a chunk's own log line, or a remark of the model

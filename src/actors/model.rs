@@ -35,6 +35,9 @@ pub struct Budgets {
     /// Missed heartbeats (abstract ticks) each chunk of `[[heartbeat_losses]]` may suffer;
     /// two in a row expire its session (KeepAlive → Jeopardy → Expired). Default 0.
     pub missed_heartbeats: u8,
+    /// Snapshots of the model file's `[volume]` (`None`: unbounded, one a minute for ever);
+    /// default 0.
+    pub snapshots: Option<u8>,
 }
 
 /// Everything static about one model: shared by all actors, never part of a state.
@@ -59,6 +62,9 @@ pub struct ModelCfg {
     pub heartbeat_losses: Vec<Cid>,
     /// The manual migrates the operator may run (`[[manual_migrates]]`).
     pub manual_migrates: Vec<crate::domain::manual_migrate::MigrateRequest>,
+    /// Running recovers copy in ticks against `recover_timeout_ms` (`[recover_pace]`,
+    /// incident B); `None`: a copy is one `Execute` step and never times out.
+    pub recover_pace: Option<crate::domain::recover_handler::RecoverPace>,
     /// Classes of interchangeable pids (filled by [`build`]; see `symmetry.rs`).
     /// Computed by [`build`] from the rest of the configuration.
     pub symmetry: super::symmetry::Symmetry,
@@ -228,6 +234,7 @@ fn takes(s: &ChunkSession, msg: &Msg) -> bool {
     let generation = match msg {
         Msg::HeartbeatReply(_, g) | Msg::GrantLease(_, g) | Msg::SessionCreated(g) => Some(*g),
         Msg::ReplaceReplica(_)
+        | Msg::RecoverTimedOut(_)
         | Msg::ReleaseOwner(..)
         | Msg::UpdateTopo { .. }
         | Msg::AppIo(_)
@@ -236,7 +243,8 @@ fn takes(s: &ChunkSession, msg: &Msg) -> bool {
         | Msg::MigrateCreate { .. }
         | Msg::MigrateDone { .. }
         | Msg::SessionTimeout(_)
-        | Msg::CreateSession(_) => None,
+        | Msg::CreateSession(_)
+        | Msg::Snapshot(_) => None,
     };
     !s.down && generation.is_none_or(|g| !s.access.is_past(g))
 }
@@ -253,7 +261,19 @@ impl crate::engine::FairModel for ZbsModel {
         use super::Timer;
         use crate::engine::FairClass;
         use stateright::actor::ActorModelAction;
+        // Paced models (incident B) have no symmetry reduction, so their per-command clocks
+        // are fair per pid: no copy stands still, and no timeout stays unnoticed, while
+        // another pid's does not (specs A68). Pids past the 11th share the last class. They
+        // take classes 40–62, leaving 9–39 free for other kinds of step.
+        let per_pid = |base: u8, pid: &crate::domain::Pid| {
+            let ix = self.cfg.initial_meta.pextents.keys().position(|p| p == pid);
+            base + ix.map_or(10, |i| i.min(10)) as u8
+        };
         let class = match action {
+            ActorModelAction::Deliver {
+                msg: super::Msg::RecoverTimedOut(cmd),
+                ..
+            } => per_pid(52, &cmd.pid),
             ActorModelAction::Deliver { dst, .. } if *dst == self.cfg.meta_id() => 0,
             ActorModelAction::Deliver { .. } => 1,
             ActorModelAction::Timeout(_, timer) => match timer {
@@ -265,6 +285,9 @@ impl crate::engine::FairModel for ZbsModel {
                 Timer::IdleRelease(_) => 7,
                 // An RPC handler thread, once started, runs on.
                 Timer::AddMigrateStep(_) => 8,
+                // A pending EXTENT GC is sent; every running copy's time passes.
+                Timer::ExtentGc(_) => 40,
+                Timer::RecoverTick(pid) => per_pid(41, pid),
                 // The overdue reply that comes after all, and the new session an expired one
                 // asks for: real chunks keep heartbeating. A missed heartbeat is not fair.
                 Timer::RenewSession => 9,
@@ -273,7 +296,9 @@ impl crate::engine::FairModel for ZbsModel {
                 Timer::TopoUpdate(_)
                 | Timer::ChunkFailure(_)
                 | Timer::AppIo(_)
-                | Timer::ManualMigrate(_) => return None,
+                | Timer::ManualMigrate(_)
+                // Tower's snapshot plan and the VM's writes may stop at any time.
+                | Timer::Snapshot(_) => return None,
             },
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)

@@ -85,7 +85,9 @@ pub(super) fn on_msg(
         | Msg::SessionCreated(_)
         | Msg::ChunkLost(_)
         | Msg::Disconnect
-        | Msg::MigrateCreate { .. } => unreachable!("the operator does not receive {msg:?}"),
+        | Msg::MigrateCreate { .. }
+        | Msg::RecoverTimedOut(_)
+        | Msg::Snapshot(_) => unreachable!("the operator does not receive {msg:?}"),
     }
 }
 

@@ -71,8 +71,12 @@ const MAX_CANDIDATES: usize = 5_040;
 impl Symmetry {
     /// The renamings that map `cfg` onto itself.
     pub fn of(cfg: &ModelCfg) -> Symmetry {
-        if !cfg.manual_migrates.is_empty() {
-            // A manual migrate names its pid and chunks, and its calls carry commands: such
+        if !cfg.manual_migrates.is_empty()
+            || cfg.recover_pace.is_some()
+            || cfg.initial_meta.recover.volume.exists()
+        {
+            // A manual migrate names its pid and chunks, and its calls carry commands; a paced
+            // chunk's recover handler keys its runs by pid; a volume names its pids: such
             // models are explored without reduction.
             return Symmetry::default();
         }
@@ -379,6 +383,8 @@ impl Rename<'_> {
             next_repair_scan_pid,
             ghost,
             manual,
+            timeouts,
+            volume,
         } = rm;
         let Ghost {
             revoked_pids,
@@ -400,6 +406,10 @@ impl Rename<'_> {
             },
             // Models with manual migrates have no symmetry (`Symmetry::of`): nothing to rename.
             manual: manual.clone(),
+            // Paced models (incident B) have no symmetry either.
+            timeouts: timeouts.clone(),
+            // Models with a volume have no symmetry either.
+            volume: volume.clone(),
             ghost: Ghost {
                 revoked_pids: self.pid_set(revoked_pids),
                 issued_after_revoke: self.pid_set(issued_after_revoke),
@@ -458,6 +468,7 @@ impl Rename<'_> {
             running,
             down,
             access,
+            handler,
         } = s;
         ChunkSession {
             cid: self.cid(*cid),
@@ -471,6 +482,8 @@ impl Rename<'_> {
                 .collect(),
             down: *down,
             access: *access,
+            // Paced models (incident B) have no symmetry (`Symmetry::of`).
+            handler: handler.clone(),
         }
     }
 
@@ -492,6 +505,9 @@ impl Rename<'_> {
             Msg::Disconnect => Msg::Disconnect,
             // Only in models with manual migrates, which have no symmetry.
             Msg::MigrateCreate { .. } | Msg::MigrateDone { .. } => m.clone(),
+            Msg::RecoverTimedOut(c) => Msg::RecoverTimedOut(self.cmd(c)),
+            // Only in models with a volume, which have no symmetry.
+            Msg::Snapshot(_) => m.clone(),
         }
     }
 
@@ -503,6 +519,8 @@ impl Rename<'_> {
             Timer::IdleRelease(p) => Timer::IdleRelease(self.pid(*p)),
             Timer::AppIo(p) => Timer::AppIo(self.pid(*p)),
             Timer::Heartbeat(c) => Timer::Heartbeat(self.cid(*c)),
+            Timer::RecoverTick(p) => Timer::RecoverTick(self.pid(*p)),
+            Timer::ExtentGc(p) => Timer::ExtentGc(self.pid(*p)),
             Timer::Scan
             | Timer::MigrateScan
             | Timer::SwapMigrate
@@ -512,7 +530,8 @@ impl Rename<'_> {
             | Timer::AddMigrateStep(_)
             | Timer::MissHeartbeat
             | Timer::RenewSession
-            | Timer::CreateSession => t.clone(),
+            | Timer::CreateSession
+            | Timer::Snapshot(_) => t.clone(),
         }
     }
 

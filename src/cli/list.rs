@@ -34,16 +34,17 @@ fn listed() -> Vec<Listed> {
             needs: None,
             doc: p.doc,
         })
-        .chain(LIVENESS.iter().map(|l| {
-            Listed {
-                name: l.name,
-                kind: Kind::Liveness,
-                companion_of: None,
-                needs: l
-                    .needs_unbounded_scans
-                    .then_some("budgets.scans and budgets.migrate_scans = \"unbounded\""),
-                doc: l.doc,
-            }
+        .chain(LIVENESS.iter().map(|l| Listed {
+            name: l.name,
+            kind: Kind::Liveness,
+            companion_of: None,
+            needs: if l.needs_recover_pace {
+                Some("[recover_pace], budgets.scans and budgets.migrate_scans = \"unbounded\"")
+            } else {
+                l.needs_unbounded_scans
+                    .then_some("budgets.scans and budgets.migrate_scans = \"unbounded\"")
+            },
+            doc: l.doc,
         }))
         .collect()
 }

@@ -230,6 +230,7 @@ static EVERY_STEP: PropertyDef = PropertyDef {
     expectation: stateright::Expectation::Always,
     companion_of: None,
     doc: "",
+    needs_volume: false,
     check: |_, _| true,
 };
 

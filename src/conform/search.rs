@@ -463,7 +463,7 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
     match action {
         ActorModelAction::Deliver { msg, .. } => match msg {
             Msg::HeartbeatReply(cmds, _) => Some(cmds.iter().map(|c| c.pid).collect()),
-            Msg::ReplaceReplica(c) => Some(vec![c.pid]),
+            Msg::ReplaceReplica(c) | Msg::RecoverTimedOut(c) => Some(vec![c.pid]),
             Msg::ReleaseOwner(p, _) | Msg::AppIo(p) | Msg::GrantLease(p, _) => Some(vec![*p]),
             Msg::MigrateCreate { req, .. } => Some(vec![req.pid]),
             Msg::UpdateTopo { .. }
@@ -473,9 +473,19 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Msg::SessionTimeout(_)
             | Msg::CreateSession(_)
             | Msg::SessionCreated(_) => None,
+            Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease { pids }) => {
+                Some(pids.clone())
+            }
+            Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd }) => {
+                Some(vec![cmd.pid])
+            }
         },
         ActorModelAction::Timeout(_, timer) => match timer {
-            Timer::Execute(p) | Timer::IdleRelease(p) | Timer::AppIo(p) => Some(vec![*p]),
+            Timer::Execute(p)
+            | Timer::IdleRelease(p)
+            | Timer::AppIo(p)
+            | Timer::RecoverTick(p)
+            | Timer::ExtentGc(p) => Some(vec![*p]),
             Timer::Scan
             | Timer::MigrateScan
             | Timer::SwapMigrate
@@ -486,7 +496,8 @@ fn action_pids(action: &ZbsAction) -> Option<Vec<crate::domain::Pid>> {
             | Timer::AddMigrateStep(_)
             | Timer::MissHeartbeat
             | Timer::RenewSession
-            | Timer::CreateSession => None,
+            | Timer::CreateSession
+            | Timer::Snapshot(_) => None,
         },
         ActorModelAction::Drop(_)
         | ActorModelAction::Crash(_)

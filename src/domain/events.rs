@@ -181,6 +181,13 @@ pub enum MetaEvent {
     IoServed { pid: Pid, owner: Cid },
     /// A step of the manual migrate RPC `RecoverManager::AddMigrateCmd()` (ZBS-20993).
     AddMigrateCmd(super::manual_migrate::RpcEvent),
+    /// `recover_timeout_ms` passed for a recover (notes:298): meta ended it (`tracked`: it
+    /// was still in `pid_cmds_`); its temporary pextent on dst waits for `EXTENT GC`.
+    RecoverTimedOut { cmd: RecoverCmd, tracked: bool },
+    /// `EXTENT GC` reclaimed pid's temporary pextent on chunk `cid` (notes:293, 298).
+    ExtentGc { pid: Pid, cid: Cid },
+    /// Snapshots and copy-on-write (incident C, `snapshot.rs`, `cow.rs`).
+    Snapshot(super::snapshot::SnapshotEvent),
 }
 
 /// The real log line of an event: thread, `file:line`, message (after the header).
@@ -335,6 +342,9 @@ impl MetaEvent {
             MetaEvent::AddMigrateCmd(e) => {
                 e.glog().and_then(|(file_line, m)| glog(RPC, file_line, m))
             }
+            MetaEvent::Snapshot(e) => e
+                .glog()
+                .and_then(|(_, file_line, m)| glog(RPC, file_line, m)),
             MetaEvent::ScanCursor { .. }
             | MetaEvent::MigrateQueued(_)
             | MetaEvent::RecoverQueued { .. }
@@ -352,7 +362,11 @@ impl MetaEvent {
             | MetaEvent::LastReplicaKept { .. }
             | MetaEvent::ReleaseIgnored { .. }
             | MetaEvent::LeaseGranted { .. }
-            | MetaEvent::IoServed { .. } => None,
+            | MetaEvent::IoServed { .. }
+            // The notes name the GC command (`EXTENT GC CMD`, notes:293) but show no line
+            // of either: remarks only.
+            | MetaEvent::RecoverTimedOut { .. }
+            | MetaEvent::ExtentGc { .. } => None,
         }
     }
 
@@ -537,6 +551,22 @@ impl MetaEvent {
                 "IO on pid: {pid} served through owner {owner} (meta unchanged)"
             )),
             MetaEvent::AddMigrateCmd(e) => e.remarks(),
+            MetaEvent::RecoverTimedOut { cmd, tracked } => one(format!(
+                "recover_timeout_ms passed for cmd {}: {}; its temporary pextent on chunk-{} \
+                 waits for EXTENT GC",
+                cmd_words(cmd),
+                if *tracked {
+                    "meta ends it (pid_cmds_ entry and reservations released)"
+                } else {
+                    "meta no longer tracks it"
+                },
+                cmd.dst
+            )),
+            MetaEvent::ExtentGc { pid, cid } => one(format!(
+                "EXTENT GC CMD to chunk-{cid}: the temporary pextent of pid {pid}'s timed-out \
+                 recover is reclaimed; the pid may be recovered again"
+            )),
+            MetaEvent::Snapshot(e) => e.remarks(),
         }
     }
 
@@ -545,11 +575,14 @@ impl MetaEvent {
     pub fn lines(&self, step: usize, line: usize) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(g) = self.glog() {
-            out.push(format!(
-                "{}{}",
-                glog_header(step, line, g.thread, g.file_line),
-                g.message
-            ));
+            let mut header = glog_header(step, line, g.thread, g.file_line);
+            // An error line (`E0703 …`, notes:488) keeps glog's severity letter.
+            if let MetaEvent::Snapshot(e) = self
+                && let Some(('E', ..)) = e.glog()
+            {
+                header.replace_range(..1, "E");
+            }
+            out.push(format!("{header}{}", g.message));
         }
         out.extend(self.remarks().into_iter().map(|r| format!("{REMARK}{r}")));
         out

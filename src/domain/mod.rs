@@ -14,6 +14,8 @@
 pub mod access_manager;
 pub mod access_session;
 pub mod chunk_table;
+pub mod cow;
+pub mod dst_candidates;
 pub mod events;
 pub mod manual_migrate;
 pub mod meta;
@@ -22,9 +24,12 @@ pub mod placement;
 #[cfg(test)]
 mod proptests;
 pub mod recover_cmd;
+pub mod recover_handler;
 pub mod recover_manager;
+pub mod recover_timeout;
 pub mod session;
 pub mod shared;
+pub mod snapshot;
 pub mod topology;
 pub mod variant;
 

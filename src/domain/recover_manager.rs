@@ -35,6 +35,12 @@ pub struct RecoverManager {
     /// The manual migrate RPC (`AddMigrateCmd()`, ZBS-20993): calls in progress and the
     /// commands it made.
     pub manual: super::manual_migrate::ManualMigrates,
+    /// Timed-out recovers whose temporary pextent waits for `EXTENT GC` (incident B,
+    /// `recover_timeout.rs`).
+    pub timeouts: super::recover_timeout::RecoverTimeouts,
+    /// The snapshotted volume of incident C (vtable, COW marks, thin space; `snapshot.rs`):
+    /// empty unless the model file has a `[volume]`.
+    pub volume: super::snapshot::Volume,
 }
 
 /// What the model remembers of the past only so that properties can speak of it: never read
@@ -165,8 +171,12 @@ impl Meta {
             let Some(pext) = self.pextents.get(&pid) else {
                 continue;
             };
-            if let Some((src, dst)) = placement::recover_src_dst(pext, &self.topology, &self.chunks)
-            {
+            // A timed-out recover's temporary pextent is reclaimed first (notes:299).
+            if self.awaits_extent_gc(pid) {
+                continue;
+            }
+            // GetDstCandidates(): the space figure is switch `recover_dst_space` (specs A75).
+            if let Some((src, dst)) = self.get_dst_candidates(cfg, pext) {
                 let cand = MigrateCandidate {
                     pid,
                     src,
@@ -181,6 +191,7 @@ impl Meta {
             events.extend(self.add_recover_cmd_unlock(cfg, cand));
         }
         events.extend(self.regenerate_waiting_recover_list());
+        self.note_cmds_without_space(&events);
         events
     }
 

@@ -65,6 +65,9 @@ pub struct ChunkSession {
     /// The Access session's state machine (`access_session.rs`): KeepAlive in session 0 unless
     /// heartbeats can be missed (`budgets.missed_heartbeats`).
     pub access: super::access_session::AccessSession,
+    /// The recover handler's concurrency and running copies in a paced model (incident B,
+    /// `recover_handler.rs`); empty otherwise.
+    pub handler: super::recover_handler::RecoverHandler,
 }
 
 impl ChunkSession {
@@ -75,6 +78,7 @@ impl ChunkSession {
             running: BTreeMap::new(),
             down: false,
             access: super::access_session::AccessSession::established(0),
+            handler: Default::default(),
         }
     }
 
@@ -134,9 +138,12 @@ impl ChunkSession {
     }
 
     /// libmeta releases a lease unused for about an hour; a lease a running command uses is
-    /// not idle. Returns whether it was released (and so must be reported to meta).
+    /// not idle, nor, in a paced model, one whose timed-out recover is about to be reissued
+    /// (specs A64). Returns whether it was released (and so must be reported to meta).
     pub fn idle_release(&mut self, pid: Pid) -> bool {
-        self.running_for(pid).is_none() && self.lease_cache.remove(&pid)
+        self.running_for(pid).is_none()
+            && !self.handler.keeps_lease(pid)
+            && self.lease_cache.remove(&pid)
     }
 
     /// The chunk goes down: libmeta's cache and the running commands are gone with it.
@@ -144,6 +151,7 @@ impl ChunkSession {
         self.down = true;
         self.lease_cache.clear();
         self.running.clear();
+        self.handler.clear();
     }
 
     /// App IO through this chunk as owner: the lease is cached.

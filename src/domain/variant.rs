@@ -266,6 +266,33 @@ registry! {
          always die with it, notes:769-771, notes:657): revoked = they leave pid_cmds_ and \
          give their reservations back (what a chunk loss has always done here); kept = they \
          stay in pid_cmds_ with their reservations, never to be delivered";
+    recover_timeout_fix: crate::domain::recover_handler::RecoverTimeoutFix =
+        crate::domain::recover_handler::RecoverTimeoutFix::None;
+    kind Fix;
+    zbs "the chunk's recover handler concurrency (ZBS-24563, ZBS-13041); RecoverManager recover_timeout_ms";
+    doc "how incident B's recover timeout loop is broken, in models with [recover_pace] \
+         (specs A65-A67): none = today (fixed concurrency 32, fixed recover_timeout_ms); \
+         adaptive_concurrency = ZBS-13041 auto mode: a timed-out recover halves the chunk's \
+         concurrency (never below 2), a finished one doubles it (at most the default); \
+         extend_timeout = a copy that advanced since its last deadline gets another \
+         recover_timeout_ms; static_concurrency = ZBS-13041 static mode: the operator's value \
+         reaches the chunk with a heartbeat reply";
+
+    snapshot_revoke_spares_recover: bool = false;
+    kind Fix;
+    zbs "libmeta Meta::ClearCachedLease by vtable (snapshot REVOKE LEASE) and the chunk's recover";
+    doc "on: a snapshot's REVOKE LEASE leaves a running recover its lease, so it runs on \
+         (the data it copies is read-only from the snapshot on); off: the recover loses its \
+         lease and fails with ELeaseExpired (notes:543; specs A74)";
+
+    recover_dst_space: crate::domain::dst_candidates::RecoverDstSpace =
+        crate::domain::dst_candidates::RecoverDstSpace::Allocated;
+    kind Fix;
+    zbs "RecoverManager::GetDstCandidates() for a recover (GenerateRecoverCmds())";
+    doc "which space figure a recover's dst choice reads (notes:339; specs A75): allocated = \
+         meta's allocated figure (today's model); thin_used = also the chunk's reported \
+         thin_used_data_space (notes:190); guarded = allocated, with the 95 %/90 % guard of \
+         migrates (notes:335) applied to recovers too";
 
     check_pid_has_cmd: bool = true;
     kind SeededBug;

@@ -13,7 +13,8 @@
 //! 4. Counterexample: the shallowest `p ∧ ¬q` state (initial `¬q` state for `eventually`)
 //!    from which `B` reaches an accepting SCC or deadlock; lasso = BFS path to it, shortest path
 //!    inside `B` to the accepting part, then a cycle inside `C` through one edge of every
-//!    fairness class present in `C` (or a state where the class is disabled).
+//!    fairness class present in `C` (or a state where the class is disabled), with no detour
+//!    for a class the cycle built so far already takes or passes disabled.
 //!
 //! With symmetry the graph is the quotient graph. That is sound when `p`, `q` and the
 //! fairness classes are invariant under the symmetry group (the quotient is then a
@@ -554,7 +555,19 @@ fn analyse(g: &Graph, i: usize) -> Option<(Vec<usize>, Steps)> {
     let any_enabled = members.iter().fold(0u64, |a, &u| a | g.enabled[u]);
     let mut cycle: Steps = Vec::new();
     let mut at = cur;
+    // Classes the cycle so far takes, or passes a state where they are disabled: those need
+    // no detour (a cycle that already goes once round a loop through every class is kept).
+    let mut covered = !g.enabled[cur];
     for f in (0..64u8).filter(|f| any_enabled >> f & 1 == 1) {
+        for &(v, c) in &cycle {
+            if c != NO_CLASS {
+                covered |= 1 << c;
+            }
+            covered |= !g.enabled[v];
+        }
+        if covered >> f & 1 == 1 {
+            continue;
+        }
         let edge = members.iter().find_map(|&u| {
             g.edges(u)
                 .find(|&(v, c)| c == f && comp[v] == k)

@@ -89,17 +89,42 @@ pub enum TimerRecord {
     Scan,
     MigrateScan,
     SwapMigrate,
-    Heartbeat { cid: Cid },
-    Execute { pid: Pid },
-    IdleRelease { pid: Pid },
-    TopoUpdate { index: u8 },
-    AppIo { pid: Pid },
-    ChunkFailure { index: u8 },
-    ManualMigrate { index: u8 },
-    AddMigrateStep { slot: u8 },
+    Heartbeat {
+        cid: Cid,
+    },
+    Execute {
+        pid: Pid,
+    },
+    IdleRelease {
+        pid: Pid,
+    },
+    TopoUpdate {
+        index: u8,
+    },
+    AppIo {
+        pid: Pid,
+    },
+    ChunkFailure {
+        index: u8,
+    },
+    ManualMigrate {
+        index: u8,
+    },
+    AddMigrateStep {
+        slot: u8,
+    },
+    RecoverTick {
+        pid: Pid,
+    },
+    ExtentGc {
+        pid: Pid,
+    },
     MissHeartbeat,
     RenewSession,
     CreateSession,
+    Snapshot {
+        timer: crate::domain::snapshot::SnapshotTimer,
+    },
 }
 
 /// Session ids are written only when not 0 (the session every model starts with), so traces
@@ -148,6 +173,12 @@ pub enum MsgRecord {
     MigrateDone {
         index: u8,
     },
+    Snapshot {
+        msg: crate::domain::snapshot::SnapshotMsg,
+    },
+    RecoverTimedOut {
+        cmd: RecoverCmd,
+    },
     SessionTimeout {
         session: crate::domain::access_session::SessionGen,
     },
@@ -176,6 +207,9 @@ impl From<&Timer> for TimerRecord {
             Timer::MissHeartbeat => TimerRecord::MissHeartbeat,
             Timer::RenewSession => TimerRecord::RenewSession,
             Timer::CreateSession => TimerRecord::CreateSession,
+            Timer::RecoverTick(pid) => TimerRecord::RecoverTick { pid },
+            Timer::ExtentGc(pid) => TimerRecord::ExtentGc { pid },
+            Timer::Snapshot(timer) => TimerRecord::Snapshot { timer },
         }
     }
 }
@@ -217,6 +251,8 @@ impl MsgRecord {
             Msg::SessionTimeout(session) => MsgRecord::SessionTimeout { session: *session },
             Msg::CreateSession(session) => MsgRecord::CreateSession { session: *session },
             Msg::SessionCreated(session) => MsgRecord::SessionCreated { session: *session },
+            Msg::RecoverTimedOut(c) => MsgRecord::RecoverTimedOut { cmd: *c },
+            Msg::Snapshot(msg) => MsgRecord::Snapshot { msg: msg.clone() },
         }
     }
 }

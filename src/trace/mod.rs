@@ -108,6 +108,13 @@ pub fn msg_text(m: &Msg) -> String {
             req.pid, req.src, req.dst, req.replace
         ),
         Msg::MigrateDone { index } => format!("MigrateDone(#{index})"),
+        Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RevokeLease { pids }) => {
+            format!("RevokeLease(vtable pids {pids:?})")
+        }
+        Msg::Snapshot(crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd }) => {
+            format!("RecoverFailed({}: ELeaseExpired)", cmd_text(cmd))
+        }
+        Msg::RecoverTimedOut(c) => format!("RecoverTimedOut({})", cmd_text(c)),
         Msg::SessionTimeout(g) => format!("SessionTimeout(session {g})"),
         Msg::CreateSession(g) => format!("CreateSession(session {g})"),
         Msg::SessionCreated(g) => format!("SessionCreated(session {g})"),
@@ -140,6 +147,14 @@ pub fn timer_text(t: &Timer) -> String {
         Timer::MissHeartbeat => "heartbeat reply missed".into(),
         Timer::RenewSession => "overdue heartbeat reply arrives".into(),
         Timer::CreateSession => "CreateSession".into(),
+        Timer::RecoverTick(p) => format!("recover of pid {p}: one tick of its copy"),
+        Timer::ExtentGc(p) => format!("EXTENT GC of pid {p}'s temporary pextent"),
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Create) => {
+            "snapshot plan: REVOKE LEASE, CREATE SNAPSHOT".into()
+        }
+        Timer::Snapshot(crate::domain::snapshot::SnapshotTimer::Write) => {
+            "VM write to a COW-marked vExtent (GetVExtentLease)".into()
+        }
     }
 }
 

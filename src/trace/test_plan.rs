@@ -71,6 +71,22 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             TimerRecord::CreateSession => {
                 format!("let {actor}'s Access create a new session with meta (CreateSession)")
             }
+            TimerRecord::RecoverTick { pid } => format!(
+                "let one tick of pid {pid}'s copy pass on {actor} (keep its recover concurrency \
+                 and cache as the step says)"
+            ),
+            TimerRecord::ExtentGc { pid } => format!(
+                "let meta send EXTENT GC for the temporary pextent of pid {pid}'s timed-out \
+                 recover"
+            ),
+            TimerRecord::Snapshot {
+                timer: crate::domain::snapshot::SnapshotTimer::Create,
+            } => "take a snapshot of the volume: REVOKE LEASE of its vtable, CREATE SNAPSHOT"
+                .to_string(),
+            TimerRecord::Snapshot {
+                timer: crate::domain::snapshot::SnapshotTimer::Write,
+            } => "write to the volume: GetVExtentLease on a COW-marked vExtent → COW PEXTENT"
+                .to_string(),
         },
         ActionRecord::Deliver { src, dst, msg } => match msg {
             MsgRecord::UpdateTopo { cid, .. } => format!(
@@ -118,6 +134,22 @@ fn call(cfg: &ModelCfg, r: &ActionRecord, actor: &str) -> String {
             MsgRecord::SessionCreated { session } => {
                 format!("{dst} learns its session {session} is registered (KeepAlive)")
             }
+            MsgRecord::RecoverTimedOut { cmd } => format!(
+                "meta's recover_timeout_ms for pid {} (cmd from {src}) fires: it ends the command",
+                cmd.pid
+            ),
+            MsgRecord::Snapshot {
+                msg: crate::domain::snapshot::SnapshotMsg::RevokeLease { pids },
+            } => format!(
+                "{dst} receives REVOKE LEASE of vtable pids {pids:?} with its heartbeat \
+                 (libmeta Meta::ClearCachedLease)"
+            ),
+            MsgRecord::Snapshot {
+                msg: crate::domain::snapshot::SnapshotMsg::RecoverFailed { cmd },
+            } => format!(
+                "meta learns from {src} that the recover of pid {} failed with ELeaseExpired",
+                cmd.pid
+            ),
         },
         ActionRecord::Other { debug } => debug.clone(),
     }
@@ -135,6 +167,8 @@ fn holdable(r: &ActionRecord) -> bool {
                 | TimerRecord::IdleRelease { .. }
                 | TimerRecord::RenewSession
                 | TimerRecord::CreateSession
+                | TimerRecord::RecoverTick { .. }
+                | TimerRecord::ExtentGc { .. }
         ),
         ActionRecord::Deliver { msg, .. } => !matches!(msg, MsgRecord::AppIo { .. }),
         ActionRecord::Other { .. } => false,

@@ -22,6 +22,7 @@ use crate::actors::{LogLine, Msg, Timer};
 use crate::domain::events::{MetaEvent, Refusal};
 use crate::domain::manual_migrate::RpcEvent;
 use crate::domain::pextent::ReplaceRefusal;
+use crate::domain::snapshot::{SnapshotEvent, SnapshotMsg, SnapshotTimer};
 use crate::trace::ZbsAction;
 use stateright::Model;
 use stateright::actor::{ActorModelAction, Out, is_no_op, is_no_op_with_timer};
@@ -201,8 +202,43 @@ actions! {
     AddMigrateCmdEnqueued => "AccessManager::EnqueueRecoverCmd (AddMigrateCmd)",
     /// `RpcEvent::Added`, `pid_cmds_` had no command for the pid.
     AddMigrateCmdAdded => "RecoverManager::AddMigrateCmd: add recover cmd by rpc",
+    /// Timer `RecoverTick(pid)`: a paced copy's tick (incident B).
+    RecoverTick => "chunk: recover handler copies for one tick",
+    /// Deliver `RecoverTimedOut`: meta's recover_timeout_ms ends the command.
+    RecoverTimeout => "RecoverManager: recover_timeout_ms ends a recover",
+    /// Timer `ExtentGc(pid)`.
+    ExtentGcStep => "RecoverManager: EXTENT GC of a timed-out recover's temporary pextent",
+    /// `MetaEvent::RecoverTimedOut` of a command meta still tracked.
+    RecoverTimeoutEnded => "RecoverManager: recover_timeout_ms: command ended, reservations released",
+    /// `MetaEvent::RecoverTimedOut` of a command meta no longer tracked.
+    RecoverTimeoutUntracked => "RecoverManager: recover_timeout_ms: command no longer tracked",
+    /// `MetaEvent::ExtentGc`.
+    ExtentGcReclaimed => "EXTENT GC: temporary pextent reclaimed",
     /// `RpcEvent::Added` that overwrote another command in `pid_cmds_`.
     AddMigrateCmdOverwrote => "RecoverManager::AddMigrateCmd: pid_cmds_ entry overwritten",
+    // ---- incident C: snapshots and copy-on-write (`snapshot.rs`, `cow.rs`) ----
+    /// Timer `Snapshot(Create)`: the snapshot plan fires.
+    SnapshotPlan => "snapshot plan: REVOKE LEASE, CREATE SNAPSHOT",
+    /// Timer `Snapshot(Write)`: the VM writes to a COW-marked vExtent.
+    VolumeWrite => "MetaRpcServer::GetVExtentLease on a COW-marked vExtent",
+    /// Deliver `Snapshot(RevokeLease)`: a chunk's libmeta clears leases by vtable.
+    ClearCachedLeaseByVtable => "libmeta Meta::ClearCachedLease by vtable",
+    /// Deliver `Snapshot(RecoverFailed)`: meta learns a recover failed.
+    RecoverFailedReported => "chunk: recover failed (ELeaseExpired) reported to meta",
+    /// `SnapshotEvent::RevokeLease`.
+    RevokeLeaseByVtable => "REVOKE LEASE by vtable: owners cleared on meta",
+    /// `SnapshotEvent::Created`.
+    SnapshotCreated => "CREATE SNAPSHOT: vExtents marked COW",
+    /// `SnapshotEvent::CowNoSpace`.
+    CowNoSpace => "PExtentAllocator: no enough space on chunk to cow pextent",
+    /// `SnapshotEvent::CowPextent`.
+    CowPextent => "MetaRpcServer: COW PEXTENT",
+    /// `SnapshotEvent::CowFailed`.
+    CowFailed => "MetaRpcServer: FAIL TO COW PEXTENT",
+    /// `SnapshotEvent::RecoverFailed`, still tracked.
+    LeaseExpiredCmdDropped => "RecoverManager: recover failed (ELeaseExpired), pid_cmds_ entry dropped",
+    /// `SnapshotEvent::RecoverFailed`, no longer tracked.
+    LeaseExpiredUntracked => "RecoverManager: recover failed (ELeaseExpired), not tracked",
 }
 
 /// Actions fit one bit each in a transition's set.
@@ -227,6 +263,9 @@ impl Action {
                 Msg::Disconnect => Action::ChunkDown,
                 Msg::MigrateCreate { .. } => Action::AddMigrateCmdRpc,
                 Msg::MigrateDone { .. } => Action::ManualMigrateReturned,
+                Msg::RecoverTimedOut(_) => Action::RecoverTimeout,
+                Msg::Snapshot(SnapshotMsg::RevokeLease { .. }) => Action::ClearCachedLeaseByVtable,
+                Msg::Snapshot(SnapshotMsg::RecoverFailed { .. }) => Action::RecoverFailedReported,
             },
             ActorModelAction::Timeout(_, timer) => match timer {
                 Timer::Scan => Action::DoScan,
@@ -243,6 +282,10 @@ impl Action {
                 Timer::MissHeartbeat => Action::MissHeartbeat,
                 Timer::RenewSession => Action::RenewSession,
                 Timer::CreateSession => Action::CreateSessionRequest,
+                Timer::RecoverTick(_) => Action::RecoverTick,
+                Timer::ExtentGc(_) => Action::ExtentGcStep,
+                Timer::Snapshot(SnapshotTimer::Create) => Action::SnapshotPlan,
+                Timer::Snapshot(SnapshotTimer::Write) => Action::VolumeWrite,
             },
             ActorModelAction::Drop(_)
             | ActorModelAction::Crash(_)
@@ -343,6 +386,12 @@ impl Action {
                 Action::LeaseExistingOwner
             }),
             MetaEvent::IoServed { .. } => out.push(Action::IoServed),
+            MetaEvent::RecoverTimedOut { tracked, .. } => out.push(if *tracked {
+                Action::RecoverTimeoutEnded
+            } else {
+                Action::RecoverTimeoutUntracked
+            }),
+            MetaEvent::ExtentGc { .. } => out.push(Action::ExtentGcReclaimed),
             MetaEvent::AddMigrateCmd(e) => out.push(match e {
                 RpcEvent::Received { .. } => Action::AddMigrateCmdReceived,
                 RpcEvent::Passed { .. } => Action::AddMigrateCmdPassed,
@@ -363,6 +412,19 @@ impl Action {
                 RpcEvent::Added {
                     overwrote: Some(_), ..
                 } => Action::AddMigrateCmdOverwrote,
+            }),
+            MetaEvent::Snapshot(e) => out.push(match e {
+                SnapshotEvent::RevokeLease { .. } => Action::RevokeLeaseByVtable,
+                SnapshotEvent::Created { .. } => Action::SnapshotCreated,
+                SnapshotEvent::CowNoSpace { .. } => Action::CowNoSpace,
+                SnapshotEvent::CowPextent { .. } => Action::CowPextent,
+                SnapshotEvent::CowFailed { .. } => Action::CowFailed,
+                SnapshotEvent::RecoverFailed { tracked: true, .. } => {
+                    Action::LeaseExpiredCmdDropped
+                }
+                SnapshotEvent::RecoverFailed { tracked: false, .. } => {
+                    Action::LeaseExpiredUntracked
+                }
             }),
         }
     }
