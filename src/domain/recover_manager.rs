@@ -552,6 +552,22 @@ pub(crate) mod tests {
         assert!(m.chunks.get(1).unwrap().rx_pids.contains(&3133));
     }
 
+    /// A pid's commands are numbered 1, 2, … in the order they are issued (`cmd #n` in traces;
+    /// a chunk tells a reissued command from the revoked one by it).
+    #[test]
+    fn a_pids_commands_are_numbered_from_one_in_issue_order() {
+        let c = cfg(Variant::default());
+        let mut m = incident_a_meta();
+        m.add_recover_cmd_unlock(&c, cand(3133));
+        assert_eq!(m.recover.pid_cmds[&3133].id, 1);
+        m.update_topo_obj(&c, 5, 0);
+        assert!(m.recover.pid_cmds.is_empty(), "the revoke took it");
+        m.add_recover_cmd_unlock(&c, cand(3133));
+        assert_eq!(m.recover.pid_cmds[&3133].id, 2);
+        m.add_recover_cmd_unlock(&c, cand(3134));
+        assert_eq!(m.recover.pid_cmds[&3134].id, 1, "numbers are per pid");
+    }
+
     #[test]
     fn checks_one_and_three_refuse() {
         let c = cfg(Variant::default());
