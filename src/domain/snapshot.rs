@@ -303,20 +303,13 @@ impl ChunkSession {
         pids: &[Pid],
         spare_running: bool,
     ) -> Vec<RecoverCmd> {
-        let mut killed = Vec::new();
-        for &pid in pids {
-            let running: Vec<(Pid, u32)> = self
-                .running
-                .range((pid, 0)..=(pid, u32::MAX))
-                .map(|(k, _)| *k)
-                .collect();
-            if spare_running && !running.is_empty() {
-                continue;
-            }
-            self.lease_cache.remove(&pid);
-            killed.extend(running.iter().filter_map(|k| self.running.remove(k)));
-        }
-        killed
+        let cleared: Vec<Pid> = pids
+            .iter()
+            .copied()
+            .filter(|&p| !(spare_running && self.running_for(p).is_some()))
+            .collect();
+        self.clear_cached_lease(super::access_session::ClearBy::Vtable(&cleared))
+            .failed
     }
 }
 
