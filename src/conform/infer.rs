@@ -159,6 +159,9 @@ pub fn infer(name: &str, events: &[LogEvent]) -> Result<String, String> {
         .filter(|(_, s)| s.first_cmd.is_some() && s.location.is_some())
         .map(|(p, s)| (*p, s.clone()))
         .collect();
+    // Pids the log names only in lines that show neither a command nor a location (a
+    // `Release owner` of some other pid): left out, their lines then out of the model's scope.
+    let mut left_out: Vec<Pid> = Vec::new();
     for (pid, s) in pids.iter_mut() {
         if s.location.is_some() {
             continue;
@@ -186,13 +189,18 @@ pub fn infer(name: &str, events: &[LogEvent]) -> Result<String, String> {
                     .collect();
                 s.location = Some((loc, "not in the log: its command's src and replace".into()));
             }
-            (None, None) => {
-                return Err(format!(
-                    "pid {pid}: the log shows no command and no location for it; give a model \
-                     file (--model)"
-                ));
-            }
+            (None, None) => left_out.push(*pid),
         }
+    }
+    for pid in &left_out {
+        pids.remove(pid);
+    }
+    if pids.is_empty() {
+        return Err(format!(
+            "the log shows no command and no location for any pid it names ({} of them): \
+             give a model file (--model)",
+            left_out.len()
+        ));
     }
     if chunks.is_empty() {
         return Err("the log names no chunk: nothing to infer a model from".into());
@@ -225,6 +233,17 @@ pub fn infer(name: &str, events: &[LogEvent]) -> Result<String, String> {
          # chosen by the rules of specs/conform.md (\"--infer\"), noted beside each value.\n\
          # Correct what you know better and rerun with --model this-file.toml."
     );
+    if !left_out.is_empty() {
+        let shown: Vec<String> = left_out.iter().take(20).map(|p| p.to_string()).collect();
+        let _ = writeln!(
+            w,
+            "# Left out: {} pid(s) the log names with no command and no location ({}{}); \
+             their lines are out of this model's scope.",
+            left_out.len(),
+            shown.join(", "),
+            if left_out.len() > 20 { ", …" } else { "" }
+        );
+    }
     let _ = writeln!(w, "name = {}", toml_str(name));
     let _ = writeln!(
         w,
@@ -421,6 +440,30 @@ mod tests {
         assert!(
             t.contains("location = [5]") && !t.contains("shares brick"),
             "{t}"
+        );
+    }
+
+    #[test]
+    fn a_pid_with_no_command_and_no_location_is_left_out() {
+        let t = inferred(
+            "I0802 23:16:11.647876 58510 recover_manager.cc:414] add recover cmd for pid: 8 src: 5 dst: 1 replace: 5 owner: 5\n\
+             I0803 00:17:02.000100 12378 access_manager.cc:1905] Release owner : pid: 9 session: s\n",
+        );
+        assert!(
+            t.contains("# Left out: 1 pid(s) the log names with no command and no location (9)"),
+            "{t}"
+        );
+        assert!(t.contains("pid = 8") && !t.contains("pid = 9"), "{t}");
+        let mut events = merge(vec![parse_file(
+            0,
+            "t.log",
+            "I0803 00:17:02.000100 12378 access_manager.cc:1905] Release owner : pid: 9 session: s\n",
+        )]);
+        resolve(&mut events);
+        assert!(
+            infer("t", &events)
+                .unwrap_err()
+                .contains("no command and no location for any pid")
         );
     }
 
