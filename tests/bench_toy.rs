@@ -82,6 +82,7 @@ fn single_config_run_and_bad_arguments() {
     let extra = [zbs_mc::bench::BenchModel {
         name: "tiny".into(),
         run: Box::new(|_, t| run_ours("tiny", &Toy::new(1, 1, 0, 0, true).unwrap(), t)),
+        large: false,
     }];
     assert_eq!(run(&parse(&["bench", "tiny"]), &extra).unwrap(), 0);
 }
@@ -107,4 +108,56 @@ fn the_binary_counts_the_heap_of_short_runs() {
             row.states
         );
     }
+}
+
+#[test]
+fn the_default_check_is_benchmarked_on_the_zbs_models_only() {
+    let bench = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zbs-mc"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("bench")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = bench(&[
+        "incident-a",
+        "--engine",
+        "check",
+        "--threads",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let row: zbs_mc::bench::BenchRow = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row.engine, zbs_mc::bench::Engine::Check);
+    assert!(row.complete);
+    // The same states as the safety search, and a liveness violation beside the safety ones.
+    let out = bench(&[
+        "incident-a",
+        "--engine",
+        "ours",
+        "--threads",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let safety: zbs_mc::bench::BenchRow = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(row.states, safety.states);
+    let names: Vec<_> = row.violations.iter().map(|v| v.property.as_str()).collect();
+    assert!(names.contains(&"no_leaked_owner"), "{names:?}");
+    assert!(names.contains(&"owner_eventually_released"), "{names:?}");
+    assert!(
+        !safety
+            .violations
+            .iter()
+            .any(|v| v.property == "owner_eventually_released")
+    );
+    let out = bench(&["toy", "2", "2", "1", "1", "--engine", "check"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ZBS models"),
+        "{out:?}"
+    );
 }

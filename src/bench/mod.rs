@@ -37,6 +37,20 @@ pub enum Engine {
     Ours,
     /// `model.checker().threads(t).spawn_bfs().join()`.
     Stateright,
+    /// What `zbs-mc check MODEL` does by default: the safety and the liveness properties
+    /// from one exploration (`engine::check_actors`); the ZBS models only.
+    Check,
+}
+
+impl Engine {
+    /// The `--engine` value that selects it.
+    fn arg(self) -> &'static str {
+        match self {
+            Engine::Ours => "ours",
+            Engine::Stateright => "stateright",
+            Engine::Check => "check",
+        }
+    }
 }
 
 /// Output format.
@@ -168,7 +182,14 @@ fn repeat_runs<T>(short: f64, repeat_for: f64, mut run: impl FnMut() -> (T, f64)
 pub struct BenchModel {
     pub name: String,
     pub run: Box<dyn Fn(Engine, usize) -> BenchRow + Send + Sync>,
+    /// Too large for stateright's BFS and for one thread: the standard set runs only
+    /// [`Engine::Check`] on every thread, within [`LARGE_LIMITS`].
+    pub large: bool,
 }
+
+/// The memory (MiB) and time (s) a [`BenchModel::large`] run may take before it stops
+/// (`complete` then says false): the scale target, with room to see how far it is missed.
+pub const LARGE_LIMITS: (u64, u64) = (4096, 600);
 
 /// Explores `model` once with our engine (no symmetry).
 pub fn run_ours<M>(name: &str, model: &M, threads: usize) -> BenchRow
@@ -209,6 +230,55 @@ where
         runs,
         peak_heap_bytes: heap_of(seconds, || explore(&opts)),
         ..row_from_outcome(name, threads, start, &out)
+    }
+}
+
+/// One run of the default check (`check`: the safety outcome and the liveness outcome of one
+/// exploration), measured as [`measure_ours`] measures; its seconds are the exploration's and
+/// the liveness analysis's. With `large`, within [`LARGE_LIMITS`].
+pub fn measure_check<M: Model>(
+    name: &str,
+    threads: usize,
+    large: bool,
+    check: impl Fn(&Options) -> (engine::Outcome<M>, engine::LivenessOutcome<M>),
+) -> BenchRow
+where
+    M::State: Clone,
+    M::Action: Clone + Debug,
+{
+    let start = engine::current_rss_bytes().unwrap_or(0);
+    let opts = Options {
+        max_memory_bytes: large.then_some(LARGE_LIMITS.0 << 20),
+        timeout: large.then_some(std::time::Duration::from_secs(LARGE_LIMITS.1)),
+        ..bench_options(threads, false)
+    };
+    let run = || {
+        let (safety, live) = check(&opts);
+        let seconds = safety.seconds + live.seconds;
+        ((safety, live), seconds)
+    };
+    let ((safety, live), seconds, runs) = repeat_runs(SHORT_RUN, REPEAT_FOR, run);
+    let mut row = row_from_outcome(name, threads, start, &safety);
+    row.violations.extend(
+        live.results
+            .iter()
+            .filter_map(|r| r.lasso.as_ref().map(|l| (r.name, l)))
+            .map(|(property, l)| {
+                let t = l.unrolled();
+                Violation {
+                    property: property.to_string(),
+                    steps: t.len(),
+                    actions: t.actions().map(|a| format!("{a:?}")).collect(),
+                }
+            }),
+    );
+    BenchRow {
+        engine: Engine::Check,
+        seconds,
+        runs,
+        complete: safety.complete && live.complete,
+        peak_heap_bytes: heap_of(seconds, run),
+        ..row
     }
 }
 
@@ -418,6 +488,9 @@ pub fn run(args: &BenchArgs, extra: &[BenchModel]) -> anyhow::Result<i32> {
             (Engine::Ours, true) => run_ours_symmetric(&name, &toy, threads),
             (Engine::Stateright, false) => run_stateright(&name, toy, threads),
             (Engine::Stateright, true) => bail!("stateright's BFS ignores symmetry"),
+            (Engine::Check, _) => {
+                bail!("--engine check is for the ZBS models (the toy has no liveness properties)")
+            }
         }
     } else if let Some(b) = extra.iter().find(|b| &b.name == model) {
         (b.run)(args.engine, threads)
@@ -439,14 +512,7 @@ fn run_child(config_args: &[String], engine: Engine, threads: usize) -> anyhow::
     let out = std::process::Command::new(exe)
         .arg(SUBCOMMAND)
         .args(config_args)
-        .args([
-            "--engine",
-            if engine == Engine::Ours {
-                "ours"
-            } else {
-                "stateright"
-            },
-        ])
+        .args(["--engine", engine.arg()])
         .args(["--threads", &threads.to_string(), "--format", "json"])
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -459,52 +525,79 @@ fn run_child(config_args: &[String], engine: Engine, threads: usize) -> anyhow::
     serde_json::from_str(line).with_context(|| format!("parsing child output {line:?}"))
 }
 
+/// A configuration of the standard set: its label, its `bench` arguments, and its (engine,
+/// threads) runs.
+type Job = (String, Vec<String>, Vec<(Engine, usize)>);
+
 fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> anyhow::Result<i32> {
-    let mut jobs: Vec<(String, Vec<String>, Vec<Engine>)> = STANDARD
+    let mut jobs: Vec<Job> = STANDARD
         .iter()
         .map(|c| {
             let engines = if c.symmetry {
-                vec![Engine::Ours]
+                vec![(Engine::Ours, threads)]
             } else {
-                vec![Engine::Ours, Engine::Stateright]
+                vec![(Engine::Ours, threads), (Engine::Stateright, threads)]
             };
             (c.label(), c.args(), engines)
         })
         .collect();
     for b in extra {
-        jobs.push((
-            b.name.clone(),
-            vec![b.name.clone()],
-            vec![Engine::Ours, Engine::Stateright],
-        ));
+        let runs = if b.large {
+            vec![(Engine::Check, threads)]
+        } else {
+            // The default check on one thread and on all of them, for the parallel speed-up.
+            let mut v = vec![(Engine::Ours, threads), (Engine::Check, 1)];
+            if threads > 1 {
+                v.push((Engine::Check, threads));
+            }
+            v.push((Engine::Stateright, threads));
+            v
+        };
+        jobs.push((b.name.clone(), vec![b.name.clone()], runs));
     }
     let mut rows = Vec::new();
     let mut failed = false;
     if args.format == Format::Text {
         print_header();
     }
-    for (label, cargs, engines) in &jobs {
-        let mut pair: Vec<BenchRow> = Vec::new();
-        for &e in engines {
-            match run_child(cargs, e, threads) {
+    for (label, cargs, runs) in &jobs {
+        let mut done: Vec<BenchRow> = Vec::new();
+        for &(e, t) in runs {
+            match run_child(cargs, e, t) {
                 Ok(row) => {
                     if args.format == Format::Text {
                         print_row(&row);
                     }
-                    pair.push(row);
+                    done.push(row);
                 }
                 Err(err) => {
                     failed = true;
-                    eprintln!("{label} ({e:?}): {err:#}");
+                    eprintln!("{label} ({e:?}, {t} threads): {err:#}");
                 }
             }
         }
-        if let [ours, theirs] = &pair[..]
-            && args.format == Format::Text
-        {
-            print_ratio(ours, theirs);
+        if args.format == Format::Text {
+            let find = |e: Engine, t: usize| done.iter().find(|r| r.engine == e && r.threads == t);
+            if let (Some(ours), Some(theirs)) = (
+                find(Engine::Ours, threads),
+                find(Engine::Stateright, threads),
+            ) {
+                print_ratio(ours, theirs, "stateright / ours");
+            }
+            if let (Some(check), Some(theirs)) = (
+                find(Engine::Check, threads),
+                find(Engine::Stateright, threads),
+            ) {
+                print_ratio(check, theirs, "stateright / check");
+            }
+            if threads > 1
+                && let (Some(one), Some(all)) =
+                    (find(Engine::Check, 1), find(Engine::Check, threads))
+            {
+                print_ratio(all, one, &format!("check: 1 thread / {threads} threads"));
+            }
         }
-        rows.extend(pair);
+        rows.extend(done);
     }
     if args.format == Format::Json {
         crate::cli::outln!("{}", serde_json::to_string(&rows)?);
@@ -539,17 +632,17 @@ fn heap_mib(r: &BenchRow) -> Option<f64> {
     r.peak_heap_bytes.map(|b| b as f64 / (1u64 << 20) as f64)
 }
 
-/// How our engine compares with stateright's on one model: time, peak memory, memory above
-/// the floor and peak heap (on a small model both peaks are the floor, and only the last two
-/// tell).
-fn print_ratio(ours: &BenchRow, theirs: &BenchRow) {
+/// How one run compares with another (`what` says which over which): time, peak memory,
+/// memory above the floor and peak heap (on a small model both peaks are the floor, and only
+/// the last two tell).
+fn print_ratio(ours: &BenchRow, theirs: &BenchRow, what: &str) {
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
     let heap = match (heap_mib(theirs), heap_mib(ours)) {
         (Some(t), Some(o)) => format!("{:.1}x", ratio(t, o)),
         _ => "-".into(),
     };
     crate::cli::outln!(
-        "{:<28} {:<10} {:>3} {:>12} {:>8.1}x {:>4} {:>11} {:>8.1}x {:>8} {:>8.1}x {:>9}  (stateright / ours)",
+        "{:<28} {:<10} {:>3} {:>12} {:>8.1}x {:>4} {:>11} {:>8.1}x {:>8} {:>8.1}x {:>9}  ({what})",
         "",
         "ratio",
         "",

@@ -3,17 +3,21 @@
 
 use crate::actors::model;
 use crate::bench::{self, BenchArgs, BenchModel, Engine};
+use crate::properties;
 use crate::scenario::Scenario;
 use std::path::Path;
 
-/// The ZBS model files the standard set measures, by bench name.
-const ZBS_MODELS: &[(&str, &str)] = &[
-    ("incident-a", "models/incident-a-lease-leak.toml"),
-    ("bench-five-chunks", "models/bench-five-chunks.toml"),
+/// The ZBS model files the standard set measures, by bench name, and whether each is
+/// [`BenchModel::large`].
+const ZBS_MODELS: &[(&str, &str, bool)] = &[
+    ("incident-a", "models/incident-a-lease-leak.toml", false),
+    ("bench-five-chunks", "models/bench-five-chunks.toml", false),
     (
         "bench-five-chunks-large",
         "models/bench/five-chunks-large.toml",
+        false,
     ),
+    ("bench-six-chunks", "models/bench/six-chunks.toml", true),
 ];
 
 /// The ZBS models as benchmark entries; each loads its model file (relative to the working
@@ -21,7 +25,7 @@ const ZBS_MODELS: &[(&str, &str)] = &[
 fn zbs_models() -> Vec<BenchModel> {
     ZBS_MODELS
         .iter()
-        .map(|&(name, path)| BenchModel {
+        .map(|&(name, path, large)| BenchModel {
             name: name.to_string(),
             run: Box::new(move |engine, threads| {
                 let scenario = Scenario::load(Path::new(path)).unwrap_or_else(|e| {
@@ -35,8 +39,18 @@ fn zbs_models() -> Vec<BenchModel> {
                         crate::engine::explore_actors(&m, o)
                     }),
                     Engine::Stateright => bench::run_stateright(name, m, threads),
+                    // What `zbs-mc check MODEL` runs: safety and liveness, one exploration.
+                    Engine::Check => bench::measure_check(name, threads, large, |o| {
+                        let live: Vec<_> = properties::LIVENESS
+                            .iter()
+                            .filter(|l| l.skip_reason(&m.cfg).is_none())
+                            .map(|l| (l.property)())
+                            .collect();
+                        crate::engine::check_actors(&m, &live, o)
+                    }),
                 }
             }),
+            large,
         })
         .collect()
 }

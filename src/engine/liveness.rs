@@ -21,9 +21,8 @@
 //! bisimulation that preserves labels, enabledness and classes); the real lasso is recovered
 //! by replaying the quotient cycle until the real state at its start repeats.
 
-use super::fingerprint::{Fingerprint, IdentityBuild};
+use super::graph::{Built, Graph, NO_CLASS, Observer, build, class_code};
 use super::limits::Limits;
-use super::progress::Reporter;
 use super::repr::{Plain, Repr};
 use super::symmetry::{Canonical, Identity, SymmetricModel};
 use super::trace::{Trace, init_with, step_to};
@@ -218,195 +217,11 @@ where
     }
 }
 
-const NO_CLASS: u8 = u8::MAX;
-const NO_PARENT: u32 = u32::MAX;
-
-/// The explicit state graph. Nodes are numbered in breadth-first order (parents, then
-/// actions, in order): the order a sequential BFS first meets the states.
-pub(crate) struct Graph {
-    pub(crate) fps: Vec<Fingerprint>,
-    parent: Vec<u32>,
-    pub(crate) depth: Vec<u32>,
-    init: Vec<bool>,
-    /// CSR: edges of node `u` are `off[u]..off[u+1]`.
-    off: Vec<usize>,
-    succ: Vec<u32>,
-    class: Vec<u8>,
-    enabled: Vec<u64>,
-    /// Per property: `p` and `q` per node.
-    p: Vec<Vec<bool>>,
-    q: Vec<Vec<bool>>,
-}
-
-impl Graph {
-    fn len(&self) -> usize {
-        self.fps.len()
-    }
-    fn edges(&self, u: usize) -> impl Iterator<Item = (usize, u8)> + '_ {
-        (self.off[u]..self.off[u + 1]).map(|e| (self.succ[e] as usize, self.class[e]))
-    }
-    pub(crate) fn path_from_init(&self, mut u: usize) -> Vec<usize> {
-        let mut v = vec![u];
-        while self.parent[u] != NO_PARENT {
-            u = self.parent[u] as usize;
-            v.push(u);
-        }
-        v.reverse();
-        v
-    }
-}
-
-fn class_code(c: Option<FairClass>) -> u8 {
-    match c {
-        Some(FairClass(f)) => {
-            assert!(f < 64, "fairness classes must be < 64");
-            f
-        }
-        None => NO_CLASS,
-    }
-}
-
-fn eval<M: Model>(model: &M, props: &[Liveness<M>], s: &M::State, g: &mut Graph, init: bool) {
-    for (i, pr) in props.iter().enumerate() {
-        let (p, q) = match &pr.kind {
-            LivenessKind::Eventually { q } => (init, q(model, s)),
-            LivenessKind::LeadsTo { p, q } => (p(model, s), q(model, s)),
-        };
-        g.p[i].push(p);
-        g.q[i].push(q);
-    }
-}
-
-fn build<M, R>(
-    model: &M,
-    repr: &R,
-    fair: &dyn Fn(&M::Action) -> Option<FairClass>,
-    props: &[Liveness<M>],
-    opts: &Options,
-    limits: &mut Limits,
-    on_new: &mut dyn FnMut(&M::State),
-) -> (Graph, Option<StopReason>)
-where
-    M: Model,
-    R: Repr<M>,
-    M::State: Clone + Hash,
-{
-    let mut g = Graph {
-        fps: Vec::new(),
-        parent: Vec::new(),
-        depth: Vec::new(),
-        init: Vec::new(),
-        off: vec![0],
-        succ: Vec::new(),
-        class: Vec::new(),
-        enabled: Vec::new(),
-        p: vec![Vec::new(); props.len()],
-        q: vec![Vec::new(); props.len()],
-    };
-    let mut index: HashMap<Fingerprint, u32, IdentityBuild> = HashMap::default();
-    let mut queue: VecDeque<R::Packed> = VecDeque::new();
-    let mut reporter = Reporter::new(opts.progress);
-    for s in model.init_states() {
-        if !model.within_boundary(&s) {
-            continue;
-        }
-        let c = repr.canon(model, s);
-        let fp = repr.fingerprint(&c);
-        if index.contains_key(&fp) {
-            continue;
-        }
-        index.insert(fp, g.fps.len() as u32);
-        g.fps.push(fp);
-        g.parent.push(NO_PARENT);
-        g.depth.push(0);
-        g.init.push(true);
-        eval(model, props, &c, &mut g, true);
-        on_new(&c);
-        queue.push_back(repr.pack(c, None));
-    }
-    let mut actions = Vec::new();
-    let mut u = 0usize;
-    let mut scratch = R::Scratch::default();
-    while let Some(packed) = queue.pop_front() {
-        let state = repr.unpack(&packed);
-        let state = &*state;
-        let memo = repr.memo_packed(&scratch, &packed, state);
-        let mut enabled = 0u64;
-        model.actions(state, &mut actions);
-        for action in actions.drain(..) {
-            let cls = class_code(fair(&action));
-            // An edge to a known state needs only the successor's fingerprint.
-            let fast = repr.successor_fingerprint(model, &memo, &mut scratch, state, &action);
-            let known = match fast {
-                Some(None) => continue,
-                Some(Some(fp)) => index.get(&fp).copied(),
-                None => None,
-            };
-            let v = match known {
-                Some(v) => {
-                    if cls != NO_CLASS {
-                        enabled |= 1 << cls;
-                    }
-                    v
-                }
-                None => {
-                    let Some(next) = model.next_state(state, action) else {
-                        continue;
-                    };
-                    if !model.within_boundary(&next) {
-                        continue;
-                    }
-                    if cls != NO_CLASS {
-                        enabled |= 1 << cls;
-                    }
-                    let c = repr.canon(model, next);
-                    let fp = repr.child_fingerprint(&memo, state, &c);
-                    match index.get(&fp) {
-                        Some(&v) => v,
-                        None => {
-                            let v = g.fps.len() as u32;
-                            index.insert(fp, v);
-                            g.fps.push(fp);
-                            g.parent.push(u as u32);
-                            g.depth.push(g.depth[u] + 1);
-                            g.init.push(false);
-                            eval(model, props, &c, &mut g, false);
-                            on_new(&c);
-                            queue.push_back(repr.pack_sharing(&mut scratch, c, (state, &packed)));
-                            v
-                        }
-                    }
-                }
-            };
-            g.succ.push(v);
-            g.class.push(cls);
-        }
-        g.enabled.push(enabled);
-        g.off.push(g.succ.len());
-        u += 1;
-        if u.is_multiple_of(4096) {
-            reporter.tick(
-                "state graph",
-                g.fps.len() as u64,
-                g.depth[u - 1],
-                queue.len() as u64,
-            );
-        }
-        if let Some(r) = limits.check(g.fps.len() as u64)
-            && !queue.is_empty()
-        {
-            return (g, Some(r));
-        }
-        if opts.max_depth.is_some_and(|m| g.depth[u - 1] >= m) && !queue.is_empty() {
-            // A depth bound cuts behaviours short: liveness cannot be decided.
-            return (g, Some(StopReason::MaxDepth));
-        }
-    }
-    (g, None)
-}
-
 /// Steps of a lasso as graph nodes: `(node, class of the edge entering it)`.
 type Steps = Vec<(usize, u8)>;
+
+/// A property's counterexample in the graph, if it has one: prefix nodes and cycle steps.
+type Analysis = Option<(Vec<usize>, Steps)>;
 
 /// Shortest path `from → to` using only edges inside component `comp_id`; with `nonempty`,
 /// `from == to` yields a cycle of at least one edge.
@@ -443,7 +258,7 @@ fn path_in(g: &Graph, comp: &[u32], comp_id: u32, from: usize, to: usize, nonemp
 }
 
 /// Finds a lasso (as graph nodes) for property `i`, if there is one.
-fn analyse(g: &Graph, i: usize) -> Option<(Vec<usize>, Steps)> {
+fn analyse(g: &Graph, i: usize) -> Analysis {
     let n = g.len();
     let q = &g.q[i];
     let p = &g.p[i];
@@ -665,21 +480,22 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
-    check_visiting(model, repr, fair, props, opts, &mut |_| {}).0
+    check_visiting(model, repr, fair, props, &|_| 0, opts, None).0
 }
 
-/// [`check_with`], calling `on_new` on every state as the graph first stores it (in node
-/// order), and handing back the graph, the seconds its construction took, and the limit that
-/// stopped its construction (the outcome's `stopped_by` may also be a limit that stopped the
-/// analysis of a complete graph).
+/// [`check_with`], labelling every state with `safety`'s bits (see [`Built::first_hit`]) and
+/// calling `on_new`, if given, on every state as the graph first stores it (in node order),
+/// and handing back what the build found and the seconds it took (the outcome's `stopped_by`
+/// may also be a limit that stopped the analysis of a complete graph).
 pub(crate) fn check_visiting<M, R>(
     model: &M,
     repr: &R,
     fair: &(dyn Fn(&M::Action) -> Option<FairClass> + Sync),
     props: &[Liveness<M>],
+    safety: &(dyn Fn(&M::State) -> u64 + Sync),
     opts: &Options,
-    on_new: &mut dyn FnMut(&M::State),
-) -> (LivenessOutcome<M>, Graph, f64, Option<StopReason>)
+    on_new: Observer<'_, M::State>,
+) -> (LivenessOutcome<M>, Built, f64)
 where
     M: Model + Sync,
     R: Repr<M>,
@@ -687,41 +503,66 @@ where
     M::Action: Clone + Debug + Send + Sync,
 {
     let mut limits = Limits::new(opts);
-    let (g, stopped) = build(model, repr, fair, props, opts, &mut limits, on_new);
-    let built = limits.elapsed();
+    let built = build(model, repr, fair, props, safety, opts, &mut limits, on_new);
+    let (g, stopped) = (&built.graph, built.stopped);
+    let elapsed = limits.elapsed();
     // The analysis allocates on top of the graph; a memory limit is honoured before it
-    // does (the graph itself was built within the limit).
+    // does (the graph itself was built within the limit), so with one the properties are
+    // analysed one at a time; without, on the run's threads at once (each reads the graph).
     let mut analysis_stopped = None;
-    let mut results = Vec::with_capacity(props.len());
-    for (i, pr) in props.iter().enumerate() {
-        if stopped.is_none()
-            && analysis_stopped.is_none()
-            && let Some(max) = opts.max_memory_bytes
-            && super::current_rss_bytes().is_some_and(|rss| rss + analysis_bytes(&g, i) > max)
-        {
-            analysis_stopped = Some(StopReason::MaxMemory);
-        }
-        if stopped.is_some() || analysis_stopped.is_some() {
-            results.push(LivenessResult {
+    let analysed: Vec<Option<Analysis>> = if stopped.is_some() {
+        props.iter().map(|_| None).collect()
+    } else if opts.max_memory_bytes.is_none() && opts.threads > 1 && props.len() > 1 {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(Vec::with_capacity(props.len()));
+        super::bfs::par(opts.threads.min(props.len()), || {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= props.len() {
+                    break;
+                }
+                let a = analyse(g, i);
+                done.lock().unwrap().push((i, a));
+            }
+        });
+        let mut done = done.into_inner().unwrap();
+        done.sort_unstable_by_key(|&(i, _)| i);
+        done.into_iter().map(|(_, a)| Some(a)).collect()
+    } else {
+        (0..props.len())
+            .map(|i| {
+                if analysis_stopped.is_none()
+                    && let Some(max) = opts.max_memory_bytes
+                    && super::current_rss_bytes()
+                        .is_some_and(|rss| rss + analysis_bytes(g, i) > max)
+                {
+                    analysis_stopped = Some(StopReason::MaxMemory);
+                }
+                analysis_stopped.is_none().then(|| analyse(g, i))
+            })
+            .collect()
+    };
+    let results = props
+        .iter()
+        .zip(analysed)
+        .map(|(pr, a)| match a {
+            None => LivenessResult {
                 name: pr.name,
                 verdict: Verdict::Unknown,
                 lasso: None,
-            });
-            continue;
-        }
-        results.push(match analyse(&g, i) {
-            None => LivenessResult {
+            },
+            Some(None) => LivenessResult {
                 name: pr.name,
                 verdict: Verdict::Holds,
                 lasso: None,
             },
-            Some((prefix, cycle)) => LivenessResult {
+            Some(Some((prefix, cycle))) => LivenessResult {
                 name: pr.name,
                 verdict: Verdict::Violated,
-                lasso: Some(realise(model, repr, fair, &g, &prefix, &cycle)),
+                lasso: Some(realise(model, repr, fair, g, &prefix, &cycle)),
             },
-        });
-    }
+        })
+        .collect();
     let outcome = LivenessOutcome {
         unique_states: g.len() as u64,
         edges: g.succ.len() as u64,
@@ -730,7 +571,7 @@ where
         seconds: limits.elapsed(),
         results,
     };
-    (outcome, g, built, stopped)
+    (outcome, built, elapsed)
 }
 
 /// What [`analyse`] allocates for property `i` at its peak, on top of the graph, in bytes:

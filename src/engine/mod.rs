@@ -11,6 +11,8 @@
 pub(crate) mod actor_repr;
 mod bfs;
 pub mod fingerprint;
+mod graph;
+use graph::Observer;
 mod limits;
 pub mod liveness;
 mod one_pass;
@@ -348,7 +350,7 @@ where
     H: PackableHistory,
     ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
 {
-    check_actors_visiting(model, props, opts, &mut |_| {})
+    check_actors_with(model, props, opts, None)
 }
 
 /// [`check_actors`], calling `on_new` once on every state the liveness graph stores (every
@@ -368,13 +370,39 @@ where
     H: PackableHistory,
     ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
 {
+    check_actors_with(model, props, opts, Some(on_new))
+}
+
+/// [`check_actors_visiting`] with the observer optional (without one, the graph build keeps
+/// no state beyond the frontier).
+fn check_actors_with<A, Cfg, H>(
+    model: &ActorModel<A, Cfg, H>,
+    props: &[Liveness<ActorModel<A, Cfg, H>>],
+    opts: &Options,
+    on_new: Observer<'_, ActorModelState<A, H>>,
+) -> Checked<ActorModel<A, Cfg, H>>
+where
+    A: PackableActor,
+    Cfg: Sync,
+    H: PackableHistory,
+    ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
+{
     let fair = |a: &_| model.fairness(a);
     if !one_pass::applies(model, opts) {
         let safety = explore_actors(model, opts);
         let live = if opts.symmetry {
-            liveness::check_visiting(model, &Actors(Canonical), &fair, props, opts, on_new).0
+            liveness::check_visiting(
+                model,
+                &Actors(Canonical),
+                &fair,
+                props,
+                &|_| 0,
+                opts,
+                on_new,
+            )
+            .0
         } else {
-            liveness::check_visiting(model, &Actors(Identity), &fair, props, opts, on_new).0
+            liveness::check_visiting(model, &Actors(Identity), &fair, props, &|_| 0, opts, on_new).0
         };
         return (safety, live);
     }

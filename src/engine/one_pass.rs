@@ -14,6 +14,7 @@
 //! `stop_when_decided` (the two stop at different points), and no stateright `eventually`
 //! among the model's properties (the safety search hands those to the liveness checker).
 
+use super::graph::Observer;
 use super::liveness::{FairClass, Liveness, LivenessOutcome, check_visiting};
 use super::repr::Repr;
 use super::trace::{Replayed, Trace, replay};
@@ -35,14 +36,14 @@ pub(crate) fn applies<M: Model>(model: &M, opts: &Options) -> bool {
 
 /// The safety outcome and the liveness outcome of `model` from one exploration. The liveness
 /// outcome's `seconds` are those of its analysis after the shared exploration, whose time is
-/// the safety outcome's. `on_new` sees every reachable state once, in breadth-first order.
+/// the safety outcome's. `on_new`, if given, sees every reachable state once, in breadth-first order.
 pub(crate) fn check_both<M, R>(
     model: &M,
     repr: &R,
     fair: &(dyn Fn(&M::Action) -> Option<FairClass> + Sync),
     live_props: &[Liveness<M>],
     opts: &Options,
-    on_new: &mut dyn FnMut(&M::State),
+    on_new: Observer<'_, M::State>,
 ) -> (Outcome<M>, LivenessOutcome<M>)
 where
     M: Model + Sync,
@@ -51,28 +52,27 @@ where
     M::Action: Clone + Debug + Send + Sync,
 {
     let props = model.properties();
-    // The node (breadth-first index) where each property was first discovered.
-    let mut first: Vec<Option<usize>> = vec![None; props.len()];
-    let mut node = 0usize;
-    let mut check = |s: &M::State| {
-        for (p, f) in props.iter().zip(first.iter_mut()) {
-            if f.is_none() {
-                let hit = match p.expectation {
-                    Expectation::Always => !(p.condition)(model, s),
-                    Expectation::Sometimes => (p.condition)(model, s),
-                    Expectation::Eventually => false,
-                };
-                if hit {
-                    *f = Some(node);
-                }
-            }
-        }
-        node += 1;
-        on_new(s);
+    assert!(
+        props.len() <= 64,
+        "at most 64 safety properties in one pass"
+    );
+    // Bit `i`: the state violates `always` property `i` or is an example of `sometimes` `i`.
+    let safety = |s: &M::State| {
+        props.iter().enumerate().fold(0u64, |bits, (i, p)| {
+            let hit = match p.expectation {
+                Expectation::Always => !(p.condition)(model, s),
+                Expectation::Sometimes => (p.condition)(model, s),
+                Expectation::Eventually => false,
+            };
+            bits | u64::from(hit) << i
+        })
     };
-    let (mut live, g, explored, graph_stopped) =
-        check_visiting(model, repr, fair, live_props, opts, &mut check);
+    let (mut live, built, explored) =
+        check_visiting(model, repr, fair, live_props, &safety, opts, on_new);
     live.seconds -= explored;
+    let (g, graph_stopped) = (&built.graph, built.stopped);
+    // The node (breadth-first index) where each property was first discovered.
+    let first = &built.first_hit[..props.len()];
 
     // Traces replayed together, sharing the states of their common prefixes.
     let mut scratch = R::Scratch::default();
@@ -85,7 +85,7 @@ where
     let complete = graph_stopped.is_none();
     let properties = props
         .iter()
-        .zip(&first)
+        .zip(first)
         .map(|(p, f)| {
             let trace = f.map(&mut trace_to);
             PropertyResult {
