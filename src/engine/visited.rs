@@ -597,9 +597,7 @@ mod tests {
         let disk = Visited::new();
         let memory = Visited::in_memory();
         let n = SHARDS * CHUNK_RECORDS * 7 / 2;
-        let fps: Vec<u64> = (0u64..n as u64)
-            .map(|i| fingerprint(&(i, 3u8)))
-            .collect();
+        let fps: Vec<u64> = (0u64..n as u64).map(|i| fingerprint(&(i, 3u8))).collect();
         for (i, &fp) in fps.iter().enumerate() {
             let parent = fps[(i * 7) % fps.len()];
             assert!(disk.insert(fp, parent));
@@ -609,12 +607,44 @@ mod tests {
         // With a writable temporary directory (as where the tests run) most chunks are on
         // disk (about 3 of every shard's 3.5 chunks' worth of records), and the in-memory set
         // holds the records of those chunks beyond the same tables.
-        assert!(disk.chunks_on_disk() > 2 * SHARDS, "{}", disk.chunks_on_disk());
+        assert!(
+            disk.chunks_on_disk() > 2 * SHARDS,
+            "{}",
+            disk.chunks_on_disk()
+        );
         assert!(disk.bytes() + 8 * n as u64 <= memory.bytes());
         for i in (0..fps.len()).step_by(101) {
             let want = Some(fps[(i * 7) % fps.len()]);
             assert_eq!(disk.parent(fps[i]), want);
             assert_eq!(memory.parent(fps[i]), want);
+        }
+    }
+
+    #[test]
+    fn shards_written_by_parallel_workers_share_the_log_file() {
+        // As in the BFS insert phase: 4 workers own disjoint shards and flush chunks to the one
+        // file at the same time; every record must be read back from its own shard's chunks.
+        let v = Visited::new();
+        let per = 3 * CHUNK_RECORDS as u64 + 5;
+        std::thread::scope(|sc| {
+            for t in 0..4 {
+                let v = &v;
+                sc.spawn(move || {
+                    for s in (t..SHARDS).step_by(4) {
+                        let mut shard = v.shard(s);
+                        for i in 1..=per {
+                            assert!(shard.insert(in_shard(s, i, i % 977), in_shard(s, i, 1)));
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(v.len(), SHARDS as u64 * per);
+        assert!(v.chunks_on_disk() >= 3 * SHARDS, "{}", v.chunks_on_disk());
+        for s in 0..SHARDS {
+            for i in [1, CHUNK_RECORDS as u64, 2 * CHUNK_RECORDS as u64 + 1, per] {
+                assert_eq!(v.parent(in_shard(s, i, i % 977)), Some(in_shard(s, i, 1)));
+            }
         }
     }
 
