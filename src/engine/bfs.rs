@@ -424,8 +424,7 @@ where
                                     continue;
                                 };
                                 if let Some(seen) = &seen
-                                    && (seen[shard_of(fp)].parent(fp).is_some()
-                                        || local.contains(&fp))
+                                    && (seen[shard_of(fp)].contains(fp) || local.contains(&fp))
                                 {
                                     continue;
                                 }
@@ -438,7 +437,7 @@ where
                             // Seen in an earlier batch or level: never buffer it (for models
                             // with heavy states, buffering every duplicate dominated memory).
                             if let Some(seen) = &seen
-                                && (seen[shard_of(fp)].parent(fp).is_some() || !local.insert(fp))
+                                && (seen[shard_of(fp)].contains(fp) || !local.insert(fp))
                             {
                                 continue;
                             }
