@@ -189,7 +189,7 @@ pub struct BenchModel {
 
 /// The memory (MiB) and time (s) a [`BenchModel::large`] run may take before it stops
 /// (`complete` then says false): the scale target, with room to see how far it is missed.
-pub const LARGE_LIMITS: (u64, u64) = (4096, 600);
+pub const LARGE_LIMITS: (u64, u64) = (4096, 300);
 
 /// Explores `model` once with our engine (no symmetry).
 pub fn run_ours<M>(name: &str, model: &M, threads: usize) -> BenchRow
