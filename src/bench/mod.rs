@@ -247,7 +247,9 @@ where
     M::Action: Clone + Debug,
 {
     let start = engine::current_rss_bytes().unwrap_or(0);
+    // As `zbs-mc check` runs: every state, so that safety and liveness share one exploration.
     let opts = Options {
+        stop_when_decided: false,
         max_memory_bytes: large.then_some(LARGE_LIMITS.0 << 20),
         timeout: large.then_some(std::time::Duration::from_secs(LARGE_LIMITS.1)),
         ..bench_options(threads, false)
