@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) const NO_CLASS: u8 = u8::MAX;
 const NO_PARENT: u32 = u32::MAX;
 /// Parents a thread claims at a time.
-const CHUNK: usize = 128;
+pub(crate) const CHUNK: usize = 128;
 /// Chunks expanded before their successors are numbered (bounds the candidates buffered and
 /// how far a limit can be overshot).
 const BATCH_CHUNKS: usize = 64;
@@ -221,35 +221,13 @@ pub(crate) struct Built {
     pub(crate) first_hit: [Option<usize>; 64],
 }
 
-/// The state graph of `model` (see the module docs). `safety` labels each state with up to 64
-/// bits whose first node [`Built::first_hit`] reports; `on_new`, if given, sees every node's
-/// state once, in numbering order, on the calling thread.
+/// The state graph of `model` (see the module docs), its threads claiming `chunk` parents at
+/// a time ([`CHUNK`]; tests make it small, so that small models cross many chunks and
+/// batches). `safety` labels each state with up to 64 bits whose first node
+/// [`Built::first_hit`] reports; `on_new`, if given, sees every node's state once, in
+/// numbering order, on the calling thread.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build<M, R>(
-    model: &M,
-    repr: &R,
-    fair: &(dyn Fn(&M::Action) -> Option<FairClass> + Sync),
-    props: &[Liveness<M>],
-    safety: &(dyn Fn(&M::State) -> u64 + Sync),
-    opts: &Options,
-    limits: &mut Limits,
-    on_new: Observer<'_, M::State>,
-) -> Built
-where
-    M: Model + Sync,
-    R: Repr<M>,
-    M::State: Clone + Hash + Send + Sync,
-    M::Action: Send + Sync,
-{
-    build_in_chunks(
-        model, repr, fair, props, safety, opts, limits, on_new, CHUNK,
-    )
-}
-
-/// [`build`] with `chunk` parents claimed at a time (tests make it small, so that small
-/// models cross many chunks and batches).
-#[allow(clippy::too_many_arguments)]
-fn build_in_chunks<M, R>(
     model: &M,
     repr: &R,
     fair: &(dyn Fn(&M::Action) -> Option<FairClass> + Sync),
@@ -681,7 +659,7 @@ mod tests {
 
     fn built(m: &Grid, opts: &Options, chunk: usize, seen: &mut Vec<Fingerprint>) -> Built {
         let mut on_new = |s: &(u8, u8, bool)| seen.push(fingerprint(s));
-        build_in_chunks(
+        build(
             m,
             &Plain(Identity),
             &fair,

@@ -21,7 +21,7 @@
 //! bisimulation that preserves labels, enabledness and classes); the real lasso is recovered
 //! by replaying the quotient cycle until the real state at its start repeats.
 
-use super::graph::{Built, Graph, NO_CLASS, Observer, build, class_code};
+use super::graph::{Built, CHUNK, Graph, NO_CLASS, Observer, build, class_code};
 use super::limits::Limits;
 use super::repr::{Plain, Repr};
 use super::symmetry::{Canonical, Identity, SymmetricModel};
@@ -503,7 +503,17 @@ where
     M::Action: Clone + Debug + Send + Sync,
 {
     let mut limits = Limits::new(opts);
-    let built = build(model, repr, fair, props, safety, opts, &mut limits, on_new);
+    let built = build(
+        model,
+        repr,
+        fair,
+        props,
+        safety,
+        opts,
+        &mut limits,
+        on_new,
+        CHUNK,
+    );
     let (g, stopped) = (&built.graph, built.stopped);
     let elapsed = limits.elapsed();
     // The analysis allocates on top of the graph; a memory limit is honoured before it
