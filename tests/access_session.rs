@@ -188,7 +188,7 @@ fn sessions_keep_their_leases_and_queues_to_themselves() {
     ] {
         let m = model::build(s.model_cfg(&variant(&s, overrides)))
             .property(Expectation::Always, "session_wiring", wiring)
-            // Not vacuous: the model does reach a second session of chunk 5.
+            // Not vacuous: the model does reach a later session of chunk 5 (after its first expired).
             .property(
                 Expectation::Sometimes,
                 "second_session",
