@@ -213,12 +213,7 @@ fn check_props<M: Model>(
         if decided[i] || found[i].is_some_and(|(o, _)| o < order) {
             continue;
         }
-        let hit = match p.expectation {
-            Expectation::Always => !(p.condition)(model, state),
-            Expectation::Sometimes => (p.condition)(model, state),
-            Expectation::Eventually => false,
-        };
-        if hit && found[i].is_none_or(|(o, _)| order < o) {
+        if super::discovers(model, p, state) && found[i].is_none_or(|(o, _)| order < o) {
             found[i] = Some((order, fp));
         }
     }

@@ -27,7 +27,7 @@ pub mod visited;
 use actor_repr::Actors;
 use repr::Plain;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState};
-use stateright::{Expectation, Model};
+use stateright::{Expectation, Model, Property};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::Duration;
@@ -200,6 +200,17 @@ where
             .field("stopped_by", &self.stopped_by)
             .field("properties", &self.properties)
             .finish()
+    }
+}
+
+/// Whether `state` is a discovery of safety property `p`: a violation of an `always`
+/// property or an example of a `sometimes` one (never for `eventually`, which liveness
+/// checks).
+pub(crate) fn discovers<M: Model>(model: &M, p: &Property<M>, state: &M::State) -> bool {
+    match p.expectation {
+        Expectation::Always => !(p.condition)(model, state),
+        Expectation::Sometimes => (p.condition)(model, state),
+        Expectation::Eventually => false,
     }
 }
 

@@ -59,12 +59,7 @@ where
     // Bit `i`: the state violates `always` property `i` or is an example of `sometimes` `i`.
     let safety = |s: &M::State| {
         props.iter().enumerate().fold(0u64, |bits, (i, p)| {
-            let hit = match p.expectation {
-                Expectation::Always => !(p.condition)(model, s),
-                Expectation::Sometimes => (p.condition)(model, s),
-                Expectation::Eventually => false,
-            };
-            bits | u64::from(hit) << i
+            bits | u64::from(super::discovers(model, p, s)) << i
         })
     };
     let (mut live, built, explored) =

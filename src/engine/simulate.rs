@@ -203,11 +203,7 @@ where
             if r.verdict != Verdict::Unknown {
                 continue;
             }
-            let hit = |st: &M::State| match p.expectation {
-                Expectation::Always => !(p.condition)(model, st),
-                Expectation::Sometimes => (p.condition)(model, st),
-                Expectation::Eventually => false,
-            };
+            let hit = |st: &M::State| super::discovers(model, p, st);
             let states = std::iter::once(&*trace.init).chain(trace.steps.iter().map(|(_, s)| &**s));
             if let Some(k) = states.into_iter().position(hit) {
                 r.verdict = match p.expectation {
