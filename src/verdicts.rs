@@ -312,6 +312,40 @@ pub fn run_visiting(
         }
         None => (engine::explore_actors(model, opts), None),
     };
+    assemble(model, safety, live, liveness, &skipped, symmetry)
+}
+
+/// [`run`] without liveness, on timely dataflow (`engine::explore_actors_distributed`): by
+/// `workers` threads of this process or the processes of a cluster, each of which gets the
+/// same run. An error is the cluster's (a process could not connect).
+pub fn run_distributed(
+    model: &ZbsModel,
+    opts: &Options,
+    workers: &engine::distributed::Workers,
+) -> Result<Run, String> {
+    let started = std::time::Instant::now();
+    let symmetry = opts.symmetry.then(|| audit_symmetry(model, opts));
+    let reduced = symmetry.as_ref().is_some_and(SymmetryUse::applied);
+    let opts = &Options {
+        symmetry: reduced,
+        timeout: opts.timeout.map(|t| t.saturating_sub(started.elapsed())),
+        ..opts.clone()
+    };
+    let codec = crate::actors::codec::StateCodec::new(&model.cfg);
+    let safety = engine::explore_actors_distributed(model, codec, workers, opts)?;
+    Ok(assemble(model, safety, None, false, &[], symmetry))
+}
+
+/// The findings of one run: the safety outcome's, then (with `liveness`) the skipped and
+/// the checked liveness properties'.
+fn assemble(
+    model: &ZbsModel,
+    safety: engine::Outcome<ZbsModel>,
+    live: Option<engine::LivenessOutcome<ZbsModel>>,
+    liveness: bool,
+    skipped: &[&properties::LivenessDef],
+    symmetry: Option<SymmetryUse>,
+) -> Run {
     let mut verdicts: Vec<Finding> = safety
         .properties
         .iter()

@@ -6,7 +6,7 @@ use super::{LogLine, Msg, Timer, ZbsActor};
 use stateright::actor::Out;
 
 /// How much app IO the client may still issue.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ClientState {
     pub io_left: u8,
 }

@@ -18,7 +18,7 @@ pub(super) fn secs(s: u64) -> Range<Duration> {
 
 /// The meta leader's state: the domain tables plus what is left of its scan budgets
 /// (`None`: unbounded).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MetaNode {
     pub meta: Meta,
     pub scans_left: Option<u8>,

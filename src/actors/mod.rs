@@ -14,6 +14,7 @@
 
 pub mod chunk;
 pub mod client;
+pub mod codec;
 pub mod meta;
 pub mod model;
 pub mod operator;
@@ -31,7 +32,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Every message that crosses the network.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Msg {
     /// meta → chunk: the heartbeat reply carrying the session's `waiting_recover_cmds`, for
     /// that session (its id: a reply meant for an earlier session is dropped).
@@ -74,7 +77,9 @@ pub enum Msg {
 }
 
 /// Every timer. stateright fires any set timer at any moment.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Timer {
     /// meta: `RecoverManager::DoScan()` (every 60 s).
     Scan,
@@ -149,7 +154,7 @@ pub enum ZbsActor {
 // stateright keeps each actor state behind its own `Arc`, so the size gap between variants
 // costs nothing per state; boxing `Meta` would add an allocation to every meta step.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ActorState {
     Meta(meta::MetaNode),
     Chunk(ChunkSession),

@@ -10,12 +10,12 @@ use crate::domain::session::ChunkSession;
 use crate::domain::topology::NodeIx;
 use crate::domain::{Cid, Pid};
 use crate::properties;
-use stateright::actor::{ActorModel, ActorModelState, Id, Network};
+use stateright::actor::{ActorModel, ActorModelState, Envelope, Id, Network};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// How much nondeterministic work the model may do: what keeps exploration finite.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Budgets {
     /// `DoScan()` runs; `None`: unbounded (a scan that changes nothing is then no step at all,
     /// so exploration stays finite as long as the policy converges).
@@ -109,6 +109,28 @@ impl ModelCfg {
     }
 }
 
+/// Every message in `network`, each copy once. (stateright 0.31's `Network::iter_all` yields
+/// a message in flight `n > 1` times `n + 1` times.)
+pub fn envelopes<Msg: Eq + std::hash::Hash>(
+    network: &Network<Msg>,
+) -> Box<dyn Iterator<Item = Envelope<&Msg>> + '_> {
+    match network {
+        Network::UnorderedNonDuplicating(multiset) => {
+            Box::new(multiset.iter().flat_map(|(e, &n)| {
+                std::iter::repeat_n(
+                    Envelope {
+                        src: e.src,
+                        dst: e.dst,
+                        msg: &e.msg,
+                    },
+                    n,
+                )
+            }))
+        }
+        other => Box::new(other.iter_all()),
+    }
+}
+
 pub type ZbsModel = ActorModel<ZbsActor, Arc<ModelCfg>, ()>;
 pub type ZbsState = ActorModelState<ZbsActor, ()>;
 
@@ -183,7 +205,7 @@ impl<'a> SystemView<'a> {
     /// Messages in flight, each copy once (read from the state each time: properties run
     /// on every state, and most never look at the network).
     pub fn in_flight(&self) -> impl Iterator<Item = InFlight<'a>> + use<'a> {
-        self.state.network.iter_all().map(|e| InFlight {
+        envelopes(&self.state.network).map(|e| InFlight {
             src: e.src,
             dst: e.dst,
             msg: e.msg,
@@ -306,5 +328,27 @@ impl crate::engine::FairModel for ZbsModel {
             | ActorModelAction::SelectRandom { .. } => return None,
         };
         Some(FairClass(class))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_sent_twice_is_in_flight_twice() {
+        let env = |msg| Envelope {
+            src: Id::from(7),
+            dst: Id::from(0),
+            msg,
+        };
+        let network = Network::new_unordered_nonduplicating([
+            env(Msg::AppIo(103)),
+            env(Msg::AppIo(103)),
+            env(Msg::AppIo(101)),
+        ]);
+        let mut seen: Vec<_> = envelopes(&network).map(|e| e.msg.clone()).collect();
+        seen.sort();
+        assert_eq!(seen, [Msg::AppIo(101), Msg::AppIo(103), Msg::AppIo(103)]);
     }
 }

@@ -7,7 +7,7 @@ use super::{LogLine, Msg, Timer, ZbsActor};
 use stateright::actor::Out;
 
 /// Which of the model file's topology updates and chunk failures happened.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OperatorState {
     pub topo_sent: Vec<bool>,
     pub failures_sent: Vec<bool>,

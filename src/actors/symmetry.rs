@@ -553,13 +553,13 @@ impl Rename<'_> {
                     ActorState::Operator(_) | ActorState::Client(_) => ActorState::clone(a),
                 })
             }),
-            network: Network::new_unordered_nonduplicating(s.network.iter_all().map(|e| {
-                Envelope {
+            network: Network::new_unordered_nonduplicating(
+                super::model::envelopes(&s.network).map(|e| Envelope {
                     src: self.id(e.src),
                     dst: self.id(e.dst),
                     msg: self.msg(e.msg),
-                }
-            })),
+                }),
+            ),
             timers_set: self.slots(&s.timers_set, |ts| {
                 let mut t2 = Timers::new();
                 for t in ts.iter() {

@@ -2,6 +2,7 @@
 
 use super::{Format, exit};
 use crate::actors::model;
+use crate::engine::distributed::Workers;
 use crate::engine::{Options, Progress};
 use crate::verdicts;
 use std::path::PathBuf;
@@ -49,6 +50,20 @@ pub struct CheckArgs {
     /// Skip the liveness properties (they need the whole state graph in memory).
     #[arg(long)]
     pub no_liveness: bool,
+    /// Explore on timely dataflow, with --threads workers (safety only: add --no-liveness).
+    /// The same states, verdicts and counterexample lengths as the default search.
+    #[arg(long, conflicts_with_all = ["simulate", "replay_seed", "coverage"])]
+    pub timely: bool,
+    /// Explore on timely dataflow across processes (implies --timely): FILE lists one
+    /// host:port per process, in process order (timely's host file). Start one `zbs-mc check`
+    /// per line, the same arguments each, with its own --process; each prints the same
+    /// report. Each runs --threads workers (default 1).
+    #[arg(long, value_name = "FILE", requires = "process",
+          conflicts_with_all = ["simulate", "replay_seed", "coverage"])]
+    pub hosts: Option<PathBuf>,
+    /// This process's number in the --hosts file (from 0).
+    #[arg(long, value_name = "I", requires = "hosts")]
+    pub process: Option<usize>,
     /// Also print the action coverage: how many explored transitions fired each action,
     /// named by the ZBS function it mirrors (`never` for one that did not fire).
     #[arg(long, conflicts_with_all = ["simulate", "replay_seed"])]
@@ -96,6 +111,63 @@ pub fn parse_mib(text: &str) -> Result<u64, String> {
             u64::MAX >> 20
         )
     })
+}
+
+/// Sends what is written to the process's standard output to its standard error instead,
+/// until dropped.
+struct StdoutToStderr {
+    saved: libc::c_int,
+}
+
+impl StdoutToStderr {
+    fn new() -> Self {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        // SAFETY: dup and dup2 on the process's own standard descriptors, which stay open;
+        // no Rust object owns descriptor 1, so replacing it breaks no invariant.
+        let saved = unsafe {
+            let saved = libc::dup(1);
+            if saved >= 0 {
+                libc::dup2(2, 1);
+            }
+            saved
+        };
+        StdoutToStderr { saved }
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        if self.saved >= 0 {
+            // SAFETY: `saved` is the descriptor `new` duplicated from 1, still open.
+            unsafe {
+                libc::dup2(self.saved, 1);
+                libc::close(self.saved);
+            }
+        }
+    }
+}
+
+/// The timely workers `--timely` or `--hosts` ask for (`None`: the default search).
+fn timely_workers(args: &CheckArgs) -> Result<Option<Workers>, String> {
+    if !args.timely && args.hosts.is_none() {
+        return Ok(None);
+    }
+    if !args.no_liveness {
+        return Err(
+            "the timely search checks safety only: liveness needs the whole state \
+             graph in one process (specs/engine.md, \"Beyond one machine\"); add --no-liveness"
+                .to_string(),
+        );
+    }
+    Ok(Some(match (&args.hosts, args.process) {
+        (Some(hosts), Some(process)) => {
+            Workers::from_host_file(hosts, process, args.threads.unwrap_or(1))?
+        }
+        _ => Workers::Threads(args.threads.unwrap_or(Options::default().threads)),
+    }))
 }
 
 pub fn run(args: &CheckArgs) -> i32 {
@@ -151,8 +223,27 @@ pub fn run(args: &CheckArgs) -> i32 {
         stop_when_decided: args.stop_when_decided,
         symmetry: args.symmetry,
     };
+    let workers = match timely_workers(args) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
     let mut coverage = crate::verify::coverage::Coverage::new();
-    let mut run = {
+    let mut run = if let Some(workers) = &workers {
+        // timely prints how its processes connect on stdout, which is the report's.
+        let connecting = StdoutToStderr::new();
+        let run = verdicts::run_distributed(&model, &opts, workers);
+        drop(connecting);
+        match run {
+            Ok(run) => run,
+            Err(e) => {
+                eprintln!("error: timely: {e}");
+                return exit::BAD_INPUT;
+            }
+        }
+    } else {
         let mut scratch = Vec::new();
         let mut visit = |s: &model::ZbsState| coverage.visit(&model, s, &mut scratch);
         let observer: Option<&mut dyn FnMut(&model::ZbsState)> = if args.coverage {

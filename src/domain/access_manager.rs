@@ -7,7 +7,7 @@ use super::recover_cmd::RecoverCmd;
 use super::{Cid, Pid};
 use std::collections::BTreeMap;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct AccessManager {
     /// The lease owner of each pid that has one: the session (chunk) that is the pid's
     /// single access point.

@@ -27,7 +27,9 @@ use super::session::ChunkSession;
 pub type SessionGen = u8;
 
 /// The Access session's states (notes:775).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum SessionState {
     /// A new session was requested from meta and is not confirmed yet.
     Init,
@@ -51,7 +53,7 @@ impl SessionState {
 }
 
 /// The Session Follower / Handler of one chunk's Access.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AccessSession {
     pub state: SessionState,
     pub generation: SessionGen,

@@ -5,7 +5,9 @@ use super::recover_cmd::RecoverCmd;
 use super::{Cid, Pid};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ChunkStatus {
     Healthy,
     /// Slow disks or network: avoided as a new owner and as a migrate target.
@@ -15,7 +17,7 @@ pub enum ChunkStatus {
 }
 
 /// One row of the chunk table.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ChunkEntry {
     pub status: ChunkStatus,
     /// Capacity and used space, in the model's space units.
@@ -59,7 +61,7 @@ impl ChunkEntry {
 }
 
 /// All chunk rows, by cid.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct ChunkTable {
     pub chunks: BTreeMap<Cid, ChunkEntry>,
 }

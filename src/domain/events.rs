@@ -49,7 +49,7 @@ pub fn zone_label(name: &str) -> &str {
 }
 
 /// Why `AddRecoverCmdUnlock()` refused a candidate (its checks 1–4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Refusal {
     /// Check 1: the pid already has a command in `pid_cmds_`.
     PidHasCmd,
@@ -82,7 +82,7 @@ impl Refusal {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum MetaEvent {
     /// The migrate scan at low load (`ReGenerateMigrateForLocalizeInStoragePool()`).
     MigrateForLocalization,

@@ -51,7 +51,9 @@ crate::switch_options! {
 }
 
 /// Where an RPC handler thread is in the draft: the step it runs next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Stage {
     /// `PExtentHasCmdUnLock(pid)` (notes:389).
     HasCmd,
@@ -72,7 +74,7 @@ pub enum Stage {
 }
 
 /// One RPC handler thread running the draft: its request, where it is, and its locals.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AddMigrateCall {
     /// Which of the operator's requests this call answers (the RPC's caller).
     pub request: u8,
@@ -86,7 +88,7 @@ pub struct AddMigrateCall {
 
 /// The manual-migrate state beside RecoverManager: the RPC calls in progress (their handler
 /// threads' locals, by slot) and what the model needs to know of manual commands.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct ManualMigrates {
     /// RPC calls in progress, by handler slot (the smallest free one; specs A80).
     pub calls: BTreeMap<u8, AddMigrateCall>,
@@ -99,7 +101,7 @@ pub struct ManualMigrates {
 }
 
 /// Why the RPC returned an error: the draft's `Status` (notes:390–445).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RpcRefusal {
     /// `EDuplicate`: "pid: … already has migrate cmd" (notes:390).
     Duplicate,
@@ -122,7 +124,7 @@ pub enum RpcRefusal {
 }
 
 /// What one step of the RPC did (trace lines).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RpcEvent {
     /// The RPC arrived; `slot` is its handler thread.
     Received { req: MigrateRequest, slot: u8 },

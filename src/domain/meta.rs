@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 ///
 /// Each table is [`Shared`] (copy-on-write): a step copies only the tables it changes, so the
 /// checker's many meta states share the rest.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Meta {
     pub topology: Shared<Topology>,
     pub pextents: Shared<BTreeMap<Pid, PExtent>>,
@@ -29,7 +29,7 @@ pub struct Meta {
 }
 
 /// Static settings every meta operation may consult (never part of a state).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MetaConfig {
     pub variant: Variant,
     /// `max_recover_cmds_per_chunk`: command slots per chunk (ZBS default 128).

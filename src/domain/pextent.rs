@@ -5,7 +5,7 @@ use super::{Cid, Pid};
 /// One row of the pextent table.
 ///
 /// The lease owner is not here: ZBS keeps it in AccessManager (see `access_manager.rs`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PExtent {
     pub pid: Pid,
     /// Ordered replica holders, as in `location: 328196` = `[4, 2, 5]`.
@@ -29,7 +29,7 @@ pub struct PExtent {
 }
 
 /// Why `REPLACE REPLICA` was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ReplaceRefusal {
     StaleEpoch {
         current: u64,

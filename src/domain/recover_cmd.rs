@@ -3,7 +3,9 @@
 use super::{Cid, Pid};
 
 /// What `MakeMigrateCmd()` pushes onto `passive_waiting_migrate_`: a wish, not yet a command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct MigrateCandidate {
     pub pid: Pid,
     pub src: Cid,

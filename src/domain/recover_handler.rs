@@ -43,7 +43,7 @@ crate::switch_options! {
 
 /// The figures of a paced model (`[recover_pace]`), scaled to ticks and units: static,
 /// never part of a state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RecoverPace {
     /// Wall-clock minutes one tick stands for (remarks only; 0: unstated).
     pub minutes_per_tick: u16,
@@ -70,7 +70,7 @@ pub struct RecoverPace {
 
 /// The chunk's cache as the recover IO finds it (notes:269: the clean + free ratio of the LSM
 /// cache; specs A61).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CacheState {
     /// At most `cache_sustains` concurrent recovers: the cache serves them.
     Warm,
@@ -120,7 +120,19 @@ impl RecoverPace {
 
 /// One running copy: units copied, ticks since it started (or since its deadline was last
 /// extended), and the units copied at that moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct RecoverRun {
     pub progress: u8,
     pub elapsed: u8,
@@ -157,7 +169,7 @@ pub enum Tick {
 /// The chunk's recover handler in a paced model: its recover concurrency and its running
 /// copies, by pid and command number. In a model without `[recover_pace]` it stays empty, at
 /// concurrency 0, so it adds nothing to any state.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct RecoverHandler {
     pub concurrency: u8,
     pub runs: BTreeMap<(Pid, u32), RecoverRun>,

@@ -11,7 +11,7 @@ use super::{Cid, Pid};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// RecoverManager's containers.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct RecoverManager {
     /// Only `MakeMigrateCmd()` pushes here.
     pub passive_waiting_migrate: Vec<MigrateCandidate>,
@@ -45,7 +45,7 @@ pub struct RecoverManager {
 
 /// What the model remembers of the past only so that properties can speak of it: never read
 /// by a rule (specs A27).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Ghost {
     /// Pids one of whose commands `RevokeRecoverCmds()` (or a session's loss) took back.
     pub revoked_pids: BTreeSet<Pid>,
@@ -58,7 +58,7 @@ pub struct Ghost {
 
 /// A temporary-replica recover's source (`AddRecoverCmdUnlock()` check 2, notes:651): the
 /// epoch of the version the temporary replica holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TmpReplicaSrc {
     pub epoch: u64,
 }

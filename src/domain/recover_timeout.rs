@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 /// Temporary pextents of timed-out recovers that wait for their `EXTENT GC`: pid → the dst
 /// chunk they sit on. Empty in every model without `[recover_pace]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct RecoverTimeouts {
     pub gc_pending: BTreeMap<Pid, Cid>,
 }

@@ -52,7 +52,7 @@ impl Received {
 }
 
 /// One chunk's view of its session.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ChunkSession {
     pub cid: Cid,
     /// Leases this chunk holds (libmeta's cache).

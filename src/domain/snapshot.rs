@@ -24,7 +24,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A pid the next `[COW PEXTENT]` allocates, with the epoch meta gives it (the model file's
 /// `[volume] cow_pids`, in order: 363459, 363568, …).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct CowPid {
     pub pid: Pid,
     pub epoch: u64,
@@ -34,7 +36,7 @@ pub struct CowPid {
 /// last snapshot left, the pids copy-on-write will allocate, and the space the snapshots'
 /// exclusive data takes on chunks without meta's allocated figure showing it. Empty (no
 /// `[volume]` in the model file): nothing here ever happens.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Volume {
     /// The live volume's vtable: the pid of each vExtent (notes:170), in vExtent order.
     pub vtable: Vec<Pid>,
@@ -57,7 +59,7 @@ pub struct Volume {
 }
 
 /// What properties need of the past (specs A27's rule: no rule reads it).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct VolumeGhost {
     /// Pids one of whose recovers a revoked lease killed (`ELeaseExpired`).
     pub lease_expired: BTreeSet<Pid>,
@@ -84,7 +86,8 @@ impl Volume {
 #[derive(
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
-#[serde(tag = "what", rename_all = "snake_case")]
+// Trace JSON tags it by `what` (`trace::json::SnapshotMsgJson`); the checker's own
+// (binary) form of a state stays untagged.
 pub enum SnapshotMsg {
     /// meta → chunk, with its heartbeat: `REVOKE LEASE` of the vtable's pids (notes:126).
     RevokeLease { pids: Vec<Pid> },
@@ -106,7 +109,7 @@ pub enum SnapshotTimer {
 }
 
 /// What the snapshot road logs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SnapshotEvent {
     /// `REVOKE LEASE` by vtable: meta's owners of `owners_cleared` are gone, and `sessions`
     /// get the revoke with their heartbeat.

@@ -17,7 +17,9 @@ use std::sync::Arc;
 pub type NodeIx = u32;
 
 /// How deep a topo object sits. Chunks are `Node`s, always leaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Level {
     Root,
     Zone,
@@ -38,7 +40,7 @@ impl Level {
 }
 
 /// One topo object above the chunks.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TopoNode {
     pub name: String,
     pub level: Level,
@@ -174,7 +176,9 @@ impl TopologyTree {
 
 /// A failure domain at some level: a real topo object, or — for a chunk that hangs above
 /// that level (e.g. directly below `"topo"`) — the chunk alone, sharing it with nobody.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Domain {
     Object(NodeIx),
     Alone(Cid),
@@ -202,7 +206,51 @@ impl Hash for Topology {
     }
 }
 
+/// A state's topology as it travels between processes (`zbs-mc check --hosts`): where each
+/// chunk hangs, and the digest of the tree, which is static and not sent.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TopologyWire {
+    tree_digest: u64,
+    chunk_parent: BTreeMap<Cid, NodeIx>,
+}
+
+impl serde::Serialize for Topology {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        TopologyWire {
+            tree_digest: self.tree.digest,
+            chunk_parent: self.chunk_parent.clone(),
+        }
+        .serialize(ser)
+    }
+}
+
+/// A deserialised topology holds a placeholder tree (no objects, the sent digest) until
+/// [`Topology::rebind_tree`] gives it the model's.
+impl<'de> serde::Deserialize<'de> for Topology {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let wire = TopologyWire::deserialize(de)?;
+        Ok(Topology {
+            tree: Arc::new(TopologyTree {
+                nodes: Vec::new(),
+                graph: DiGraph::new(),
+                digest: wire.tree_digest,
+            }),
+            chunk_parent: wire.chunk_parent,
+        })
+    }
+}
+
 impl Topology {
+    /// Gives a deserialised topology the model's tree (`tree`), which must be the one it
+    /// was serialised with (same digest).
+    pub fn rebind_tree(&mut self, tree: &Arc<TopologyTree>) {
+        assert_eq!(
+            self.tree.digest, tree.digest,
+            "a state's topology rebound to another model's tree"
+        );
+        self.tree = Arc::clone(tree);
+    }
+
     pub fn parent_of(&self, cid: Cid) -> Option<NodeIx> {
         self.chunk_parent.get(&cid).copied()
     }

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// Why a switch exists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SwitchKind {
     /// A proposed fix; the default is today's code.
@@ -96,7 +96,7 @@ macro_rules! switch_options {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         $vis enum $name {
             $( $(#[$vmeta])* $option ),+
         }
@@ -152,7 +152,7 @@ macro_rules! registry {
         doc $doc:literal ;
     )+ ) => {
         /// The option of every switch for one run (see [`SWITCHES`] for what each means).
-        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub struct Variant {
             $( #[doc = $doc] pub $field: $ty, )+
         }

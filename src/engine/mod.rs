@@ -5,11 +5,13 @@
 //! ignored with one thread, and `Path` has no serde. See `specs/engine.md`.
 //!
 //! Entry points: [`explore`], [`explore_symmetric`] (safety: `Always` / `Sometimes`, plus
-//! `Eventually` via the liveness checker), [`check_liveness`] and friends (leads-to / eventually
+//! `Eventually` via the liveness checker), [`explore_actors_distributed`] (safety on timely
+//! dataflow, in one process or several), [`check_liveness`] and friends (leads-to / eventually
 //! under weak fairness, lasso counterexamples), [`simulate`] (seeded random walks).
 
 pub(crate) mod actor_repr;
 mod bfs;
+pub mod distributed;
 pub mod fingerprint;
 mod graph;
 use graph::Observer;
@@ -322,6 +324,44 @@ where
         bfs::run(model, &Actors(Canonical), opts)
     } else {
         bfs::run(model, &Actors(Identity), opts)
+    }
+}
+
+/// [`explore_actors`] on timely dataflow, by `workers` in this process or across processes
+/// (module [`distributed`]): same states and verdicts, counterexamples of the same length;
+/// `eventually` properties come out `Unknown` (liveness is not distributed). `codec` moves
+/// states between workers.
+pub fn explore_actors_distributed<A, Cfg, H, C>(
+    model: &ActorModel<A, Cfg, H>,
+    codec: C,
+    workers: &distributed::Workers,
+    opts: &Options,
+) -> Result<Outcome<ActorModel<A, Cfg, H>>, String>
+where
+    A: PackableActor + Clone + 'static,
+    Cfg: Clone + Send + Sync + 'static,
+    H: PackableHistory + 'static,
+    C: distributed::Codec<ActorModelState<A, H>> + 'static,
+    ActorModel<A, Cfg, H>: ActorSymmetric<A, H>,
+{
+    let model = std::sync::Arc::new(model.clone());
+    let codec = std::sync::Arc::new(codec);
+    if opts.symmetry {
+        distributed::run(
+            model,
+            std::sync::Arc::new(Actors(Canonical)),
+            codec,
+            workers,
+            opts,
+        )
+    } else {
+        distributed::run(
+            model,
+            std::sync::Arc::new(Actors(Identity)),
+            codec,
+            workers,
+            opts,
+        )
     }
 }
 

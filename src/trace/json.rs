@@ -133,6 +133,18 @@ fn is_first_session(g: &crate::domain::access_session::SessionGen) -> bool {
     *g == 0
 }
 
+/// [`crate::domain::snapshot::SnapshotMsg`] as a trace writes it: tagged by `what`.
+#[derive(Serialize, Deserialize)]
+#[serde(
+    remote = "crate::domain::snapshot::SnapshotMsg",
+    tag = "what",
+    rename_all = "snake_case"
+)]
+enum SnapshotMsgJson {
+    RevokeLease { pids: Vec<Pid> },
+    RecoverFailed { cmd: RecoverCmd },
+}
+
 /// [`Msg`], serialisable.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
@@ -174,6 +186,7 @@ pub enum MsgRecord {
         index: u8,
     },
     Snapshot {
+        #[serde(with = "SnapshotMsgJson")]
         msg: crate::domain::snapshot::SnapshotMsg,
     },
     RecoverTimedOut {

@@ -62,7 +62,9 @@ pub const CLUSTER_VERY_HIGH_PERCENT: u64 = 90;
 
 /// Why a migrate was proposed: the ZBS caller of `MakeMigrateCmd()` that made it, so traces
 /// can say `Migrate for localization in storage pool: system`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum MigrateReason {
     /// `RepairPExtentForLocalization()` (low load).
     Localization,

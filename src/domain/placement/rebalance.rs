@@ -22,7 +22,9 @@ pub const BALANCE_MARGIN_PERCENT: u64 = 10;
 /// (specs A40): low < 50 % ≤ medium < 80 % ≤ high < 90 % ≤ very high. The notes name the
 /// levels (notes:79, notes:319, notes:605) and give only the very-high figure (notes:331,
 /// 90 % allocated).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum LoadLevel {
     /// Localization (`RepairPExtentForLocalization()`).
     Low,

@@ -19,7 +19,9 @@ use std::collections::BTreeSet;
 ///
 /// A chunk that hangs directly below `"topo"` (unplaced) has no zone, rack or brick: it adds
 /// a node but no domain at the higher levels (specs A49).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct SafetyRank {
     pub zone_misfit: u8,
     pub zones: u8,

@@ -1,0 +1,232 @@
+//! The timely search (`zbs-mc check --timely`, `--hosts`) against the default search: same
+//! states, depth and verdicts, counterexamples of the same length that are real paths, on
+//! every shipped model; and two `zbs-mc` processes on loopback print the same report.
+
+mod common;
+
+use std::process::Command;
+use zbs_mc::actors::codec::StateCodec;
+use zbs_mc::actors::model;
+use zbs_mc::engine::distributed::Workers;
+use zbs_mc::engine::{self, Options, Outcome, StopReason, Verdict};
+
+type Summary = (
+    u64,
+    u32,
+    bool,
+    Option<StopReason>,
+    Vec<(String, Verdict, Option<usize>)>,
+);
+
+fn summary(o: &Outcome<model::ZbsModel>) -> Summary {
+    let props = o
+        .properties
+        .iter()
+        .map(|p| {
+            (
+                p.name.to_string(),
+                p.verdict,
+                p.trace.as_ref().map(|t| t.len()),
+            )
+        })
+        .collect();
+    (
+        o.unique_states,
+        o.max_depth,
+        o.complete,
+        o.stopped_by,
+        props,
+    )
+}
+
+#[test]
+fn timely_agrees_with_the_default_search_on_every_shipped_model() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.ends_with(".toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "{files:?}");
+    for file in files {
+        let s = common::load(&file);
+        let m = model::build(s.model_cfg(&s.variant));
+        // Everything; a model too large for the suite is compared to a depth bound (a
+        // states limit stops the default search mid-level, the timely one between levels).
+        let mut opts = Options {
+            threads: 1,
+            max_states: Some(60_000),
+            ..common::exhaustive()
+        };
+        let mut one = engine::explore_actors(&m, &opts);
+        if !one.complete {
+            opts = Options {
+                threads: 1,
+                max_depth: Some(12),
+                ..common::exhaustive()
+            };
+            one = engine::explore_actors(&m, &opts);
+        }
+        let timely = engine::explore_actors_distributed(
+            &m,
+            StateCodec::new(&m.cfg),
+            &Workers::Threads(2),
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(summary(&timely), summary(&one), "{file}");
+        for p in &timely.properties {
+            if let Some(t) = &p.trace {
+                assert!(
+                    t.is_valid_for(&m),
+                    "{file}: {}'s trace is not a path",
+                    p.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn timely_with_symmetry_agrees_with_the_default_search() {
+    let s = common::load("symmetric-chunks.toml");
+    let cfg = s.model_cfg(&s.variant);
+    let codec = StateCodec::new(&cfg);
+    let m = model::build(cfg);
+    let opts = Options {
+        threads: 1,
+        symmetry: true,
+        ..common::exhaustive()
+    };
+    let one = engine::explore_actors(&m, &opts);
+    let timely =
+        engine::explore_actors_distributed(&m, codec, &Workers::Threads(3), &opts).unwrap();
+    assert_eq!(summary(&timely), summary(&one));
+}
+
+/// A free loopback port (bound, then let go: the process binds it again at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn report_without_timings(json: &[u8]) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(json)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(json)));
+    for key in ["seconds", "peak_rss_bytes", "liveness_seconds"] {
+        v.as_object_mut().unwrap().remove(key);
+    }
+    v
+}
+
+#[test]
+fn two_processes_on_loopback_print_the_report_of_one() {
+    let bin = env!("CARGO_BIN_EXE_zbs-mc");
+    let model = common::model_path("incident-a-lease-leak.toml");
+    let hosts = std::env::temp_dir().join(format!("zbs-mc-hosts-{}.txt", std::process::id()));
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let args = |extra: &[&str]| {
+        let mut c = Command::new(bin);
+        c.arg("check")
+            .arg(&model)
+            .args(["--no-liveness", "--quiet", "--format", "json"])
+            .args(extra);
+        c
+    };
+    let p1 = args(&["--hosts", hosts.to_str().unwrap(), "--process", "1"]).output_spawned();
+    let p0 = args(&["--hosts", hosts.to_str().unwrap(), "--process", "0"])
+        .output()
+        .unwrap();
+    let p1 = p1.wait_with_output().unwrap();
+    std::fs::remove_file(&hosts).unwrap();
+    let alone = args(&["--threads", "1"]).output().unwrap();
+    // Incident A's leak is found: exit 1, from every process.
+    for out in [&p0, &p1, &alone] {
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (r0, r1, ra) = (
+        report_without_timings(&p0.stdout),
+        report_without_timings(&p1.stdout),
+        report_without_timings(&alone.stdout),
+    );
+    assert_eq!(r0, r1, "the two processes disagree");
+    for key in ["states", "max_depth", "complete", "stopped_by", "result"] {
+        assert_eq!(r0[key], ra[key], "{key}");
+    }
+    let verdicts = |r: &serde_json::Value| -> Vec<(String, String, usize)> {
+        r["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let steps = p["trace"].as_array().map_or(0, Vec::len);
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["verdict"].as_str().unwrap().to_string(),
+                    steps,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&r0), verdicts(&ra));
+}
+
+#[test]
+fn the_timely_search_refuses_liveness_and_a_bad_host_file() {
+    let bin = env!("CARGO_BIN_EXE_zbs-mc");
+    let model = common::model_path("incident-a-lease-leak.toml");
+    let out = Command::new(bin)
+        .args(["check", model.to_str().unwrap(), "--timely"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add --no-liveness"));
+    let hosts = std::env::temp_dir().join(format!("zbs-mc-badhosts-{}.txt", std::process::id()));
+    std::fs::write(&hosts, "127.0.0.1:1\n").unwrap();
+    let out = Command::new(bin)
+        .args([
+            "check",
+            model.to_str().unwrap(),
+            "--no-liveness",
+            "--process",
+            "3",
+            "--hosts",
+        ])
+        .arg(&hosts)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&hosts).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lists 1 processes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `Command::spawn` with its output captured.
+trait SpawnCaptured {
+    fn output_spawned(&mut self) -> std::process::Child;
+}
+
+impl SpawnCaptured for Command {
+    fn output_spawned(&mut self) -> std::process::Child {
+        self.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
