@@ -285,15 +285,8 @@ pub fn run_visiting(
     liveness: bool,
     on_state: Option<&mut dyn FnMut(&ZbsState)>,
 ) -> Run {
-    let started = std::time::Instant::now();
-    let symmetry = opts.symmetry.then(|| audit_symmetry(model, opts));
-    let reduced = symmetry.as_ref().is_some_and(SymmetryUse::applied);
-    let opts = &Options {
-        symmetry: reduced,
-        // The audit spent part of the time budget.
-        timeout: opts.timeout.map(|t| t.saturating_sub(started.elapsed())),
-        ..opts.clone()
-    };
+    let (symmetry, opts) = audited(model, opts);
+    let opts = &opts;
     // Liveness properties this model's budgets allow (the others are reported skipped).
     let (skipped, checked): (Vec<_>, Vec<_>) = properties::LIVENESS
         .iter()
@@ -315,6 +308,20 @@ pub fn run_visiting(
     assemble(model, safety, live, liveness, &skipped, symmetry)
 }
 
+/// With `opts.symmetry`, the audit of the symmetry contract, and the options to explore
+/// with: symmetry only where the audit found it holds, the time budget less the audit's time.
+fn audited(model: &ZbsModel, opts: &Options) -> (Option<SymmetryUse>, Options) {
+    let started = std::time::Instant::now();
+    let symmetry = opts.symmetry.then(|| audit_symmetry(model, opts));
+    let reduced = symmetry.as_ref().is_some_and(SymmetryUse::applied);
+    let opts = Options {
+        symmetry: reduced,
+        timeout: opts.timeout.map(|t| t.saturating_sub(started.elapsed())),
+        ..opts.clone()
+    };
+    (symmetry, opts)
+}
+
 /// [`run`] without liveness, on timely dataflow (`engine::explore_actors_distributed`): by
 /// `workers` threads of this process or the processes of a cluster, each of which gets the
 /// same run. An error is the cluster's (a process could not connect).
@@ -323,16 +330,9 @@ pub fn run_distributed(
     opts: &Options,
     workers: &engine::distributed::Workers,
 ) -> Result<Run, String> {
-    let started = std::time::Instant::now();
-    let symmetry = opts.symmetry.then(|| audit_symmetry(model, opts));
-    let reduced = symmetry.as_ref().is_some_and(SymmetryUse::applied);
-    let opts = &Options {
-        symmetry: reduced,
-        timeout: opts.timeout.map(|t| t.saturating_sub(started.elapsed())),
-        ..opts.clone()
-    };
+    let (symmetry, opts) = audited(model, opts);
     let codec = crate::actors::codec::StateCodec::new(&model.cfg);
-    let safety = engine::explore_actors_distributed(model, codec, workers, opts)?;
+    let safety = engine::explore_actors_distributed(model, codec, workers, &opts)?;
     Ok(assemble(model, safety, None, false, &[], symmetry))
 }
 

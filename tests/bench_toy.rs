@@ -83,6 +83,7 @@ fn single_config_run_and_bad_arguments() {
         name: "tiny".into(),
         run: Box::new(|_, t| run_ours("tiny", &Toy::new(1, 1, 0, 0, true).unwrap(), t)),
         large: false,
+        timely_processes: None,
     }];
     assert_eq!(run(&parse(&["bench", "tiny"]), &extra).unwrap(), 0);
 }

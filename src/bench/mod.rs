@@ -40,6 +40,10 @@ pub enum Engine {
     /// What `zbs-mc check MODEL` does by default: the safety and the liveness properties
     /// from one exploration (`engine::check_actors`); the ZBS models only.
     Check,
+    /// `zbs-mc check MODEL --no-liveness --timely`: the safety search on timely dataflow,
+    /// every state (`engine::explore_actors_distributed`); the ZBS models only. The standard
+    /// set also runs it across two processes (`--hosts`).
+    Timely,
 }
 
 impl Engine {
@@ -49,6 +53,7 @@ impl Engine {
             Engine::Ours => "ours",
             Engine::Stateright => "stateright",
             Engine::Check => "check",
+            Engine::Timely => "timely",
         }
     }
 }
@@ -185,6 +190,10 @@ pub struct BenchModel {
     /// Too large for stateright's BFS and for one thread: the standard set runs only
     /// [`Engine::Check`] on every thread, within [`LARGE_LIMITS`].
     pub large: bool,
+    /// The model file whose timely search the standard set also times: `zbs-mc check FILE
+    /// --no-liveness --timely` with one worker, against two such processes with one worker
+    /// each on loopback (`--hosts`).
+    pub timely_processes: Option<String>,
 }
 
 /// The memory (MiB) and time (s) a [`BenchModel::large`] run may take before it stops
@@ -231,6 +240,111 @@ where
         peak_heap_bytes: heap_of(seconds, || explore(&opts)),
         ..row_from_outcome(name, threads, start, &out)
     }
+}
+
+/// One run of the timely safety search (every state), measured as [`measure_ours`] measures.
+pub fn measure_timely<M: Model>(
+    name: &str,
+    threads: usize,
+    explore: impl Fn(&Options) -> engine::Outcome<M>,
+) -> BenchRow
+where
+    M::Action: Debug,
+{
+    let start = engine::current_rss_bytes().unwrap_or(0);
+    let opts = Options {
+        stop_when_decided: false,
+        ..bench_options(threads, false)
+    };
+    let (out, seconds, runs) = timed(|| explore(&opts));
+    BenchRow {
+        engine: Engine::Timely,
+        seconds,
+        runs,
+        ..row_from_outcome(name, threads, start, &out)
+    }
+}
+
+/// `zbs-mc check FILE --no-liveness --timely --threads 1` in one process, then across
+/// `processes` processes of one worker each on loopback (`--hosts`): rows named `name` and
+/// `name ×N processes` (`threads`: workers in all; memory: process 0's). Process 0 starts
+/// first so that the others connect at once.
+fn run_timely_processes(name: &str, file: &str, processes: usize) -> anyhow::Result<Vec<BenchRow>> {
+    let exe = std::env::current_exe().context("locating the current executable")?;
+    let check = |extra: &[String]| {
+        let mut c = std::process::Command::new(&exe);
+        c.args([
+            "check",
+            file,
+            "--no-liveness",
+            "--quiet",
+            "--format",
+            "json",
+        ])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+        c
+    };
+    let row =
+        |label: &str, workers: usize, out: std::process::Output| -> anyhow::Result<BenchRow> {
+            // Exit 1 is a violation found (the model's expectation), not a failure.
+            if !matches!(out.status.code(), Some(0 | 1)) {
+                bail!("{label}: zbs-mc check failed: {}", out.status);
+            }
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .with_context(|| format!("{label}: parsing the check report"))?;
+            Ok(BenchRow {
+                name: label.to_string(),
+                engine: Engine::Timely,
+                threads: workers,
+                states: report["states"].as_u64().unwrap_or(0),
+                seconds: report["seconds"].as_f64().unwrap_or(f64::NAN),
+                peak_rss_bytes: report["peak_rss_bytes"].as_u64().unwrap_or(0),
+                start_rss_bytes: 0,
+                complete: report["complete"].as_bool().unwrap_or(false),
+                violations: Vec::new(),
+                runs: 1,
+                peak_heap_bytes: None,
+            })
+        };
+    let one = check(&["--timely".into(), "--threads".into(), "1".into()])
+        .output()
+        .context("running zbs-mc check --timely")?;
+    let mut rows = vec![row(name, 1, one)?];
+    let hosts = std::env::temp_dir().join(format!("zbs-mc-bench-hosts-{}", std::process::id()));
+    let ports = (0..processes)
+        .map(|_| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            Ok(format!("127.0.0.1:{}\n", l.local_addr()?.port()))
+        })
+        .collect::<std::io::Result<String>>()?;
+    std::fs::write(&hosts, ports)?;
+    let children = (0..processes)
+        .map(|i| {
+            let mut c = check(&[
+                "--hosts".into(),
+                hosts.display().to_string(),
+                "--process".into(),
+                i.to_string(),
+                "--threads".into(),
+                "1".into(),
+            ]);
+            let child = c.spawn();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            child
+        })
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("starting the timely processes")?;
+    let outs = children
+        .into_iter()
+        .map(|c| c.wait_with_output())
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let _ = std::fs::remove_file(&hosts);
+    let label = format!("{name} ×{processes} processes");
+    let first = outs.into_iter().next().expect("at least one process");
+    rows.push(row(&label, processes, first)?);
+    Ok(rows)
 }
 
 /// One run of the default check (`check`: the safety outcome and the liveness outcome of one
@@ -493,6 +607,7 @@ pub fn run(args: &BenchArgs, extra: &[BenchModel]) -> anyhow::Result<i32> {
             (Engine::Check, _) => {
                 bail!("--engine check is for the ZBS models (the toy has no liveness properties)")
             }
+            (Engine::Timely, _) => bail!("--engine timely is for the ZBS models"),
         }
     } else if let Some(b) = extra.iter().find(|b| &b.name == model) {
         (b.run)(args.engine, threads)
@@ -600,6 +715,26 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
             }
         }
         rows.extend(done);
+    }
+    for b in extra {
+        let Some(file) = &b.timely_processes else {
+            continue;
+        };
+        match run_timely_processes(&b.name, file, 2) {
+            Ok(done) => {
+                if args.format == Format::Text {
+                    for r in &done {
+                        print_row(r);
+                    }
+                    print_ratio(&done[1], &done[0], "timely: 1 process / 2 processes");
+                }
+                rows.extend(done);
+            }
+            Err(err) => {
+                failed = true;
+                eprintln!("{} (timely processes): {err:#}", b.name);
+            }
+        }
     }
     if args.format == Format::Json {
         crate::cli::outln!("{}", serde_json::to_string(&rows)?);

@@ -40,6 +40,12 @@ fn zbs_models() -> Vec<BenchModel> {
                     }),
                     Engine::Stateright => bench::run_stateright(name, m, threads),
                     // What `zbs-mc check MODEL` runs: safety and liveness, one exploration.
+                    Engine::Timely => bench::measure_timely(name, threads, |o| {
+                        let workers = crate::engine::distributed::Workers::Threads(threads);
+                        let codec = crate::actors::codec::StateCodec::new(&m.cfg);
+                        crate::engine::explore_actors_distributed(&m, codec, &workers, o)
+                            .unwrap_or_else(|e| panic!("timely: {e}"))
+                    }),
                     Engine::Check => bench::measure_check(name, threads, large, |o| {
                         let live: Vec<_> = properties::LIVENESS
                             .iter()
@@ -51,6 +57,7 @@ fn zbs_models() -> Vec<BenchModel> {
                 }
             }),
             large,
+            timely_processes: (name == "bench-five-chunks-large").then(|| path.to_string()),
         })
         .collect()
 }
