@@ -267,8 +267,8 @@ where
 
 /// `zbs-mc check FILE --no-liveness --timely --threads 1` in one process, then across
 /// `processes` processes of one worker each on loopback (`--hosts`): rows named `name` and
-/// `name ×N processes` (`threads`: workers in all; memory: process 0's). Process 0 starts
-/// first so that the others connect at once.
+/// `name/Np` (`threads`: workers in all; memory: process 0's). Process 0 starts first, and
+/// each next one 200 ms later.
 fn run_timely_processes(name: &str, file: &str, processes: usize) -> anyhow::Result<Vec<BenchRow>> {
     let exe = std::env::current_exe().context("locating the current executable")?;
     let check = |extra: &[String]| {
@@ -341,7 +341,7 @@ fn run_timely_processes(name: &str, file: &str, processes: usize) -> anyhow::Res
         .map(|c| c.wait_with_output())
         .collect::<std::io::Result<Vec<_>>>()?;
     let _ = std::fs::remove_file(&hosts);
-    let label = format!("{name} ×{processes} processes");
+    let label = format!("{name}/{processes}p");
     let first = outs.into_iter().next().expect("at least one process");
     rows.push(row(&label, processes, first)?);
     Ok(rows)
