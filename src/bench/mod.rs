@@ -251,17 +251,15 @@ pub fn measure_timely<M: Model>(
 where
     M::Action: Debug,
 {
-    let start = engine::current_rss_bytes().unwrap_or(0);
-    let opts = Options {
-        stop_when_decided: false,
-        ..bench_options(threads, false)
+    let every_state = |o: &Options| {
+        explore(&Options {
+            stop_when_decided: false,
+            ..o.clone()
+        })
     };
-    let (out, seconds, runs) = timed(|| explore(&opts));
     BenchRow {
         engine: Engine::Timely,
-        seconds,
-        runs,
-        ..row_from_outcome(name, threads, start, &out)
+        ..measure_ours(name, threads, false, every_state)
     }
 }
 

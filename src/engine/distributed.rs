@@ -359,7 +359,8 @@ where
     } else {
         super::Progress::Quiet
     });
-    let mut bytes = Vec::new();
+    // Each encoding is sent as it is; the next starts with the last one's size reserved.
+    let mut last_len = 0;
     let mut encoded = C::Cache::default();
     let mut decoded = C::Cache::default();
     let mut send_state = |input: &mut InputHandleVec<u32, Wire>,
@@ -368,13 +369,10 @@ where
                           parent: Fingerprint,
                           state: &M::State| {
         if sent.insert(fp) {
-            bytes.clear();
+            let mut bytes = Vec::with_capacity(last_len);
             codec.encode(&mut encoded, state, &mut bytes);
-            input.send(Wire::State {
-                fp,
-                parent,
-                bytes: bytes.clone(),
-            });
+            last_len = bytes.len();
+            input.send(Wire::State { fp, parent, bytes });
         }
     };
     if me == 0 {
