@@ -246,10 +246,6 @@ where
     // be a duplicate (a state generated twice in one batch is checked twice; the first
     // discovery still wins, since discoveries are ranked by generation order).
     let check_on_expand = R::LOSSY;
-    let n_safety = props
-        .iter()
-        .filter(|p| p.expectation != Expectation::Eventually)
-        .count();
     let mut limits = Limits::new(opts);
     let mut reporter = Reporter::new(opts.progress);
     let visited = Visited::new();
@@ -257,13 +253,7 @@ where
     // `decided[i]`: a discovery for property i is final (found in an earlier batch).
     let mut decided = vec![false; props.len()];
     let mut found: Found = vec![None; props.len()];
-    let all_decided = |decided: &[bool]| {
-        n_safety > 0
-            && props
-                .iter()
-                .zip(decided)
-                .all(|(p, d)| *d || p.expectation == Expectation::Eventually)
-    };
+    let all_decided = |decided: &[bool]| super::safety_decided(&props, decided.iter().copied());
 
     let mut init_level = Vec::new();
     for (i, s) in model.init_states().into_iter().enumerate() {

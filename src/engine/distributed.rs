@@ -27,9 +27,13 @@ use super::progress::Reporter;
 use super::repr::Repr;
 use super::trace::{Replayed, Trace, replay};
 use super::visited::ROOT;
-use super::{Options, Outcome, PropertyResult, StopReason, Verdict, discovers, safety_verdict};
+use super::{
+    Options, Outcome, PropertyResult, StopReason, Verdict, discovers, safety_decided,
+    safety_verdict,
+};
 use stateright::{Expectation, Model};
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::path::Path;
@@ -195,12 +199,16 @@ struct Mail {
 impl Mail {
     fn take(&mut self, wire: Wire) {
         match wire {
-            Wire::State { fp, parent, bytes } => {
-                let slot = self.states.entry(fp).or_insert((parent, Vec::new()));
-                if slot.1.is_empty() || parent < slot.0 {
-                    *slot = (parent, bytes);
+            Wire::State { fp, parent, bytes } => match self.states.entry(fp) {
+                Entry::Vacant(v) => {
+                    v.insert((parent, bytes));
                 }
-            }
+                Entry::Occupied(mut o) => {
+                    if parent < o.get().0 {
+                        o.insert((parent, bytes));
+                    }
+                }
+            },
             Wire::Report { from, report, .. } => self.reports.push((from, report)),
             Wire::Parent { fp, parent, .. } => {
                 self.parents.insert(fp, parent);
@@ -340,10 +348,6 @@ where
     };
 
     let props = model.properties();
-    let n_safety = props
-        .iter()
-        .filter(|p| p.expectation != Expectation::Eventually)
-        .count();
     // Owned fingerprints and their parents.
     let mut visited: HashMap<Fingerprint, Fingerprint> = HashMap::new();
     // Fingerprints this worker has sent: each successor goes to its owner once.
@@ -429,12 +433,7 @@ where
             }
             // (A limit leaves `depth` at the last level expanded, as the one-process search.)
             depth = level - 1;
-            let decided = n_safety > 0
-                && props
-                    .iter()
-                    .zip(&found)
-                    .all(|(p, f)| f.is_some() || p.expectation == Expectation::Eventually);
-            if opts.stop_when_decided && decided {
+            if opts.stop_when_decided && safety_decided(&props, found.iter().map(Option::is_some)) {
                 stopped = Some(StopReason::Decided);
                 break;
             }
@@ -478,11 +477,12 @@ where
             let memo = repr.memo(&scratch, &state);
             model.actions(&state, &mut actions);
             for action in actions.drain(..) {
-                if let Some(Some(next)) =
-                    repr.successor_fingerprint(model, &memo, &mut scratch, &state, &action)
-                    && sent.contains(&next)
-                {
-                    continue;
+                // A successor told unbuilt that this worker has sent already, or none at all,
+                // is not built.
+                match repr.successor_fingerprint(model, &memo, &mut scratch, &state, &action) {
+                    Some(Some(next)) if sent.contains(&next) => continue,
+                    Some(None) => continue,
+                    Some(Some(_)) | None => {}
                 }
                 let Some(next) = model.next_state(&state, action) else {
                     continue;

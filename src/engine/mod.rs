@@ -216,6 +216,21 @@ pub(crate) fn discovers<M: Model>(model: &M, p: &Property<M>, state: &M::State) 
     }
 }
 
+/// Whether every safety property is decided (`decided[i]`: property `i` has its discovery),
+/// there being at least one; `eventually` properties are not safety's to decide.
+pub(crate) fn safety_decided<M: Model>(
+    props: &[Property<M>],
+    decided: impl IntoIterator<Item = bool>,
+) -> bool {
+    let mut any = false;
+    let all = props.iter().zip(decided).all(|(p, d)| {
+        let safety = p.expectation != Expectation::Eventually;
+        any |= safety;
+        d || !safety
+    });
+    any && all
+}
+
 /// The verdict of an `always` or `sometimes` property: whether a state was found that
 /// violates it (`always`) or satisfies it (`sometimes`), and whether everything was explored.
 pub(crate) fn safety_verdict(expectation: &Expectation, found: bool, complete: bool) -> Verdict {
