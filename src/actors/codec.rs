@@ -15,9 +15,11 @@ use std::sync::Arc;
 
 /// A [`ZbsState`] as it is sent.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct WireState<Bytes> {
-    /// Per actor: its state's fingerprint and its state, bincode-encoded.
-    actors: Vec<(u64, Bytes)>,
+struct WireState<'a> {
+    /// Per actor: its state's fingerprint and its state, bincode-encoded (a byte string, one
+    /// copy, not a sequence of `u8`s).
+    #[serde(borrow)]
+    actors: Vec<(u64, &'a serde_bytes::Bytes)>,
     /// `(src, dst, msg)`, once per copy in flight.
     envelopes: Vec<(usize, usize, Msg)>,
     timers: Vec<Vec<Timer>>,
@@ -76,7 +78,7 @@ impl Codec<ZbsState> for StateCodec {
             .iter()
             .map(|a| {
                 let (_, fp, bytes) = &cache.encoded[&(Arc::as_ptr(a) as usize)];
-                (*fp, &bytes[..])
+                (*fp, serde_bytes::Bytes::new(bytes))
             })
             .collect();
         let wire = WireState {
@@ -95,7 +97,7 @@ impl Codec<ZbsState> for StateCodec {
     }
 
     fn decode(&self, cache: &mut ActorCache, bytes: &[u8]) -> ZbsState {
-        let wire: WireState<&[u8]> = bincode::deserialize(bytes).expect("bytes the codec encoded");
+        let wire: WireState<'_> = bincode::deserialize(bytes).expect("bytes the codec encoded");
         let n = wire.actors.len();
         if cache.decoded.len() >= CACHE_CAP {
             cache.decoded.clear();

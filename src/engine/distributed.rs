@@ -21,7 +21,7 @@
 //! from, not the first in the one-process generation order). Liveness needs the whole state
 //! graph in one place and is not checked here (`specs/engine.md`, "Beyond one machine").
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{Fingerprint, OwnedBuild};
 use super::limits::{Limits, peak_rss_bytes};
 use super::progress::Reporter;
 use super::repr::Repr;
@@ -161,6 +161,8 @@ enum Wire {
     State {
         fp: Fingerprint,
         parent: Fingerprint,
+        /// As a byte string (one copy), not a sequence of `u8`s.
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// Worker `from`'s report on the level before this epoch's, for worker `to`.
@@ -191,9 +193,9 @@ impl Wire {
 #[derive(Default)]
 struct Mail {
     /// Successors it owns, each with its smallest parent so far.
-    states: HashMap<Fingerprint, (Fingerprint, Vec<u8>)>,
+    states: HashMap<Fingerprint, (Fingerprint, Vec<u8>), OwnedBuild>,
     reports: Vec<(u64, LevelReport)>,
-    parents: HashMap<Fingerprint, Fingerprint>,
+    parents: HashMap<Fingerprint, Fingerprint, OwnedBuild>,
 }
 
 impl Mail {
@@ -349,9 +351,9 @@ where
 
     let props = model.properties();
     // Owned fingerprints and their parents.
-    let mut visited: HashMap<Fingerprint, Fingerprint> = HashMap::new();
+    let mut visited: HashMap<Fingerprint, Fingerprint, OwnedBuild> = HashMap::default();
     // Fingerprints this worker has sent: each successor goes to its owner once.
-    let mut sent: HashSet<Fingerprint> = HashSet::new();
+    let mut sent: HashSet<Fingerprint, OwnedBuild> = HashSet::default();
     let mut scratch = R::Scratch::default();
     // This process's own limits (time, memory); the states limit is checked on the totals.
     let mut limits = Limits::new(&Options {
@@ -368,7 +370,7 @@ where
     let mut encoded = C::Cache::default();
     let mut decoded = C::Cache::default();
     let mut send_state = |input: &mut InputHandleVec<u32, Wire>,
-                          sent: &mut HashSet<Fingerprint>,
+                          sent: &mut HashSet<Fingerprint, OwnedBuild>,
                           fp: Fingerprint,
                           parent: Fingerprint,
                           state: &M::State| {

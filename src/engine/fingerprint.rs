@@ -119,6 +119,37 @@ impl std::hash::BuildHasher for IdentityBuild {
     }
 }
 
+/// `BuildHasher` for maps keyed by the fingerprints one worker of a distributed search owns
+/// (`fp mod W` fixed): their lowest bits are alike, and a table indexed by them would crowd
+/// into a fraction of its buckets, so the halves are swapped.
+#[derive(Clone, Copy, Default)]
+pub struct OwnedBuild;
+
+/// Pass-through hasher with the halves of the `u64` swapped.
+#[derive(Default)]
+pub struct OwnedHasher(u64);
+
+impl Hasher for OwnedHasher {
+    fn write(&mut self, _bytes: &[u8]) {
+        unreachable!("OwnedHasher only hashes u64 fingerprints")
+    }
+    #[inline(always)]
+    fn write_u64(&mut self, w: u64) {
+        self.0 = w.rotate_right(32);
+    }
+    #[inline(always)]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::BuildHasher for OwnedBuild {
+    type Hasher = OwnedHasher;
+    fn build_hasher(&self) -> OwnedHasher {
+        OwnedHasher::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +177,20 @@ mod tests {
             shards.insert(fingerprint(&a) >> 58);
         }
         assert_eq!(shards.len(), 64);
+    }
+
+    #[test]
+    fn one_owners_fingerprints_spread_over_the_low_bits() {
+        use std::hash::BuildHasher;
+        // Worker 0 of 2 owns the even fingerprints: identity hashing would leave the odd
+        // buckets of its tables empty.
+        let mut low = HashSet::new();
+        for a in 0u64..4096 {
+            let fp = fingerprint(&a);
+            if fp % 2 == 0 {
+                low.insert(OwnedBuild.hash_one(fp) & 63);
+            }
+        }
+        assert_eq!(low.len(), 64);
     }
 }
