@@ -121,6 +121,23 @@ fn actor_representation_matches_the_plain_one_on_zbs_models() {
     }
 }
 
+/// The actor representation's shortcuts are exact on the ZBS model: on every successor of
+/// the first 3,000 states of recover-and-migrate, the unbuilt and the incremental
+/// fingerprints are the built successor's (`engine::check_actor_repr` panics otherwise), and
+/// every ZBS step is one the shortcut covers (a delivery or a timeout).
+#[test]
+fn the_actor_representation_is_exact_on_a_zbs_model() {
+    use zbs_mc::actors::model::build;
+    use zbs_mc::scenario::Scenario;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/recover-and-migrate.toml");
+    let s = Scenario::load(&path).unwrap();
+    let m = build(s.model_cfg(&s.variant));
+    let (checked, fast) = zbs_mc::engine::check_actor_repr(&m, 3000);
+    assert!(checked > 3000, "{checked} successors checked");
+    assert_eq!(fast, checked, "every ZBS step is a delivery or a timeout");
+}
+
 /// Fingerprints never merge distinct ZBS states: the engine's count equals a breadth-first
 /// search that tells states apart by `Eq` alone (a `HashSet` of whole states).
 ///

@@ -330,3 +330,64 @@ fn app_io(cfg: &ModelCfg, node: &mut MetaNode, pid: Pid, o: &mut Out<ZbsActor>) 
     }
     vec![LogLine::Meta(event)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actors::ActorState;
+    use crate::domain::shared::Shared;
+    use crate::engine::parts::{PartPool, SharedParts};
+    use stateright::Model;
+
+    /// Two different meta states whose tables are equal but in allocations of their own end
+    /// up holding the same tables once the engine offers their parts to one pool.
+    #[test]
+    fn a_new_meta_state_shares_tables_equal_to_held_ones() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/recover-and-migrate.toml"
+        );
+        let scenario = crate::scenario::Scenario::load(std::path::Path::new(path)).unwrap();
+        let model = crate::actors::model::build(scenario.model_cfg(&scenario.variant));
+        let init = model.init_states().remove(0);
+        let ActorState::Meta(node) = &*init.actor_states[0] else {
+            panic!("actor 0 is the meta");
+        };
+        let fresh = |m: &Meta| Meta {
+            topology: Shared::new((*m.topology).clone()),
+            pextents: Shared::new((*m.pextents).clone()),
+            chunks: Shared::new((*m.chunks).clone()),
+            recover: Shared::new((*m.recover).clone()),
+            access: Shared::new((*m.access).clone()),
+        };
+        // Distinct actor states (one scan fewer left), equal tables.
+        let variant = |scans: Option<u8>| {
+            let mut node = node.clone();
+            node.meta = fresh(&node.meta);
+            node.scans_left = scans;
+            ActorState::Meta(node)
+        };
+        let mut pool = PartPool::default();
+        let (mut a, mut b) = (variant(Some(7)), variant(Some(8)));
+        a.share_parts(&mut pool);
+        b.share_parts(&mut pool);
+        let (ActorState::Meta(a), ActorState::Meta(b)) = (&a, &b) else {
+            unreachable!()
+        };
+        let same = |x: &Meta, y: &Meta| {
+            [
+                std::ptr::eq(&*x.topology, &*y.topology),
+                std::ptr::eq(&*x.pextents, &*y.pextents),
+                std::ptr::eq(&*x.chunks, &*y.chunks),
+                std::ptr::eq(&*x.recover, &*y.recover),
+                std::ptr::eq(&*x.access, &*y.access),
+            ]
+        };
+        assert_eq!(
+            same(&a.meta, &b.meta),
+            [true; 5],
+            "every table of the second is the first's"
+        );
+        assert_eq!(same(&a.meta, &fresh(&a.meta)), [false; 5]);
+    }
+}

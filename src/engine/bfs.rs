@@ -541,7 +541,7 @@ where
 
         // Next level: the shards' parts merged back into sequential generation order, so that
         // among equally short paths the one a sequential BFS finds first is the one kept
-        // (for an actor model: lowest actor id and message first, e.g. meta before operator).
+        // (for an actor model: lowest actor id and message first).
         let parts: Vec<_> = next_parts
             .iter()
             .zip(&next_keys)
@@ -677,7 +677,7 @@ where
 /// the batched phases reproduce, so a level goes either way with the same result. Used for
 /// levels of one sub-chunk, which the batched path would expand on one thread as well, but
 /// after buffering every successor, locking 64 buckets and merging 64 shard parts: on a small
-/// model (incident A: 17 levels of about 25 states) that overhead was the bulk of the time.
+/// model (a few dozen states per level) that overhead is the bulk of the time.
 #[allow(clippy::too_many_arguments)]
 fn expand_level_alone<M, R>(
     model: &M,
@@ -737,7 +737,7 @@ fn chains_to(visited: &Visited, found: &Found) -> Vec<Option<Vec<Fingerprint>>> 
 
 /// The trace to each property's first discovery, replayed together: a state is replayed once
 /// for all the traces through it (chains share prefixes, and properties discovered at the
-/// same state share all of it — incident A: the leaked owner and the unsafe final location).
+/// same state share all of it).
 fn replay_found<M, R>(
     model: &M,
     repr: &R,
@@ -799,26 +799,20 @@ where
 mod tests {
     //! The two ways of expanding a level give one result.
     use super::*;
-    use crate::actors::model::{ZbsModel, ZbsState, build};
     use crate::engine::actor_repr::Actors;
     use crate::engine::symmetry::Identity;
+    use crate::engine::toy_actors::{Hub, HubState, hub};
     use stateright::Model;
-
-    fn zbs(file: &str) -> ZbsModel {
-        let path = format!("{}/models/{file}", env!("CARGO_MANIFEST_DIR"));
-        let scenario = crate::scenario::Scenario::load(std::path::Path::new(&path)).unwrap();
-        build(scenario.model_cfg(&scenario.variant))
-    }
 
     type Decided = (
         &'static str,
         Verdict,
-        Option<Trace<ZbsState, <ZbsModel as Model>::Action>>,
+        Option<Trace<HubState, <Hub as Model>::Action>>,
     );
 
     /// What a run decides: counts, depth, and each property's verdict and trace (compared
     /// as values: the `Debug` of equal networks may list messages in different orders).
-    fn summary(out: &Outcome<ZbsModel>) -> (u64, u32, Vec<Decided>) {
+    fn summary(out: &Outcome<Hub>) -> (u64, u32, Vec<Decided>) {
         let props = out
             .properties
             .iter()
@@ -829,18 +823,27 @@ mod tests {
 
     #[test]
     fn levels_expanded_alone_or_in_batches_agree() {
-        // recover-and-migrate: levels from 1 to thousands of states, violations at depth > 5.
-        let model = zbs("recover-and-migrate.toml");
+        // Three workers counting to two: levels from 1 to about a thousand states (more than
+        // one sub-chunk), a violation four steps deep.
+        let model = hub(3, 2);
         for threads in [1, 2] {
             let opts = Options {
                 threads,
+                stop_when_decided: false,
                 ..Options::default()
             };
             let batched = run_with(&model, &Actors(Identity), &opts, Some(0));
             let alone = run_with(&model, &Actors(Identity), &opts, Some(usize::MAX));
             let mixed = run(&model, &Actors(Identity), &opts);
-            assert_eq!(batched.unique_states, 25_796);
-            assert!(batched.properties.iter().any(|p| p.trace.is_some()));
+            assert_eq!(batched.unique_states, 18_552);
+            let verdicts: Vec<_> = batched.properties.iter().map(|p| p.verdict).collect();
+            assert_eq!(
+                verdicts,
+                [Verdict::Holds, Verdict::Violated, Verdict::Holds]
+            );
+            // Two ticks, the second report delivered, its acknowledgement delivered.
+            let trace = batched.properties[1].trace.as_ref().unwrap();
+            assert_eq!(trace.steps.len(), 4);
             assert_eq!(summary(&batched), summary(&alone), "{threads} threads");
             assert_eq!(summary(&batched), summary(&mixed), "{threads} threads");
         }

@@ -23,6 +23,8 @@ mod progress;
 pub(crate) mod repr;
 pub mod simulate;
 pub mod symmetry;
+#[cfg(test)]
+mod toy_actors;
 pub mod trace;
 pub mod visited;
 
@@ -340,6 +342,25 @@ where
     } else {
         bfs::run(model, &Actors(Identity), opts)
     }
+}
+
+/// Checks, on the first `max_states` states of `model` (breadth-first), the contract of the
+/// actor representation [`explore_actors`] and [`check_actors`] use: on every successor the
+/// fingerprint computed from the parent's and the handler's output alone, and the one
+/// computed re-hashing only the changed actors, equal the built successor's full
+/// fingerprint; a value rebuilt in allocations of its own hashes the same; packing loses
+/// nothing. Panics at the first broken rule (a test of the model calls it); returns how
+/// many successors were checked and how many the unbuilt shortcut fingerprinted.
+pub fn check_actor_repr<A, Cfg, H>(
+    model: &ActorModel<A, Cfg, H>,
+    max_states: usize,
+) -> (usize, usize)
+where
+    A: PackableActor,
+    Cfg: Sync,
+    H: PackableHistory,
+{
+    actor_repr::check_contract(model, max_states)
 }
 
 /// [`explore_actors`] on timely dataflow, by `workers` in this process or across processes

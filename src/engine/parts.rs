@@ -1,10 +1,10 @@
 //! Copy-on-write parts inside actor states, shared between equal copies.
 //!
-//! Interning whole actor states (see `actor_repr`) shares a meta state between the global
-//! states that hold it, but two *different* meta states still keep their own copies of every
-//! table they changed, even when those tables are equal: a scan and a migrate scan that both
-//! queue the same command build equal `RecoverManager`s in separate allocations. On incident A
-//! a BFS level holds about 50 distinct meta states but only about 20 distinct tables. An actor
+//! Interning whole actor states (see `actor_repr`) shares an actor state between the global
+//! states that hold it, but two *different* states of one actor still keep their own copies of
+//! every table they changed, even when those tables are equal: two steps that make the same
+//! change to a table by different routes build equal tables in separate allocations, and a
+//! level may hold many distinct states of an actor but few distinct tables. An actor
 //! state that implements [`SharedParts`] lets the engine hash-cons those parts when it keeps a
 //! new state: each part equal to one already held is replaced by it.
 
