@@ -217,6 +217,87 @@ fn the_timely_search_refuses_liveness_and_a_bad_host_file() {
     );
 }
 
+/// A host file of two free loopback ports, removed when dropped.
+struct HostFile(std::path::PathBuf);
+
+impl HostFile {
+    fn new(name: &str) -> HostFile {
+        let path = std::env::temp_dir().join(format!("zbs-mc-{name}-{}.txt", std::process::id()));
+        std::fs::write(
+            &path,
+            format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+        )
+        .unwrap();
+        HostFile(path)
+    }
+}
+
+impl Drop for HostFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A process whose peer never starts gives up after --connect-timeout, saying why, instead
+/// of waiting for ever (timely's own behaviour).
+#[test]
+fn a_process_whose_peer_never_starts_gives_up() {
+    let bin = env!("CARGO_BIN_EXE_zbs-mc");
+    let model = common::model_path("incident-a-lease-leak.toml");
+    let hosts = HostFile::new("lonely");
+    let started = std::time::Instant::now();
+    let out = Command::new(bin)
+        .args(["check", model.to_str().unwrap(), "--no-liveness", "--quiet"])
+        .args(["--process", "0", "--connect-timeout", "2", "--hosts"])
+        .arg(&hosts.0)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not every process of the 2 listed connected within 2 s"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no report: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Not a timing assertion on the search: only that it did not wait for ever.
+    assert!(started.elapsed().as_secs() < 60);
+}
+
+/// A process whose peer is killed mid-search stops with an error (exit 2), not a hang or a
+/// backtrace.
+#[test]
+fn a_process_whose_peer_dies_stops_with_an_error() {
+    let bin = env!("CARGO_BIN_EXE_zbs-mc");
+    // Big enough to be still running when its peer is killed.
+    let model = common::model_path("bench/five-chunks-large.toml");
+    let hosts = HostFile::new("dying");
+    let args = |process: &str| {
+        let mut c = Command::new(bin);
+        c.args(["check", model.to_str().unwrap(), "--no-liveness", "--quiet"])
+            .args(["--process", process, "--hosts"])
+            .arg(&hosts.0)
+            .env_remove("RUST_BACKTRACE");
+        c
+    };
+    // Process 0 listens first, so process 1 connects at its first try.
+    let p0 = args("0").output_spawned();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut p1 = args("1").output_spawned();
+    // Both connected and searching (the search prints nothing before its report).
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    p1.kill().unwrap();
+    let _ = p1.wait();
+    let out = p0.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the search stopped"), "{stderr}");
+    assert!(!stderr.contains("stack backtrace"), "{stderr}");
+}
+
 /// `Command::spawn` with its output captured.
 trait SpawnCaptured {
     fn output_spawned(&mut self) -> std::process::Child;

@@ -64,6 +64,10 @@ pub struct CheckArgs {
     /// This process's number in the --hosts file (from 0).
     #[arg(long, value_name = "I", requires = "hosts")]
     pub process: Option<usize>,
+    /// With --hosts: give up (exit 2) if not every process has connected within SECS
+    /// seconds.
+    #[arg(long, value_name = "SECS", requires = "hosts", default_value_t = 60)]
+    pub connect_timeout: u64,
     /// Also print the action coverage: how many explored transitions fired each action,
     /// named by the ZBS function it mirrors (`never` for one that did not fire).
     #[arg(long, conflicts_with_all = ["simulate", "replay_seed"])]
@@ -165,6 +169,7 @@ fn timely_workers(args: &CheckArgs) -> Result<Option<Workers>, String> {
     Ok(Some(match (&args.hosts, args.process) {
         (Some(hosts), Some(process)) => {
             Workers::from_host_file(hosts, process, args.threads.unwrap_or(1))?
+                .connect_within(std::time::Duration::from_secs(args.connect_timeout))
         }
         _ => Workers::Threads(args.threads.unwrap_or(Options::default().threads)),
     }))
@@ -234,7 +239,23 @@ pub fn run(args: &CheckArgs) -> i32 {
     let mut run = if let Some(workers) = &workers {
         // timely prints how its processes connect on stdout, which is the report's.
         let connecting = StdoutToStderr::new();
+        // A process that goes away panics timely's threads in the others: one line each
+        // (the search's own error follows), not a backtrace each.
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| match std::thread::current().name() {
+            Some(name) if name.starts_with("timely") => {
+                let what = info
+                    .payload()
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                    .unwrap_or("panicked");
+                eprintln!("zbs-mc: {name}: {what}");
+            }
+            _ => default_hook(info),
+        }));
         let run = verdicts::run_distributed(&model, &opts, workers);
+        let _ = std::panic::take_hook();
         drop(connecting);
         match run {
             Ok(run) => run,

@@ -39,6 +39,8 @@ use std::hash::Hash;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Probe;
@@ -65,13 +67,19 @@ pub enum Workers {
     /// `n` workers, all in this process.
     Threads(usize),
     /// This process is number `process` of the processes whose addresses (`host:port`, in
-    /// process order) `hosts` lists, each running `threads` workers.
+    /// process order) `hosts` lists, each running `threads` workers. The search gives up if
+    /// the processes are not all connected within `connect_within`.
     Cluster {
         hosts: Vec<String>,
         process: usize,
         threads: usize,
+        connect_within: Duration,
     },
 }
+
+/// How long the processes of a cluster may take to connect by default: room to start them
+/// one after the other by hand.
+pub const CONNECT_WITHIN: Duration = Duration::from_secs(60);
 
 impl Workers {
     /// This process as number `process` of the cluster a timely host file lists: one
@@ -109,7 +117,26 @@ impl Workers {
             hosts,
             process,
             threads,
+            connect_within: CONNECT_WITHIN,
         })
+    }
+
+    /// The same workers, giving a cluster `limit` to connect.
+    pub fn connect_within(self, limit: Duration) -> Workers {
+        match self {
+            Workers::Cluster {
+                hosts,
+                process,
+                threads,
+                ..
+            } => Workers::Cluster {
+                hosts,
+                process,
+                threads,
+                connect_within: limit,
+            },
+            w @ Workers::Threads(_) => w,
+        }
     }
 
     /// Workers in all processes together.
@@ -128,6 +155,7 @@ impl Workers {
                 hosts,
                 process,
                 threads,
+                ..
             } => timely::CommunicationConfig::Cluster {
                 threads: *threads,
                 process: *process,
@@ -249,15 +277,53 @@ where
     let limits = Limits::new(opts);
     let worker_opts = opts.clone();
     let (m, r) = (Arc::clone(&model), Arc::clone(&repr));
-    let guards = timely::execute(workers.config(), move |worker| {
-        search(worker, &*m, &*r, &*codec, &worker_opts)
-    })?;
-    let mut endings = guards.join().into_iter();
+    let config = workers.config();
+    // Workers start once every process is connected; timely itself would wait for a missing
+    // process for ever, and a process that goes away panics timely's threads here.
+    let (started, connected) = std::sync::mpsc::channel();
+    let execution = std::thread::Builder::new()
+        .name("timely".into())
+        .spawn(move || {
+            let guards = timely::execute(config, move |worker| {
+                let _ = started.send(());
+                search(worker, &*m, &*r, &*codec, &worker_opts)
+            })?;
+            Ok::<_, String>(guards.join())
+        })
+        .map_err(|e| format!("cannot start the timely workers: {e}"))?;
+    if let Workers::Cluster {
+        hosts,
+        process,
+        connect_within,
+        ..
+    } = workers
+        && let Err(RecvTimeoutError::Timeout) = connected.recv_timeout(*connect_within)
+    {
+        // The connecting thread is left behind: timely offers no way to stop it.
+        return Err(format!(
+            "process {process}: not every process of the {} listed connected within {} s; \
+             start each with the same host file and its own --process (a port in use or a \
+             firewall also stops them)",
+            hosts.len(),
+            connect_within.as_secs()
+        ));
+    }
+    let lost = |what: &str| match workers {
+        Workers::Cluster { .. } => format!(
+            "the search stopped: {what} (a process of the cluster ended or lost its connection)"
+        ),
+        Workers::Threads(_) => format!("the search stopped: a worker failed: {what}"),
+    };
+    let results = execution
+        .join()
+        .map_err(|panic| lost(&panic_message(&panic)))??;
+    let mut endings = results.into_iter();
     let ending = endings
         .next()
-        .ok_or("timely started no worker in this process")??;
+        .ok_or("timely started no worker in this process")?
+        .map_err(|e| lost(&e))?;
     for other in endings {
-        other?;
+        other.map_err(|e| lost(&e))?;
     }
     let mut scratch = R::Scratch::default();
     let mut done = Replayed::default();
@@ -292,6 +358,17 @@ where
         stopped_by: ending.stopped,
         properties,
     })
+}
+
+/// What a panic said, if it said it in words.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a timely thread panicked".to_string()
+    }
 }
 
 /// One worker's part of the search (see the module doc).
