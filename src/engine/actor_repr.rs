@@ -918,13 +918,8 @@ pub(crate) fn check_contract<A, Cfg, H>(
     max_states: usize,
 ) -> (usize, usize)
 where
-    A: Actor + Sync + Send,
-    A::Msg: Ord + Send + Sync,
-    A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync + SharedParts,
-    A::Random: Send + Sync,
-    A::Storage: Send + Sync,
-    H: Clone + Debug + Hash + PartialEq + Send + Sync,
+    A: super::PackableActor,
+    H: super::PackableHistory,
     Cfg: Sync,
 {
     use super::symmetry::Identity;
