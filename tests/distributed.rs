@@ -245,7 +245,6 @@ fn a_process_whose_peer_never_starts_gives_up() {
     let bin = env!("CARGO_BIN_EXE_zbs-mc");
     let model = common::model_path("incident-a-lease-leak.toml");
     let hosts = HostFile::new("lonely");
-    let started = std::time::Instant::now();
     let out = Command::new(bin)
         .args(["check", model.to_str().unwrap(), "--no-liveness", "--quiet"])
         .args(["--process", "0", "--connect-timeout", "2", "--hosts"])
@@ -263,8 +262,6 @@ fn a_process_whose_peer_never_starts_gives_up() {
         "no report: {}",
         String::from_utf8_lossy(&out.stdout)
     );
-    // Not a timing assertion on the search: only that it did not wait for ever.
-    assert!(started.elapsed().as_secs() < 60);
 }
 
 /// A process whose peer is killed mid-search stops with an error (exit 2), not a hang or a
