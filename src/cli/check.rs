@@ -244,12 +244,7 @@ pub fn run(args: &CheckArgs) -> i32 {
         let default_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| match std::thread::current().name() {
             Some(name) if name.starts_with("timely") => {
-                let what = info
-                    .payload()
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| info.payload().downcast_ref::<&str>().copied())
-                    .unwrap_or("panicked");
+                let what = crate::engine::distributed::panic_message(info.payload());
                 eprintln!("zbs-mc: {name}: {what}");
             }
             _ => default_hook(info),
