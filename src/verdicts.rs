@@ -267,7 +267,7 @@ impl Run {
 
 /// Explores `model` for its safety properties and, with `liveness`, checks
 /// [`properties::LIVENESS`] under the model's weak fairness — both from one exploration
-/// when the options let it (`engine::check_actors`).
+/// when the options let it (`engine::Checker::actors(..).liveness(..).check()`).
 ///
 /// With `opts.symmetry`, the symmetry contract is audited first and the reduction used only
 /// where it holds ([`SymmetryUse`]).
@@ -277,7 +277,7 @@ pub fn run(model: &ZbsModel, opts: &Options, liveness: bool) -> Run {
 
 /// [`run`], also handing every explored state once to `on_state` (e.g. the action coverage
 /// of `verify::coverage`). With an observer the states come from the one sequential
-/// exploration that builds the state graph (`engine::check_actors_visiting`), also when no
+/// exploration that builds the state graph (`engine::Checker::observe`), also when no
 /// liveness property is checked.
 pub fn run_visiting(
     model: &ZbsModel,
@@ -292,20 +292,17 @@ pub fn run_visiting(
         .iter()
         .partition(|l| l.skip_reason(&model.cfg).is_some());
     let live_props: Vec<_> = checked.iter().map(|l| (l.property)()).collect();
-    // Safety and liveness from one exploration where possible (`engine::check_actors`).
+    // Safety and liveness from one exploration where possible (`engine::Checker`).
     let live_props = if liveness { live_props } else { Vec::new() };
-    let (safety, live) = match on_state {
-        Some(visit) => {
-            let (safety, live) = engine::check_actors_visiting(model, &live_props, opts, visit);
-            (safety, (!live_props.is_empty()).then_some(live))
-        }
-        None if !live_props.is_empty() => {
-            let (safety, live) = engine::check_actors(model, &live_props, opts);
-            (safety, Some(live))
-        }
-        None => (engine::explore_actors(model, opts), None),
-    };
-    assemble(model, safety, live, liveness, &skipped, symmetry)
+    let mut checker = engine::Checker::actors(model)
+        .options(opts.clone())
+        .liveness(&live_props);
+    if let Some(visit) = on_state {
+        checker = checker.observe(visit);
+    }
+    let checked = checker.check();
+    let live = (!live_props.is_empty()).then_some(checked.liveness);
+    assemble(model, checked.safety, live, liveness, &skipped, symmetry)
 }
 
 /// With `opts.symmetry`, the audit of the symmetry contract, and the options to explore
@@ -322,7 +319,7 @@ fn audited(model: &ZbsModel, opts: &Options) -> (Option<SymmetryUse>, Options) {
     (symmetry, opts)
 }
 
-/// [`run`] without liveness, on timely dataflow (`engine::explore_actors_distributed`): by
+/// [`run`] without liveness, on timely dataflow (`engine::Checker::distributed`): by
 /// `workers` threads of this process or the processes of a cluster, each of which gets the
 /// same run. An error is the cluster's (a process could not connect).
 pub fn run_distributed(
@@ -332,7 +329,9 @@ pub fn run_distributed(
 ) -> Result<Run, String> {
     let (symmetry, opts) = audited(model, opts);
     let codec = crate::actors::codec::StateCodec::new(&model.cfg);
-    let safety = engine::explore_actors_distributed(model, codec, workers, &opts)?;
+    let safety = engine::Checker::actors(model)
+        .options(opts)
+        .distributed(codec, workers)?;
     Ok(assemble(model, safety, None, false, &[], symmetry))
 }
 

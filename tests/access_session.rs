@@ -199,7 +199,10 @@ fn sessions_keep_their_leases_and_queues_to_themselves() {
                     })
                 },
             );
-        let o = zbs_mc::engine::explore_actors(&m, &common::exhaustive());
+        let o = zbs_mc::engine::Checker::actors(&m)
+            .options(common::exhaustive())
+            .check()
+            .safety;
         assert_eq!(
             common::verdict(&o, "session_wiring"),
             Verdict::Holds,

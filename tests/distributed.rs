@@ -8,7 +8,7 @@ use std::process::Command;
 use zbs_mc::actors::codec::StateCodec;
 use zbs_mc::actors::model;
 use zbs_mc::engine::distributed::Workers;
-use zbs_mc::engine::{self, Options, Outcome, StopReason, Verdict};
+use zbs_mc::engine::{Checker, Options, Outcome, StopReason, Verdict};
 
 type Summary = (
     u64,
@@ -59,22 +59,19 @@ fn timely_agrees_with_the_default_search_on_every_shipped_model() {
             max_states: Some(60_000),
             ..common::exhaustive()
         };
-        let mut one = engine::explore_actors(&m, &opts);
+        let mut one = Checker::actors(&m).options(opts.clone()).check().safety;
         if !one.complete {
             opts = Options {
                 threads: 1,
                 max_depth: Some(12),
                 ..common::exhaustive()
             };
-            one = engine::explore_actors(&m, &opts);
+            one = Checker::actors(&m).options(opts.clone()).check().safety;
         }
-        let timely = engine::explore_actors_distributed(
-            &m,
-            StateCodec::new(&m.cfg),
-            &Workers::Threads(2),
-            &opts,
-        )
-        .unwrap();
+        let timely = Checker::actors(&m)
+            .options(opts.clone())
+            .distributed(StateCodec::new(&m.cfg), &Workers::Threads(2))
+            .unwrap();
         assert_eq!(summary(&timely), summary(&one), "{file}");
         for p in &timely.properties {
             if let Some(t) = &p.trace {
@@ -99,9 +96,11 @@ fn timely_with_symmetry_agrees_with_the_default_search() {
         symmetry: true,
         ..common::exhaustive()
     };
-    let one = engine::explore_actors(&m, &opts);
-    let timely =
-        engine::explore_actors_distributed(&m, codec, &Workers::Threads(3), &opts).unwrap();
+    let one = Checker::actors(&m).options(opts.clone()).check().safety;
+    let timely = Checker::actors(&m)
+        .options(opts.clone())
+        .distributed(codec, &Workers::Threads(3))
+        .unwrap();
     assert_eq!(summary(&timely), summary(&one));
 }
 

@@ -1,9 +1,9 @@
 //! stateright's `ActorModel` works with our engine, with the same state count as stateright.
 
 use stateright::actor::{Actor, ActorModel, Id, Network, Out};
-use stateright::{Checker, Expectation, Model};
+use stateright::{Checker as _, Expectation, Model};
 use std::borrow::Cow;
-use zbs_mc::engine::{Options, Progress, Verdict, explore};
+use zbs_mc::engine::{Options, Progress, Verdict};
 
 /// Two actors bounce a counter until it reaches `max`.
 #[derive(Clone)]
@@ -55,15 +55,15 @@ fn model(max: u8) -> ActorModel<Pinger, (), ()> {
 
 #[test]
 fn actor_model_counts_and_traces() {
-    let out = explore(
-        &model(5),
-        &Options {
+    let out = zbs_mc::engine::Checker::new(&model(5))
+        .options(Options {
             threads: 2,
             progress: Progress::Quiet,
             stop_when_decided: false,
             ..Options::default()
-        },
-    );
+        })
+        .check()
+        .safety;
     let sr = model(5).checker().spawn_bfs().join();
     assert!(out.complete);
     assert_eq!(out.unique_states, sr.unique_state_count() as u64);
@@ -101,8 +101,14 @@ fn actor_representation_matches_the_plain_one_on_zbs_models() {
                 progress: Progress::Quiet,
                 ..Options::default()
             };
-            let plain = explore(&m, &o);
-            let packed = zbs_mc::engine::explore_actors(&m, &o);
+            let plain = zbs_mc::engine::Checker::new(&m)
+                .options(o.clone())
+                .check()
+                .safety;
+            let packed = zbs_mc::engine::Checker::actors(&m)
+                .options(o.clone())
+                .check()
+                .safety;
             assert_eq!(plain.unique_states, packed.unique_states, "{name}");
             assert_eq!(plain.max_depth, packed.max_depth, "{name}");
             for (a, b) in plain.properties.iter().zip(&packed.properties) {
@@ -179,10 +185,22 @@ fn fingerprints_do_not_merge_distinct_zbs_states() {
             ..Options::default()
         };
         assert_eq!(
-            zbs_mc::engine::explore_actors(&m, &o).unique_states,
+            zbs_mc::engine::Checker::actors(&m)
+                .options(o.clone())
+                .check()
+                .safety
+                .unique_states,
             states as u64,
             "{name}: our engine"
         );
-        assert_eq!(explore(&m, &o).unique_states, states as u64, "{name}");
+        assert_eq!(
+            zbs_mc::engine::Checker::new(&m)
+                .options(o.clone())
+                .check()
+                .safety
+                .unique_states,
+            states as u64,
+            "{name}"
+        );
     }
 }

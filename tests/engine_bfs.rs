@@ -3,7 +3,7 @@
 use stateright::{Checker, Expectation, Model, Property};
 use std::time::Duration;
 use zbs_mc::bench::toy::Toy;
-use zbs_mc::engine::{Options, Progress, StopReason, Verdict, explore};
+use zbs_mc::engine::{Options, Progress, StopReason, Verdict};
 
 fn quiet(threads: usize) -> Options {
     Options {
@@ -55,7 +55,10 @@ fn counterexamples_are_shortest_where_stateright_overwrites() {
     );
 
     for threads in [1, 2] {
-        let out = explore(&Counter { limit: 60 }, &quiet(threads));
+        let out = zbs_mc::engine::Checker::new(&Counter { limit: 60 })
+            .options(quiet(threads))
+            .check()
+            .safety;
         let small = out.property("Small").unwrap();
         assert_eq!(small.verdict, Verdict::Violated);
         assert_eq!(small.trace.as_ref().unwrap().len(), 1);
@@ -77,19 +80,22 @@ fn counterexamples_are_shortest_where_stateright_overwrites() {
 #[test]
 fn first_discovery_is_kept_and_decided_run_stops_early() {
     let toy = Toy::new(3, 4, 8, 2, false).unwrap();
-    let out = explore(&toy, &quiet(2));
+    let out = zbs_mc::engine::Checker::new(&toy)
+        .options(quiet(2))
+        .check()
+        .safety;
     assert_eq!(out.stopped_by, Some(StopReason::Decided));
     assert!(!out.complete);
     assert!(out.unique_states < 10_000, "{}", out.unique_states);
     assert_eq!(out.properties[0].trace.as_ref().unwrap().len(), 2);
 
-    let all = explore(
-        &Toy::new(2, 2, 1, 1, false).unwrap(),
-        &Options {
+    let all = zbs_mc::engine::Checker::new(&Toy::new(2, 2, 1, 1, false).unwrap())
+        .options(Options {
             stop_when_decided: false,
             ..quiet(2)
-        },
-    );
+        })
+        .check()
+        .safety;
     assert!(all.complete);
     assert_eq!(all.properties[0].trace.as_ref().unwrap().len(), 2);
 }
@@ -97,13 +103,13 @@ fn first_discovery_is_kept_and_decided_run_stops_early() {
 #[test]
 fn max_states_stops_cleanly() {
     let toy = Toy::new(3, 4, 1, 2, true).unwrap();
-    let out = explore(
-        &toy,
-        &Options {
+    let out = zbs_mc::engine::Checker::new(&toy)
+        .options(Options {
             max_states: Some(50_000),
             ..quiet(2)
-        },
-    );
+        })
+        .check()
+        .safety;
     assert!(!out.complete);
     assert_eq!(out.stopped_by, Some(StopReason::MaxStates));
     assert!(out.unique_states >= 50_000 && out.unique_states < 4_626_882);
@@ -113,13 +119,13 @@ fn max_states_stops_cleanly() {
 #[test]
 fn max_depth_is_exact() {
     let counter = Counter { limit: 60 };
-    let out = explore(
-        &counter,
-        &Options {
+    let out = zbs_mc::engine::Checker::new(&counter)
+        .options(Options {
             max_depth: Some(2),
             ..quiet(1)
-        },
-    );
+        })
+        .check()
+        .safety;
     // Depth ≤ 2 from 0 with steps 1 and 3: {0, 1, 3, 2, 4, 6}.
     assert_eq!(out.unique_states, 6);
     assert_eq!(out.max_depth, 2);
@@ -137,13 +143,13 @@ fn max_depth_is_exact() {
     );
 
     // A bound at or beyond the diameter cuts nothing.
-    let out = explore(
-        &counter,
-        &Options {
+    let out = zbs_mc::engine::Checker::new(&counter)
+        .options(Options {
             max_depth: Some(21),
             ..quiet(1)
-        },
-    );
+        })
+        .check()
+        .safety;
     assert!(out.complete);
     assert_eq!(
         out.property("ReachesLimitPlusOne").unwrap().verdict,
@@ -154,13 +160,13 @@ fn max_depth_is_exact() {
 #[test]
 fn timeout_stops_cleanly() {
     let toy = Toy::new(3, 4, 10, 2, true).unwrap();
-    let out = explore(
-        &toy,
-        &Options {
+    let out = zbs_mc::engine::Checker::new(&toy)
+        .options(Options {
             timeout: Some(Duration::from_millis(100)),
             ..quiet(1)
-        },
-    );
+        })
+        .check()
+        .safety;
     // Stopped by the clock, well before the 25 M states (no wall-clock assertion: a loaded
     // CI machine may be slow, and the state count already says it stopped early).
     assert_eq!(out.stopped_by, Some(StopReason::Timeout));
@@ -172,13 +178,13 @@ fn timeout_stops_cleanly() {
 #[test]
 fn memory_limit_stops_cleanly() {
     let toy = Toy::new(3, 4, 10, 2, true).unwrap();
-    let out = explore(
-        &toy,
-        &Options {
+    let out = zbs_mc::engine::Checker::new(&toy)
+        .options(Options {
             max_memory_bytes: Some(1 << 20), // any real process is above 1 MiB
             ..quiet(2)
-        },
-    );
+        })
+        .check()
+        .safety;
     assert_eq!(out.stopped_by, Some(StopReason::MaxMemory));
     assert!(!out.complete);
     assert_eq!(out.properties[0].verdict, Verdict::Unknown);
@@ -212,7 +218,10 @@ fn stateright_eventually_properties_are_checked_on_cycles() {
         sr.discovery("ReachesTwo").is_none(),
         "stateright now handles cycles"
     );
-    let out = explore(&Bounce, &quiet(1));
+    let out = zbs_mc::engine::Checker::new(&Bounce)
+        .options(quiet(1))
+        .check()
+        .safety;
     let p = &out.properties[0];
     assert_eq!(p.expectation, Expectation::Eventually);
     assert_eq!(p.verdict, Verdict::Violated);

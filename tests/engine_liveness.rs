@@ -1,10 +1,9 @@
 //! Liveness under weak fairness: cycles, fairness, leads-to, symmetry, lassos.
 
-use stateright::{Checker, Model, Property};
+use stateright::{Checker as _, Model, Property};
 use std::hash::Hash;
 use zbs_mc::engine::{
-    FairClass, FairModel, Lasso, Liveness, Options, Progress, SymmetricModel, Verdict,
-    check_liveness, check_liveness_symmetric, check_liveness_unfair,
+    Checker, FairClass, FairModel, Lasso, Liveness, Options, Progress, SymmetricModel, Verdict,
 };
 
 fn quiet() -> Options {
@@ -117,7 +116,11 @@ fn finds_violation_inside_a_cycle_that_stateright_misses() {
     assert!(sr.discovery("Done").is_none(), "stateright now detects it");
 
     let props = [Liveness::eventually("Done", |_: &Loop, s: &u8| *s == 3)];
-    let out = check_liveness_unfair(&Loop, &props, &quiet());
+    let out = Checker::new(&Loop)
+        .options(quiet())
+        .liveness_unfair(&props)
+        .check()
+        .liveness;
     assert!(out.complete);
     let r = &out.results[0];
     assert_eq!(r.verdict, Verdict::Violated);
@@ -132,7 +135,11 @@ fn finds_violation_inside_a_cycle_that_stateright_misses() {
     assert!(lasso.prefix.steps.iter().all(|(_, s)| **s != 3));
 
     // Weak fairness on Finish does not help: it is disabled at 1, infinitely often.
-    let fair = check_liveness(&Loop, &props, &quiet());
+    let fair = Checker::new(&Loop)
+        .options(quiet())
+        .liveness(&props)
+        .check()
+        .liveness;
     assert_eq!(fair.results[0].verdict, Verdict::Violated);
     assert_fair_cycle(&Loop, fair.results[0].lasso.as_ref().unwrap());
 }
@@ -180,7 +187,11 @@ fn weak_fairness_removes_a_spurious_violation() {
     let props = [Liveness::eventually("Done", |_: &Clock, s: &(bool, u8)| {
         s.0
     })];
-    let unfair = check_liveness(&Clock { fair: false }, &props, &quiet());
+    let unfair = Checker::new(&Clock { fair: false })
+        .options(quiet())
+        .liveness(&props)
+        .check()
+        .liveness;
     let r = &unfair.results[0];
     assert_eq!(r.verdict, Verdict::Violated);
     let lasso = r.lasso.as_ref().unwrap();
@@ -188,7 +199,11 @@ fn weak_fairness_removes_a_spurious_violation() {
     assert_eq!(lasso.cycle.len(), 3, "Tick ×3 returns the clock");
     assert!(lasso.cycle.iter().all(|(a, _)| *a == ClockAction::Tick));
 
-    let fair = check_liveness(&Clock { fair: true }, &props, &quiet());
+    let fair = Checker::new(&Clock { fair: true })
+        .options(quiet())
+        .liveness(&props)
+        .check()
+        .liveness;
     assert!(fair.complete);
     assert_eq!(fair.results[0].verdict, Verdict::Holds);
     assert!(fair.results[0].lasso.is_none());
@@ -220,7 +235,11 @@ fn deadlock_without_q_is_a_violation() {
         Liveness::eventually("ReachesThree", |_: &Stuck, s: &u8| *s == 3),
         Liveness::eventually("ReachesTwo", |_: &Stuck, s: &u8| *s == 2),
     ];
-    let out = check_liveness_unfair(&Stuck, &props, &quiet());
+    let out = Checker::new(&Stuck)
+        .options(quiet())
+        .liveness_unfair(&props)
+        .check()
+        .liveness;
     let l = out.results[0].lasso.as_ref().unwrap();
     assert!(l.is_deadlock());
     assert_eq!(*l.prefix.last(), 2);
@@ -308,7 +327,11 @@ fn leads_to_with_fairness_and_symmetry() {
             symmetry: sym,
             ..quiet()
         };
-        let out = check_liveness_symmetric(&m, &props, &o);
+        let out = Checker::symmetric(&m)
+            .options(o.clone())
+            .liveness(&props)
+            .check()
+            .liveness;
         assert!(out.complete);
         let states = if sym { 2 * 15 } else { 2 * 81 }; // multisets of size 4 over 3 values
         assert_eq!(out.unique_states, states);
@@ -323,7 +346,11 @@ fn leads_to_with_fairness_and_symmetry() {
         assert!(!lasso.cycle.is_empty());
     }
     // Without fairness, Tick forever while someone is trying refutes leads-to.
-    let unfair = check_liveness_unfair(&m, &props[..1], &quiet());
+    let unfair = Checker::new(&m)
+        .options(quiet())
+        .liveness_unfair(&props[..1])
+        .check()
+        .liveness;
     let r = &unfair.results[0];
     assert_eq!(r.verdict, Verdict::Violated);
     let lasso = r.lasso.as_ref().unwrap();
@@ -343,14 +370,14 @@ fn symmetric_lasso_closes_on_real_states() {
     let props = [Liveness::eventually("Never", |_: &Procs, _: &ProcState| {
         false
     })];
-    let out = check_liveness_symmetric(
-        &m,
-        &props,
-        &Options {
+    let out = Checker::symmetric(&m)
+        .options(Options {
             symmetry: true,
             ..quiet()
-        },
-    );
+        })
+        .liveness(&props)
+        .check()
+        .liveness;
     let lasso = out.results[0].lasso.as_ref().unwrap();
     assert_real_lasso(&m, lasso);
     assert_fair_cycle(&m, lasso);
@@ -360,25 +387,25 @@ fn symmetric_lasso_closes_on_real_states() {
 fn liveness_limits_give_unknown() {
     let m = Procs { n: 4 };
     let props = [Liveness::eventually("AllDone", all_done)];
-    let out = check_liveness(
-        &m,
-        &props,
-        &Options {
+    let out = Checker::new(&m)
+        .options(Options {
             max_states: Some(10),
             ..quiet()
-        },
-    );
+        })
+        .liveness(&props)
+        .check()
+        .liveness;
     assert!(!out.complete);
     assert!(out.unique_states < 162);
     assert_eq!(out.results[0].verdict, Verdict::Unknown);
-    let out = check_liveness(
-        &m,
-        &props,
-        &Options {
+    let out = Checker::new(&m)
+        .options(Options {
             max_depth: Some(2),
             ..quiet()
-        },
-    );
+        })
+        .liveness(&props)
+        .check()
+        .liveness;
     assert!(!out.complete);
     assert_eq!(out.results[0].verdict, Verdict::Unknown);
     assert!(out.results[0].lasso.is_none());

@@ -2,7 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use zbs_mc::bench::toy::{Toy, ToyAction, ToyState};
-use zbs_mc::engine::{Options, Progress, SymmetricModel, Verdict, explore, explore_symmetric};
+use zbs_mc::engine::{Checker, Options, Progress, SymmetricModel, Verdict};
 
 fn opts(threads: usize) -> Options {
     Options {
@@ -25,7 +25,7 @@ fn fixed_toy_matches_closed_form() {
         (2, 4, 1, 2),
     ] {
         let toy = Toy::new(n, p, k, m, true).unwrap();
-        let out = explore(&toy, &opts(2));
+        let out = Checker::new(&toy).options(opts(2)).check().safety;
         assert!(out.complete, "{n} {p} {k} {m}");
         assert_eq!(out.stopped_by, None);
         assert_eq!(
@@ -43,7 +43,7 @@ fn buggy_toy_shortest_counterexample_is_gen_topo() {
     let mut traces = Vec::new();
     for threads in [1, 2, 3] {
         let toy = Toy::new(3, 4, 2, 2, false).unwrap();
-        let out = explore(&toy, &opts(threads));
+        let out = Checker::new(&toy).options(opts(threads)).check().safety;
         let p = &out.properties[0];
         assert_eq!(p.verdict, Verdict::Violated);
         let t = p.trace.clone().unwrap();
@@ -73,7 +73,7 @@ fn thread_count_does_not_change_results() {
                 stop_when_decided: false,
                 ..opts(threads)
             };
-            let out = explore_symmetric(&toy, &o);
+            let out = Checker::symmetric(&toy).options(o.clone()).check().safety;
             let p = &out.properties[0];
             (out.unique_states, out.max_depth, p.verdict, p.trace.clone())
         };
@@ -181,14 +181,14 @@ fn symmetry_counts_orbits_exactly() {
             orbits.len(),
             "two canonical forms for one orbit"
         );
-        let out = explore_symmetric(
-            &t,
-            &Options {
+        let out = Checker::symmetric(&t)
+            .options(Options {
                 symmetry: true,
                 stop_when_decided: false,
                 ..opts(2)
-            },
-        );
+            })
+            .check()
+            .safety;
         assert!(out.complete);
         assert_eq!(
             out.unique_states,
@@ -208,13 +208,13 @@ fn symmetry_counts_orbits_exactly() {
 #[test]
 fn symmetric_counterexample_is_a_real_shortest_path() {
     let t = Toy::new(3, 4, 3, 2, false).unwrap();
-    let out = explore_symmetric(
-        &t,
-        &Options {
+    let out = Checker::symmetric(&t)
+        .options(Options {
             symmetry: true,
             ..opts(2)
-        },
-    );
+        })
+        .check()
+        .safety;
     let tr = out.properties[0].trace.as_ref().unwrap();
     assert_eq!(tr.len(), 2);
     assert!(tr.is_valid_for(&t), "replayed trace must use real states");

@@ -7,7 +7,7 @@ mod common;
 use common::{check, load, variant, verdict};
 use stateright::Expectation;
 use zbs_mc::actors::model::{SystemView, ZbsModel, ZbsState};
-use zbs_mc::engine::{self, Verdict};
+use zbs_mc::engine::Verdict;
 use zbs_mc::properties;
 use zbs_mc::trace;
 
@@ -118,7 +118,10 @@ fn the_delivered_then_revoked_path_is_explored_and_does_not_leak() {
             "revoked_after_delivery_does_not_leak",
             revoked_after_delivery_does_not_leak,
         );
-        let outcome = engine::explore_actors(&model, &common::exhaustive());
+        let outcome = zbs_mc::engine::Checker::actors(&model)
+            .options(common::exhaustive())
+            .check()
+            .safety;
         assert_eq!(
             verdict(&outcome, "delivered_then_revoked"),
             Verdict::Holds,

@@ -228,13 +228,13 @@ fn one_and_two_threads_find_the_same_states_verdicts_and_trace_lengths() {
     let s = load("recover-and-migrate.toml");
     let m = zbs_mc::actors::model::build(s.model_cfg(&s.variant));
     let run = |threads| {
-        let o = zbs_mc::engine::explore(
-            &m,
-            &zbs_mc::engine::Options {
+        let o = zbs_mc::engine::Checker::new(&m)
+            .options(zbs_mc::engine::Options {
                 threads,
                 ..common::exhaustive()
-            },
-        );
+            })
+            .check()
+            .safety;
         let summary: Vec<_> = o
             .properties
             .iter()

@@ -1,11 +1,11 @@
-//! `check_actors` explores once for safety and liveness together: it must give what the
+//! `Checker::check` explores once for safety and liveness together: it must give what the
 //! safety search and the liveness check give apart — the same states, depth, verdicts and
 //! traces (as values) — on the models we ship, with and without symmetry.
 
 mod common;
 
 use zbs_mc::actors::model::{self, ZbsModel};
-use zbs_mc::engine::{self, Liveness, Options};
+use zbs_mc::engine::{Checker, Liveness, Options};
 use zbs_mc::properties::LIVENESS;
 
 fn live_props(m: &ZbsModel) -> Vec<Liveness<ZbsModel>> {
@@ -20,9 +20,17 @@ fn agree(file: &str, opts: &Options) {
     let s = common::load(file);
     let m = model::build(s.model_cfg(&s.variant));
     let props = live_props(&m);
-    let (safety, live) = engine::check_actors(&m, &props, opts);
-    let apart = engine::explore_actors(&m, opts);
-    let apart_live = engine::check_liveness_actors(&m, &props, opts);
+    let one = Checker::actors(&m)
+        .options(opts.clone())
+        .liveness(&props)
+        .check();
+    let apart = Checker::actors(&m)
+        .options(opts.clone())
+        .liveness(&props)
+        .one_pass(false)
+        .check();
+    let (safety, live) = (one.safety, one.liveness);
+    let (apart, apart_live) = (apart.safety, apart.liveness);
     assert_eq!(safety.unique_states, apart.unique_states, "{file}");
     assert_eq!(safety.max_depth, apart.max_depth, "{file}");
     assert_eq!(safety.complete, apart.complete, "{file}");

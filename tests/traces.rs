@@ -34,7 +34,10 @@ fn incident_a(overrides: &[&str]) -> (Scenario, ZbsModel, zbs_mc::domain::varian
 
 fn with_cx<R>(f: impl FnOnce(&Counterexample) -> R) -> R {
     let (s, model, v) = incident_a(&[]);
-    let outcome = zbs_mc::engine::explore_actors(&model, &Default::default());
+    let outcome = zbs_mc::engine::Checker::actors(&model)
+        .options(Default::default())
+        .check()
+        .safety;
     let p = outcome
         .properties
         .iter()
@@ -139,7 +142,10 @@ fn a_second_command_for_a_running_pid_is_printed_as_the_switch_says() {
             "second_on_its_way",
             second_on_its_way,
         );
-        let outcome = zbs_mc::engine::explore_actors(&m, &common::exhaustive());
+        let outcome = zbs_mc::engine::Checker::actors(&m)
+            .options(common::exhaustive())
+            .check()
+            .safety;
         let found = outcome
             .properties
             .iter()

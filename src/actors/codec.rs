@@ -178,7 +178,7 @@ mod tests {
                 progress: Progress::Quiet,
                 ..Options::default()
             };
-            crate::engine::check_actors_visiting(&model, &[], &opts, &mut |s: &ZbsState| {
+            let mut round_trip = |s: &ZbsState| {
                 bytes.clear();
                 codec.encode(&mut encoded, s, &mut bytes);
                 let back = codec.decode(&mut decoded, &bytes);
@@ -197,7 +197,11 @@ mod tests {
                     "{}",
                     path.display()
                 );
-            });
+            };
+            crate::engine::Checker::actors(&model)
+                .options(opts)
+                .observe(&mut round_trip)
+                .check();
         }
     }
 }

@@ -33,15 +33,15 @@ pub const SUBCOMMAND: &str = "bench";
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
-    /// `zbs_mc::engine::explore` / `explore_symmetric` (`explore_actors` on the ZBS models).
+    /// `zbs_mc::engine::Checker::new` / `::symmetric` (`::actors` on the ZBS models), safety only.
     Ours,
     /// `model.checker().threads(t).spawn_bfs().join()`.
     Stateright,
     /// What `zbs-mc check MODEL` does by default: the safety and the liveness properties
-    /// from one exploration (`engine::check_actors`); the ZBS models only.
+    /// from one exploration (`Checker::actors(..).liveness(..).check()`); the ZBS models only.
     Check,
     /// `zbs-mc check MODEL --no-liveness --timely`: the safety search on timely dataflow,
-    /// every state (`engine::explore_actors_distributed`); the ZBS models only. The standard
+    /// every state (`Checker::actors(..).distributed(..)`); the ZBS models only. The standard
     /// set also runs it across two processes (`--hosts`).
     Timely,
 }
@@ -207,7 +207,12 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
-    measure_ours(name, threads, false, |o| engine::explore(model, o))
+    measure_ours(name, threads, false, |o| {
+        engine::Checker::new(model)
+            .options(o.clone())
+            .check()
+            .safety
+    })
 }
 
 /// Explores `model` once with our engine and symmetry reduction.
@@ -217,10 +222,15 @@ where
     M::State: Clone + Debug + Hash + Eq + Send + Sync,
     M::Action: Clone + Debug + Send + Sync,
 {
-    measure_ours(name, threads, true, |o| engine::explore_symmetric(model, o))
+    measure_ours(name, threads, true, |o| {
+        engine::Checker::symmetric(model)
+            .options(o.clone())
+            .check()
+            .safety
+    })
 }
 
-/// One run of our engine: `explore` with the benchmark options, measured from the resident
+/// One run of our engine: the `explore` closure with the benchmark options, measured from the resident
 /// memory before it starts.
 pub fn measure_ours<M: Model>(
     name: &str,
@@ -352,7 +362,7 @@ pub fn measure_check<M: Model>(
     name: &str,
     threads: usize,
     large: bool,
-    check: impl Fn(&Options) -> (engine::Outcome<M>, engine::LivenessOutcome<M>),
+    check: impl Fn(&Options) -> engine::Checked<M>,
 ) -> BenchRow
 where
     M::State: Clone,
@@ -367,11 +377,18 @@ where
         ..bench_options(threads, false)
     };
     let run = || {
-        let (safety, live) = check(&opts);
-        let seconds = safety.seconds + live.seconds;
-        ((safety, live), seconds)
+        let checked = check(&opts);
+        let seconds = checked.safety.seconds + checked.liveness.seconds;
+        (checked, seconds)
     };
-    let ((safety, live), seconds, runs) = repeat_runs(SHORT_RUN, REPEAT_FOR, run);
+    let (
+        engine::Checked {
+            safety,
+            liveness: live,
+        },
+        seconds,
+        runs,
+    ) = repeat_runs(SHORT_RUN, REPEAT_FOR, run);
     let mut row = row_from_outcome(name, threads, start, &safety);
     row.violations.extend(
         live.results

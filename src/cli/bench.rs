@@ -36,14 +36,19 @@ fn zbs_models() -> Vec<BenchModel> {
                 match engine {
                     // The engine's actor representation, as `zbs-mc check` uses it.
                     Engine::Ours => bench::measure_ours(name, threads, false, |o| {
-                        crate::engine::explore_actors(&m, o)
+                        crate::engine::Checker::actors(&m)
+                            .options(o.clone())
+                            .check()
+                            .safety
                     }),
                     Engine::Stateright => bench::run_stateright(name, m, threads),
                     // What `zbs-mc check MODEL` runs: safety and liveness, one exploration.
                     Engine::Timely => bench::measure_timely(name, threads, |o| {
                         let workers = crate::engine::distributed::Workers::Threads(threads);
                         let codec = crate::actors::codec::StateCodec::new(&m.cfg);
-                        crate::engine::explore_actors_distributed(&m, codec, &workers, o)
+                        crate::engine::Checker::actors(&m)
+                            .options(o.clone())
+                            .distributed(codec, &workers)
                             .unwrap_or_else(|e| panic!("timely: {e}"))
                     }),
                     Engine::Check => bench::measure_check(name, threads, large, |o| {
@@ -52,7 +57,10 @@ fn zbs_models() -> Vec<BenchModel> {
                             .filter(|l| l.skip_reason(&m.cfg).is_none())
                             .map(|l| (l.property)())
                             .collect();
-                        crate::engine::check_actors(&m, &live, o)
+                        crate::engine::Checker::actors(&m)
+                            .options(o.clone())
+                            .liveness(&live)
+                            .check()
                     }),
                 }
             }),

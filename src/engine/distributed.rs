@@ -683,13 +683,13 @@ mod tests {
         workers: usize,
         opts: &Options,
     ) -> (Outcome<Counters>, Outcome<Counters>) {
-        let one = super::super::explore(
-            model,
-            &Options {
+        let one = super::super::Checker::new(model)
+            .options(Options {
                 threads: 1,
                 ..opts.clone()
-            },
-        );
+            })
+            .check()
+            .safety;
         let timely = run(
             Arc::new(model.clone()),
             Arc::new(Plain(Identity)),

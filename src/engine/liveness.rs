@@ -23,8 +23,7 @@
 
 use super::graph::{Built, CHUNK, Graph, NO_CLASS, Observer, build, class_code};
 use super::limits::Limits;
-use super::repr::{Plain, Repr};
-use super::symmetry::{Canonical, Identity, SymmetricModel};
+use super::repr::Repr;
 use super::trace::{Trace, init_with, step_to};
 use super::{Options, StopReason, Verdict};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -165,55 +164,6 @@ impl<M: Model> LivenessOutcome<M> {
     /// Looks a result up by name.
     pub fn result(&self, name: &str) -> Option<&LivenessResult<M>> {
         self.results.iter().find(|r| r.name == name)
-    }
-}
-
-/// Checks `props` under `model`'s weak-fairness classes (no symmetry).
-pub fn check_liveness<M>(model: &M, props: &[Liveness<M>], opts: &Options) -> LivenessOutcome<M>
-where
-    M: FairModel + Sync,
-    M::State: Clone + Debug + Hash + Eq + Send + Sync,
-    M::Action: Clone + Debug + Send + Sync,
-{
-    check_with(model, &Plain(Identity), &|a| model.fairness(a), props, opts)
-}
-
-/// Checks `props` with no fairness assumption at all.
-pub fn check_liveness_unfair<M>(
-    model: &M,
-    props: &[Liveness<M>],
-    opts: &Options,
-) -> LivenessOutcome<M>
-where
-    M: Model + Sync,
-    M::State: Clone + Debug + Hash + Eq + Send + Sync,
-    M::Action: Clone + Debug + Send + Sync,
-{
-    check_with(model, &Plain(Identity), &|_| None, props, opts)
-}
-
-/// Like [`check_liveness`] on the symmetry quotient when `opts.symmetry`. Requires `p`, `q`
-/// and the fairness classes to be invariant under the symmetry group.
-pub fn check_liveness_symmetric<M>(
-    model: &M,
-    props: &[Liveness<M>],
-    opts: &Options,
-) -> LivenessOutcome<M>
-where
-    M: FairModel + SymmetricModel + Sync,
-    M::State: Clone + Debug + Hash + Eq + Send + Sync,
-    M::Action: Clone + Debug + Send + Sync,
-{
-    if opts.symmetry {
-        check_with(
-            model,
-            &Plain(Canonical),
-            &|a| model.fairness(a),
-            props,
-            opts,
-        )
-    } else {
-        check_with(model, &Plain(Identity), &|a| model.fairness(a), props, opts)
     }
 }
 
@@ -466,7 +416,8 @@ where
     panic!("lasso replay: real cycle did not close");
 }
 
-/// Shared implementation (also used by `explore` for stateright `eventually` properties).
+/// Shared implementation (also used by the safety search, `bfs::run`, for stateright
+/// `eventually` properties).
 pub(crate) fn check_with<M, R>(
     model: &M,
     repr: &R,

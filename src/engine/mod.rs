@@ -4,17 +4,17 @@
 //! symmetry, `eventually` is unsound on cyclic graphs and has no fairness, `timeout()` is
 //! ignored with one thread, and `Path` has no serde. See `specs/engine.md`.
 //!
-//! Entry points: [`explore`], [`explore_symmetric`] (safety: `Always` / `Sometimes`, plus
-//! `Eventually` via the liveness checker), [`explore_actors_distributed`] (safety on timely
-//! dataflow, in one process or several), [`check_liveness`] and friends (leads-to / eventually
-//! under weak fairness, lasso counterexamples), [`simulate`] (seeded random walks).
+//! Entry points: [`Checker`] (every exhaustive search: safety — `Always` / `Sometimes`, and
+//! stateright's `Eventually` via the liveness checker — liveness under weak fairness with
+//! lasso counterexamples, symmetry, on this machine or on timely dataflow), [`simulate`]
+//! (seeded random walks), [`symmetry::audit`] (the symmetry contract checked).
 
 pub(crate) mod actor_repr;
 mod bfs;
+mod checker;
 pub mod distributed;
 pub mod fingerprint;
 mod graph;
-use graph::Observer;
 mod limits;
 pub mod liveness;
 mod one_pass;
@@ -28,19 +28,16 @@ mod toy_actors;
 pub mod trace;
 pub mod visited;
 
-use actor_repr::Actors;
-use repr::Plain;
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState};
 use stateright::{Expectation, Model, Property};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::Duration;
-use symmetry::{Canonical, Identity};
 
+pub use checker::{ActorStates, AnyStates, Checked, Checker, SymmetricStates};
 pub use limits::{current_rss_bytes, peak_rss_bytes};
 pub use liveness::{
     FairClass, FairModel, Lasso, Liveness, LivenessKind, LivenessOutcome, LivenessResult,
-    check_liveness, check_liveness_symmetric, check_liveness_unfair,
 };
 pub use simulate::{SimOutcome, SimResult, replay_run, run_seed, simulate, simulate_within};
 pub use symmetry::SymmetricModel;
@@ -245,34 +242,8 @@ pub(crate) fn safety_verdict(expectation: &Expectation, found: bool, complete: b
     }
 }
 
-/// Explores `model` breadth-first without symmetry reduction (`opts.symmetry` is ignored: use
-/// [`explore_symmetric`]) and checks `model.properties()`.
-pub fn explore<M>(model: &M, opts: &Options) -> Outcome<M>
-where
-    M: Model + Sync,
-    M::State: Clone + Debug + Hash + Eq + Send + Sync,
-    M::Action: Clone + Debug + Send + Sync,
-{
-    bfs::run(model, &Plain(Identity), opts)
-}
-
-/// Like [`explore`], but with `opts.symmetry` every state is replaced by
-/// [`SymmetricModel::canonical`] before it is stored. Properties must be symmetric.
-pub fn explore_symmetric<M>(model: &M, opts: &Options) -> Outcome<M>
-where
-    M: SymmetricModel + Sync,
-    M::State: Clone + Debug + Hash + Eq + Send + Sync,
-    M::Action: Clone + Debug + Send + Sync,
-{
-    if opts.symmetry {
-        bfs::run(model, &Plain(Canonical), opts)
-    } else {
-        bfs::run(model, &Plain(Identity), opts)
-    }
-}
-
 /// An actor whose model states the engine can pack and move between threads (what
-/// [`explore_actors`] and [`check_liveness_actors`] need of it).
+/// [`Checker::actors`] needs of it).
 pub trait PackableActor:
     stateright::actor::Actor<
         Msg: Ord + Send + Sync,
@@ -303,7 +274,7 @@ pub trait PackableHistory: Clone + Debug + Hash + Eq + Send + Sync {}
 impl<H: Clone + Debug + Hash + Eq + Send + Sync> PackableHistory for H {}
 
 /// An `ActorModel` of actors `A` and history `H` with symmetry (the identity if none): the
-/// models [`explore_actors`], [`check_liveness_actors`] and [`check_actors`] take.
+/// models [`Checker::actors`] takes.
 pub trait ActorSymmetric<A: PackableActor, H>:
     SymmetricModel<
         State = ActorModelState<A, H>,
@@ -320,32 +291,8 @@ impl<M, A: PackableActor, H> ActorSymmetric<A, H> for M where
 {
 }
 
-/// Safety and liveness outcomes of one model.
-pub type Checked<M> = (Outcome<M>, LivenessOutcome<M>);
-
-/// [`explore_symmetric`] for a stateright `ActorModel`, with the engine's actor
-/// representation: successors are fingerprinted by re-hashing only the actors a step changed,
-/// and frontier states are kept packed (see `actor_repr`). Same states, verdicts and traces
-/// as [`explore_symmetric`]; less time and memory.
-pub fn explore_actors<A, Cfg, H>(
-    model: &ActorModel<A, Cfg, H>,
-    opts: &Options,
-) -> Outcome<ActorModel<A, Cfg, H>>
-where
-    A: PackableActor,
-    Cfg: Sync,
-    H: PackableHistory,
-    ActorModel<A, Cfg, H>: ActorSymmetric<A, H>,
-{
-    if opts.symmetry {
-        bfs::run(model, &Actors(Canonical), opts)
-    } else {
-        bfs::run(model, &Actors(Identity), opts)
-    }
-}
-
 /// Checks, on the first `max_states` states of `model` (breadth-first), the contract of the
-/// actor representation [`explore_actors`] and [`check_actors`] use: on every successor the
+/// actor representation of [`Checker::actors`]: on every successor the
 /// fingerprint computed from the parent's and the handler's output alone, and the one
 /// computed re-hashing only the changed actors, equal the built successor's full
 /// fingerprint; a value rebuilt in allocations of its own hashes the same; packing loses
@@ -361,141 +308,4 @@ where
     H: PackableHistory,
 {
     actor_repr::check_contract(model, max_states)
-}
-
-/// [`explore_actors`] on timely dataflow, by `workers` in this process or across processes
-/// (module [`distributed`]): same states and verdicts, counterexamples of the same length;
-/// `eventually` properties come out `Unknown` (liveness is not distributed). `codec` moves
-/// states between workers.
-pub fn explore_actors_distributed<A, Cfg, H, C>(
-    model: &ActorModel<A, Cfg, H>,
-    codec: C,
-    workers: &distributed::Workers,
-    opts: &Options,
-) -> Result<Outcome<ActorModel<A, Cfg, H>>, String>
-where
-    A: PackableActor + Clone + 'static,
-    Cfg: Clone + Send + Sync + 'static,
-    H: PackableHistory + 'static,
-    C: distributed::Codec<ActorModelState<A, H>> + 'static,
-    ActorModel<A, Cfg, H>: ActorSymmetric<A, H>,
-{
-    let model = std::sync::Arc::new(model.clone());
-    let codec = std::sync::Arc::new(codec);
-    if opts.symmetry {
-        distributed::run(
-            model,
-            std::sync::Arc::new(Actors(Canonical)),
-            codec,
-            workers,
-            opts,
-        )
-    } else {
-        distributed::run(
-            model,
-            std::sync::Arc::new(Actors(Identity)),
-            codec,
-            workers,
-            opts,
-        )
-    }
-}
-
-/// [`check_liveness_symmetric`] for a stateright `ActorModel`, with the engine's actor
-/// representation (see [`explore_actors`]).
-pub fn check_liveness_actors<A, Cfg, H>(
-    model: &ActorModel<A, Cfg, H>,
-    props: &[Liveness<ActorModel<A, Cfg, H>>],
-    opts: &Options,
-) -> LivenessOutcome<ActorModel<A, Cfg, H>>
-where
-    A: PackableActor,
-    Cfg: Sync,
-    H: PackableHistory,
-    ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
-{
-    let fair = |a: &_| model.fairness(a);
-    if opts.symmetry {
-        liveness::check_with(model, &Actors(Canonical), &fair, props, opts)
-    } else {
-        liveness::check_with(model, &Actors(Identity), &fair, props, opts)
-    }
-}
-
-/// [`explore_actors`] and [`check_liveness_actors`] together: from one exploration when
-/// both would explore everything (see `one_pass`: same states, verdicts and traces, the
-/// safety part sequential), else one after the other. The liveness outcome's `seconds` do
-/// not include the exploration they share.
-pub fn check_actors<A, Cfg, H>(
-    model: &ActorModel<A, Cfg, H>,
-    props: &[Liveness<ActorModel<A, Cfg, H>>],
-    opts: &Options,
-) -> Checked<ActorModel<A, Cfg, H>>
-where
-    A: PackableActor,
-    Cfg: Sync,
-    H: PackableHistory,
-    ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
-{
-    check_actors_with(model, props, opts, None)
-}
-
-/// [`check_actors`], calling `on_new` once on every state the liveness graph stores (every
-/// reachable state, or every state before a limit stopped it; one per orbit with symmetry),
-/// in breadth-first order, on the calling thread. A per-state observer for statistics the
-/// engine knows nothing of (e.g. which rules fire); with `props` empty it still builds the
-/// graph, so the observer sees every state.
-pub fn check_actors_visiting<A, Cfg, H>(
-    model: &ActorModel<A, Cfg, H>,
-    props: &[Liveness<ActorModel<A, Cfg, H>>],
-    opts: &Options,
-    on_new: &mut dyn FnMut(&ActorModelState<A, H>),
-) -> Checked<ActorModel<A, Cfg, H>>
-where
-    A: PackableActor,
-    Cfg: Sync,
-    H: PackableHistory,
-    ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
-{
-    check_actors_with(model, props, opts, Some(on_new))
-}
-
-/// [`check_actors_visiting`] with the observer optional (without one, the graph build keeps
-/// no state beyond the frontier).
-fn check_actors_with<A, Cfg, H>(
-    model: &ActorModel<A, Cfg, H>,
-    props: &[Liveness<ActorModel<A, Cfg, H>>],
-    opts: &Options,
-    on_new: Observer<'_, ActorModelState<A, H>>,
-) -> Checked<ActorModel<A, Cfg, H>>
-where
-    A: PackableActor,
-    Cfg: Sync,
-    H: PackableHistory,
-    ActorModel<A, Cfg, H>: ActorSymmetric<A, H> + FairModel,
-{
-    let fair = |a: &_| model.fairness(a);
-    if !one_pass::applies(model, opts) {
-        let safety = explore_actors(model, opts);
-        let live = if opts.symmetry {
-            liveness::check_visiting(
-                model,
-                &Actors(Canonical),
-                &fair,
-                props,
-                &|_| 0,
-                opts,
-                on_new,
-            )
-            .0
-        } else {
-            liveness::check_visiting(model, &Actors(Identity), &fair, props, &|_| 0, opts, on_new).0
-        };
-        return (safety, live);
-    }
-    if opts.symmetry {
-        one_pass::check_both(model, &Actors(Canonical), &fair, props, opts, on_new)
-    } else {
-        one_pass::check_both(model, &Actors(Identity), &fair, props, opts, on_new)
-    }
 }

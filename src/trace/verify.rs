@@ -146,7 +146,7 @@ fn event_text(step: &SavedStep) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{self, Options};
+    use crate::engine;
 
     fn incident_a() -> SavedTrace {
         let path = concat!(
@@ -155,7 +155,7 @@ mod tests {
         );
         let scenario = Scenario::load(Path::new(path)).unwrap();
         let model = model::build(scenario.model_cfg(&scenario.variant));
-        let outcome = engine::explore_actors(&model, &Options::default());
+        let outcome = engine::Checker::actors(&model).check().safety;
         let trace = outcome.property("no_leaked_owner").unwrap().trace.clone();
         let cx = Counterexample::new(
             &model,

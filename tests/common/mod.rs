@@ -37,7 +37,10 @@ pub fn exhaustive() -> Options {
 
 pub fn check(s: &Scenario, v: &Variant) -> (ZbsModel, Outcome<ZbsModel>) {
     let m = model::build(s.model_cfg(v));
-    let outcome = engine::explore_actors(&m, &exhaustive());
+    let outcome = zbs_mc::engine::Checker::actors(&m)
+        .options(exhaustive())
+        .check()
+        .safety;
     (m, outcome)
 }
 
