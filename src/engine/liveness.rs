@@ -4,7 +4,7 @@
 //! 1. BFS over the (canonical) state graph, storing every edge with the fairness class of its
 //!    action, the set of classes enabled in each state, BFS parents and `p`/`q` per property.
 //! 2. Per property, restrict to `B` = states where `q` is false and compute the SCCs of `B`
-//!    (petgraph's iterative Kosaraju: no recursion, so deep graphs cannot overflow the stack).
+//!    (`Graph::sccs`: Tarjan's algorithm with explicit stacks, on the graph's own edge arrays).
 //! 3. A non-trivial SCC `C` of `B` contains a weakly fair infinite path iff for every class
 //!    `f`: `C` contains an `f`-edge, or some state of `C` has `f` disabled (a path that tours
 //!    all of `C` forever is then fair; otherwise `f` is enabled everywhere in `C` and can never
@@ -26,7 +26,6 @@ use super::limits::Limits;
 use super::repr::Repr;
 use super::trace::{Trace, init_with, step_to};
 use super::{Options, StopReason, Verdict};
-use petgraph::graph::{DiGraph, NodeIndex};
 use stateright::Model;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
@@ -213,39 +212,17 @@ fn analyse(g: &Graph, i: usize) -> Analysis {
     let q = &g.q[i];
     let p = &g.p[i];
     // SCCs of B (¬q states, edges inside B).
-    let mut b: DiGraph<(), (), u32> = DiGraph::with_capacity(n, 0);
-    for _ in 0..n {
-        b.add_node(());
-    }
-    for u in (0..n).filter(|&u| !q[u]) {
-        for (v, _) in g.edges(u) {
-            if !q[v] {
-                b.add_edge(NodeIndex::new(u), NodeIndex::new(v), ());
-            }
-        }
-    }
-    let sccs = petgraph::algo::kosaraju_scc(&b);
-    drop(b);
-    let mut comp = vec![u32::MAX; n];
-    for (k, scc) in sccs.iter().enumerate() {
-        for x in scc {
-            comp[x.index()] = k as u32;
-        }
-    }
+    let sccs = g.sccs(|u| !q[u]);
+    let comp = &sccs.comp;
     let mut accepting = vec![false; n];
-    for (k, scc) in sccs.iter().enumerate() {
-        let k = k as u32;
-        if q[scc[0].index()] {
-            continue;
-        }
+    for k in 0..sccs.len() {
         let mut all_enabled = u64::MAX;
         let mut taken = 0u64;
         let mut internal_edge = false;
-        for x in scc {
-            let u = x.index();
+        for u in sccs.members(k) {
             all_enabled &= g.enabled[u];
             for (v, c) in g.edges(u) {
-                if comp[v] == k {
+                if comp[v] == k as u32 {
                     internal_edge = true;
                     if c != NO_CLASS {
                         taken |= 1 << c;
@@ -254,18 +231,18 @@ fn analyse(g: &Graph, i: usize) -> Analysis {
             }
         }
         if internal_edge && all_enabled & !taken == 0 {
-            for x in scc {
-                accepting[x.index()] = true;
+            for u in sccs.members(k) {
+                accepting[u] = true;
             }
         }
     }
     for u in 0..n {
-        if !q[u] && g.off[u] == g.off[u + 1] {
+        if !q[u] && g.is_dead_end(u) {
             accepting[u] = true; // deadlock without q
         }
     }
-    // Backward BFS inside B from the accepting states.
-    let mut rev_off = vec![0usize; n + 1];
+    // Backward BFS inside B from the accepting states (the graph has < 2^32 edges).
+    let mut rev_off = vec![0u32; n + 1];
     for u in (0..n).filter(|&u| !q[u]) {
         for (v, _) in g.edges(u) {
             if !q[v] {
@@ -277,46 +254,46 @@ fn analyse(g: &Graph, i: usize) -> Analysis {
         rev_off[k + 1] += rev_off[k];
     }
     let mut fill = rev_off.clone();
-    let mut rev = vec![0u32; rev_off[n]];
+    let mut rev = vec![0u32; rev_off[n] as usize];
     for u in (0..n).filter(|&u| !q[u]) {
         for (v, _) in g.edges(u) {
             if !q[v] {
-                rev[fill[v]] = u as u32;
+                rev[fill[v] as usize] = u as u32;
                 fill[v] += 1;
             }
         }
     }
+    drop(fill);
     let mut next_hop = vec![u32::MAX; n];
-    let mut queue: VecDeque<usize> = VecDeque::new();
+    let mut queue: VecDeque<u32> = VecDeque::new();
     for u in (0..n).filter(|&u| accepting[u]) {
         next_hop[u] = u as u32;
-        queue.push_back(u);
+        queue.push_back(u as u32);
     }
     while let Some(v) = queue.pop_front() {
-        for &u in &rev[rev_off[v]..rev_off[v + 1]] {
-            let u = u as usize;
-            if next_hop[u] == u32::MAX {
-                next_hop[u] = v as u32;
+        let v = v as usize;
+        for &u in &rev[rev_off[v] as usize..rev_off[v + 1] as usize] {
+            if next_hop[u as usize] == u32::MAX {
+                next_hop[u as usize] = v as u32;
                 queue.push_back(u);
             }
         }
     }
-    // The shallowest p ∧ ¬q state that can stay in B forever (fairly).
-    let start = (0..n)
-        .filter(|&u| p[u] && !q[u] && next_hop[u] != u32::MAX)
-        .min_by_key(|&u| (g.depth[u], u))?;
+    // The shallowest p ∧ ¬q state that can stay in B forever (fairly): nodes are numbered
+    // level by level, so the first one.
+    let start = (0..n).find(|&u| p[u] && !q[u] && next_hop[u] != u32::MAX)?;
     let mut prefix = g.path_from_init(start);
     let mut cur = start;
     while next_hop[cur] as usize != cur {
         cur = next_hop[cur] as usize;
         prefix.push(cur);
     }
-    if g.off[cur] == g.off[cur + 1] {
+    if g.is_dead_end(cur) {
         return Some((prefix, Vec::new()));
     }
     // A fair cycle through `cur` inside its SCC.
     let k = comp[cur];
-    let members: Vec<usize> = sccs[k as usize].iter().map(|x| x.index()).collect();
+    let members: Vec<usize> = sccs.members(k as usize).collect();
     let any_enabled = members.iter().fold(0u64, |a, &u| a | g.enabled[u]);
     let mut cycle: Steps = Vec::new();
     let mut at = cur;
@@ -340,7 +317,7 @@ fn analyse(g: &Graph, i: usize) -> Analysis {
         });
         match edge {
             Some((u, v)) => {
-                cycle.extend(path_in(g, &comp, k, at, u, false));
+                cycle.extend(path_in(g, comp, k, at, u, false));
                 cycle.push((v, f));
                 at = v;
             }
@@ -349,12 +326,12 @@ fn analyse(g: &Graph, i: usize) -> Analysis {
                     .iter()
                     .find(|&&w| g.enabled[w] >> f & 1 == 0)
                     .expect("accepting SCC: class disabled somewhere");
-                cycle.extend(path_in(g, &comp, k, at, w, false));
+                cycle.extend(path_in(g, comp, k, at, w, false));
                 at = w;
             }
         }
     }
-    cycle.extend(path_in(g, &comp, k, at, cur, cycle.is_empty()));
+    cycle.extend(path_in(g, comp, k, at, cur, cycle.is_empty()));
     Some((prefix, cycle))
 }
 
@@ -536,12 +513,11 @@ where
 }
 
 /// What [`analyse`] allocates for property `i` at its peak, on top of the graph, in bytes:
-/// first petgraph's copy of the graph (8 B a node, 16 B an edge of the ¬q subgraph),
-/// Kosaraju's finishing order, stack and visited set (12 B a node) and one `Vec` per SCC
-/// (≤ 56 B a node with the allocator's overhead); then, with the SCCs kept, the component,
-/// acceptance, reverse-edge (4 B an edge) and BFS arrays (33 B a node). An upper bound from
-/// the node and edge counts, so that `max_memory_bytes` is honoured before the allocation
-/// rather than noticed after it.
+/// first Tarjan's arrays and stacks at their deepest (`Graph::sccs`: 20 B a node) beside the
+/// components (12 B a node); then, with the components kept, the acceptance, reverse-edge
+/// (4 B an edge of the ¬q subgraph) and BFS arrays (≤ 21 B a node with the BFS queue). An
+/// upper bound from the node and edge counts, so that `max_memory_bytes` is honoured before
+/// the allocation rather than noticed after it.
 fn analysis_bytes(g: &Graph, i: usize) -> u64 {
     let q = &g.q[i];
     let n = g.len() as u64;
@@ -549,8 +525,8 @@ fn analysis_bytes(g: &Graph, i: usize) -> u64 {
         .filter(|&u| !q[u])
         .map(|u| g.edges(u).filter(|&(v, _)| !q[v]).count() as u64)
         .sum();
-    let sccs = 56 * n;
-    let first = 8 * n + 16 * b_edges + 12 * n + sccs;
-    let then = sccs + 33 * n + 4 * b_edges;
+    let sccs = 12 * n;
+    let first = sccs + 20 * n;
+    let then = sccs + 21 * n + 4 * b_edges;
     first.max(then)
 }

@@ -94,7 +94,7 @@ where
         .collect();
     let safety = Outcome {
         unique_states: g.fps.len() as u64,
-        max_depth: g.depth.iter().copied().max().unwrap_or(0),
+        max_depth: g.max_depth(),
         seconds: explored,
         peak_rss_bytes: peak_rss_bytes(),
         complete,
