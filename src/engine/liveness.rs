@@ -445,27 +445,13 @@ where
     let (g, stopped) = (&built.graph, built.stopped);
     let elapsed = limits.elapsed();
     // The analysis allocates on top of the graph; a memory limit is honoured before it
-    // does (the graph itself was built within the limit), so with one the properties are
-    // analysed one at a time; without, on the run's threads at once (each reads the graph).
+    // does (the graph itself was built within the limit). The properties are analysed one
+    // at a time: each allocation is then freed before the next (on the ZBS models the
+    // analyses take a few percent of the run, and running them on several threads at once
+    // bought no time but held several allocations at once).
     let mut analysis_stopped = None;
     let analysed: Vec<Option<Analysis>> = if stopped.is_some() {
         props.iter().map(|_| None).collect()
-    } else if opts.max_memory_bytes.is_none() && opts.threads > 1 && props.len() > 1 {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let done = std::sync::Mutex::new(Vec::with_capacity(props.len()));
-        super::bfs::par(opts.threads.min(props.len()), || {
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= props.len() {
-                    break;
-                }
-                let a = analyse(g, i);
-                done.lock().unwrap().push((i, a));
-            }
-        });
-        let mut done = done.into_inner().unwrap();
-        done.sort_unstable_by_key(|&(i, _)| i);
-        done.into_iter().map(|(_, a)| Some(a)).collect()
     } else {
         (0..props.len())
             .map(|i| {
