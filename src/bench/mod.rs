@@ -14,6 +14,7 @@
 //! ```
 
 pub mod heap;
+pub mod spin;
 pub mod toy;
 
 use crate::engine::{self, Options, Progress, SymmetricModel};
@@ -44,6 +45,10 @@ pub enum Engine {
     /// every state (`Checker::actors(..).distributed(..)`); the ZBS models only. The standard
     /// set also runs it across two processes (`--hosts`).
     Timely,
+    /// SPIN 6's multi-core breadth-first search (`-DBFS_PAR`) on the lease toy written in
+    /// Promela (module [`spin`]); the fixed toy only, without symmetry. Needs `spin` and `cc`
+    /// on the PATH; the standard set leaves its rows out without them.
+    Spin,
 }
 
 impl Engine {
@@ -54,6 +59,7 @@ impl Engine {
             Engine::Stateright => "stateright",
             Engine::Check => "check",
             Engine::Timely => "timely",
+            Engine::Spin => "spin",
         }
     }
 }
@@ -623,6 +629,8 @@ pub fn run(args: &BenchArgs, extra: &[BenchModel]) -> anyhow::Result<i32> {
                 bail!("--engine check is for the ZBS models (the toy has no liveness properties)")
             }
             (Engine::Timely, _) => bail!("--engine timely is for the ZBS models"),
+            (Engine::Spin, false) => spin::run(&name, &toy, threads)?,
+            (Engine::Spin, true) => bail!("the SPIN rows run the toy without symmetry"),
         }
     } else if let Some(b) = extra.iter().find(|b| &b.name == model) {
         (b.run)(args.engine, threads)
@@ -662,14 +670,22 @@ fn run_child(config_args: &[String], engine: Engine, threads: usize) -> anyhow::
 type Job = (String, Vec<String>, Vec<(Engine, usize)>);
 
 fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> anyhow::Result<i32> {
+    let with_spin = spin::available();
+    if !with_spin {
+        eprintln!(
+            "bench: `spin` or `cc` is not on the PATH: the SPIN rows are left out (apt-get install spin)"
+        );
+    }
     let mut jobs: Vec<Job> = STANDARD
         .iter()
         .map(|c| {
-            let engines = if c.symmetry {
-                vec![(Engine::Ours, threads)]
-            } else {
-                vec![(Engine::Ours, threads), (Engine::Stateright, threads)]
-            };
+            let mut engines = vec![(Engine::Ours, threads)];
+            if !c.symmetry {
+                engines.push((Engine::Stateright, threads));
+            }
+            if with_spin && c.fixed && !c.symmetry {
+                engines.push((Engine::Spin, threads));
+            }
             (c.label(), c.args(), engines)
         })
         .collect();
@@ -715,6 +731,11 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
                 find(Engine::Stateright, threads),
             ) {
                 print_ratio(ours, theirs, "stateright / ours");
+            }
+            if let (Some(ours), Some(theirs)) =
+                (find(Engine::Ours, threads), find(Engine::Spin, threads))
+            {
+                print_ratio(ours, theirs, "spin / ours");
             }
             if let (Some(check), Some(theirs)) = (
                 find(Engine::Check, threads),

@@ -42,7 +42,6 @@ fn zbs_models() -> Vec<BenchModel> {
                             .safety
                     }),
                     Engine::Stateright => bench::run_stateright(name, m, threads),
-                    // What `zbs-mc check MODEL` runs: safety and liveness, one exploration.
                     Engine::Timely => bench::measure_timely(name, threads, |o| {
                         let workers = crate::engine::distributed::Workers::Threads(threads);
                         let codec = crate::actors::codec::StateCodec::new(&m.cfg);
@@ -51,6 +50,7 @@ fn zbs_models() -> Vec<BenchModel> {
                             .distributed(codec, &workers)
                             .unwrap_or_else(|e| panic!("timely: {e}"))
                     }),
+                    // What `zbs-mc check MODEL` runs: safety and liveness, one exploration.
                     Engine::Check => bench::measure_check(name, threads, large, |o| {
                         let live: Vec<_> = properties::LIVENESS
                             .iter()
@@ -62,6 +62,10 @@ fn zbs_models() -> Vec<BenchModel> {
                             .liveness(&live)
                             .check()
                     }),
+                    Engine::Spin => {
+                        eprintln!("error: --engine spin runs the lease toy only");
+                        std::process::exit(super::exit::BAD_INPUT)
+                    }
                 }
             }),
             large,
