@@ -169,12 +169,20 @@ impl<'a, M: FairModel + Sync, S> Checker<'a, M, S> {
     }
 }
 
-impl<'a, M> Checker<'a, M, AnyStates>
-where
-    M: Model + Sync,
-    M::State: Clone + Debug + Hash + Eq + Send + Sync,
-    M::Action: Clone + Debug + Send + Sync,
+/// What every search asks of a model: shared by the exploring threads, its states and
+/// actions cloned, compared, hashed and printed in traces.
+pub trait Explorable:
+    Model<State: Clone + Debug + Hash + Eq + Send + Sync, Action: Clone + Debug + Send + Sync> + Sync
 {
+}
+
+impl<M> Explorable for M where
+    M: Model<State: Clone + Debug + Hash + Eq + Send + Sync, Action: Clone + Debug + Send + Sync>
+        + Sync
+{
+}
+
+impl<'a, M: Explorable> Checker<'a, M, AnyStates> {
     /// Runs the search (see the module documentation).
     pub fn check(self) -> Checked<M> {
         self.unreduced();
@@ -199,12 +207,7 @@ where
     }
 }
 
-impl<'a, M> Checker<'a, M, SymmetricStates>
-where
-    M: SymmetricModel + Sync,
-    M::State: Clone + Debug + Hash + Eq + Send + Sync,
-    M::Action: Clone + Debug + Send + Sync,
-{
+impl<'a, M: SymmetricModel + Explorable> Checker<'a, M, SymmetricStates> {
     /// Runs the search (see the module documentation).
     pub fn check(self) -> Checked<M> {
         if self.opts.symmetry {
@@ -269,12 +272,7 @@ where
     }
 }
 
-impl<'a, M, S> Checker<'a, M, S>
-where
-    M: Model + Sync,
-    M::State: Clone + Debug + Hash + Eq + Send + Sync,
-    M::Action: Clone + Debug + Send + Sync,
-{
+impl<'a, M: Explorable, S> Checker<'a, M, S> {
     /// The search with representation `repr`.
     fn run<R: Repr<M>>(self, repr: &R) -> Checked<M> {
         let Checker {

@@ -34,7 +34,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::Duration;
 
-pub use checker::{ActorStates, AnyStates, Checked, Checker, SymmetricStates};
+pub use checker::{ActorStates, AnyStates, Checked, Checker, Explorable, SymmetricStates};
 pub use limits::{current_rss_bytes, peak_rss_bytes};
 pub use liveness::{
     FairClass, FairModel, Lasso, Liveness, LivenessKind, LivenessOutcome, LivenessResult,
