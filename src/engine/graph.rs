@@ -248,11 +248,12 @@ impl Graph {
     /// The strongly connected components of the subgraph on the nodes where `inside` holds
     /// (and the edges between two of them), by Tarjan's algorithm with explicit stacks, so
     /// that a deep graph cannot overflow the thread's stack. Works on the graph's own edge
-    /// arrays: besides the result (4 B a node of the subgraph, 8 B a node of the graph) it
-    /// needs 8 B a node and, at their deepest, 12 B a node of stacks.
+    /// arrays: besides the result (4 B a node of the graph, up to 8 B a node of the subgraph)
+    /// it needs 8 B a node and, at their deepest, 12 B a node of stacks.
     pub(crate) fn sccs(&self, inside: impl Fn(usize) -> bool) -> Sccs {
+        const UNVISITED: u32 = u32::MAX;
         let n = self.len();
-        let mut index = vec![NO_COMP; n];
+        let mut index = vec![UNVISITED; n];
         let mut low = vec![0u32; n];
         let mut comp = vec![NO_COMP; n];
         // Tarjan's stack of visited nodes not yet in a component, and the DFS call stack
@@ -261,7 +262,7 @@ impl Graph {
         let mut calls: Vec<(u32, u32)> = Vec::new();
         let (mut visited, mut comps) = (0u32, 0u32);
         for root in 0..n {
-            if !inside(root) || index[root] != NO_COMP {
+            if !inside(root) || index[root] != UNVISITED {
                 continue;
             }
             index[root] = visited;
@@ -277,7 +278,7 @@ impl Graph {
                     if !inside(v) {
                         continue;
                     }
-                    if index[v] == NO_COMP {
+                    if index[v] == UNVISITED {
                         index[v] = visited;
                         low[v] = visited;
                         visited += 1;
