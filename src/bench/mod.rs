@@ -95,6 +95,12 @@ pub struct BenchArgs {
     pub engine: Engine,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Standard set: run every configuration this many times, in rounds (the rows of one
+    /// configuration one after the other, then again), and report per row the median
+    /// seconds and peak memory. On a shared VM one run's time varies by ±20 %; the
+    /// speed-up and ratio lines compare medians. The large models run once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=99))]
+    pub rounds: u32,
 }
 
 /// A property violation found by a benchmark run.
@@ -709,19 +715,28 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
         print_header();
     }
     for (label, cargs, runs) in &jobs {
-        let mut done: Vec<BenchRow> = Vec::new();
-        for &(e, t) in runs {
-            match run_child(cargs, e, t) {
-                Ok(row) => {
-                    if args.format == Format::Text {
-                        print_row(&row);
+        let rounds = if extra.iter().any(|b| b.large && &b.name == label) {
+            1
+        } else {
+            args.rounds
+        };
+        // Per engine and thread count, the rows of every round.
+        let mut measured: Vec<Vec<BenchRow>> = vec![Vec::new(); runs.len()];
+        for _ in 0..rounds {
+            for (&(e, t), rows) in runs.iter().zip(&mut measured) {
+                match run_child(cargs, e, t) {
+                    Ok(row) => rows.push(row),
+                    Err(err) => {
+                        failed = true;
+                        eprintln!("{label} ({e:?}, {t} threads): {err:#}");
                     }
-                    done.push(row);
                 }
-                Err(err) => {
-                    failed = true;
-                    eprintln!("{label} ({e:?}, {t} threads): {err:#}");
-                }
+            }
+        }
+        let done: Vec<BenchRow> = measured.into_iter().filter_map(median_row).collect();
+        if args.format == Format::Text {
+            for row in &done {
+                print_row(row);
             }
         }
         if args.format == Format::Text {
@@ -756,26 +771,56 @@ fn run_standard_set(args: &BenchArgs, threads: usize, extra: &[BenchModel]) -> a
         let Some(file) = &b.timely_processes else {
             continue;
         };
-        match run_timely_processes(&b.name, file, 2) {
-            Ok(done) => {
-                if args.format == Format::Text {
-                    for r in &done {
-                        print_row(r);
+        // One process, then two: the rows of every round.
+        let mut measured: [Vec<BenchRow>; 2] = Default::default();
+        for _ in 0..args.rounds {
+            match run_timely_processes(&b.name, file, 2) {
+                Ok(done) => {
+                    for (row, rows) in done.into_iter().zip(&mut measured) {
+                        rows.push(row);
                     }
-                    print_ratio(&done[1], &done[0], "timely: 1 process / 2 processes");
                 }
-                rows.extend(done);
+                Err(err) => {
+                    failed = true;
+                    eprintln!("{} (timely processes): {err:#}", b.name);
+                }
             }
-            Err(err) => {
-                failed = true;
-                eprintln!("{} (timely processes): {err:#}", b.name);
+        }
+        if let [Some(one), Some(two)] = measured.map(median_row) {
+            if args.format == Format::Text {
+                print_row(&one);
+                print_row(&two);
+                print_ratio(&two, &one, "timely: 1 process / 2 processes");
             }
+            rows.extend([one, two]);
         }
     }
     if args.format == Format::Json {
         crate::cli::outln!("{}", serde_json::to_string(&rows)?);
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// One row for several runs of one configuration: the median seconds and the median peak
+/// memory (each taken on its own), `runs` summed; the rest (states, verdicts) from the run of
+/// median time. `None` for no runs.
+fn median_row(mut rows: Vec<BenchRow>) -> Option<BenchRow> {
+    fn median<T: Copy>(mut v: Vec<T>, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> T {
+        v.sort_by(cmp);
+        v[v.len() / 2]
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let runs = rows.iter().map(|r| r.runs).sum();
+    let rss = median(rows.iter().map(|r| r.peak_rss_bytes).collect(), Ord::cmp);
+    let heap = median(rows.iter().map(|r| r.peak_heap_bytes).collect(), Ord::cmp);
+    rows.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    let mut row = rows.swap_remove(rows.len() / 2);
+    row.runs = runs;
+    row.peak_rss_bytes = rss;
+    row.peak_heap_bytes = heap;
+    Some(row)
 }
 
 fn print_header() {
@@ -898,6 +943,43 @@ mod tests {
         assert_eq!(seconds_text(0.634), "0.634");
         assert_eq!(seconds_text(0.00223), "0.00223");
         assert_eq!(seconds_text(0.0), "0.00");
+    }
+
+    #[test]
+    fn rounds_report_the_median_of_each_figure() {
+        let row = |states, seconds, peak_rss_bytes, peak_heap_bytes| BenchRow {
+            name: "m".into(),
+            engine: Engine::Check,
+            threads: 2,
+            states,
+            seconds,
+            peak_rss_bytes,
+            start_rss_bytes: 0,
+            complete: true,
+            violations: Vec::new(),
+            peak_heap_bytes,
+            runs: 1,
+        };
+        assert!(median_row(Vec::new()).is_none());
+        let m = median_row(vec![
+            row(1, 3.0, 10, Some(5)),
+            row(2, 1.0, 30, None),
+            row(3, 2.0, 20, Some(7)),
+        ])
+        .unwrap();
+        // Time and memory are medians on their own; the rest is the median-time run's.
+        assert_eq!(
+            (
+                m.seconds,
+                m.peak_rss_bytes,
+                m.peak_heap_bytes,
+                m.states,
+                m.runs
+            ),
+            (2.0, 20, Some(5), 3, 3)
+        );
+        let m = median_row(vec![row(1, 4.0, 8, None), row(2, 6.0, 9, None)]).unwrap();
+        assert_eq!((m.seconds, m.peak_rss_bytes, m.runs), (6.0, 9, 2));
     }
 
     #[test]

@@ -156,6 +156,35 @@ impl Graph {
         self.off
             .push(u32::try_from(self.succ.len()).expect("fewer than 2^32 edges in a graph"));
     }
+
+    /// A graph of `n` initial nodes (depth 0) with `edges` (no fairness class) and one
+    /// liveness property whose `p` and `q` are `labels(u)`, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn of_edges(
+        n: usize,
+        edges: &[(usize, usize)],
+        labels: impl Fn(usize) -> (bool, bool),
+    ) -> Graph {
+        let mut by_source = edges.to_vec();
+        by_source.sort_by_key(|&(u, _)| u);
+        let mut edges = by_source.into_iter().peekable();
+        let mut g = Graph::new(1);
+        for u in 0..n {
+            let (p, q) = labels(u);
+            let l = Labels {
+                p: u64::from(p),
+                q: u64::from(q),
+                safety: 0,
+            };
+            g.push_node(u as Fingerprint, None, l);
+            while let Some((_, v)) = edges.next_if(|&(from, _)| from == u) {
+                g.succ.push(v as u32);
+                g.class.push(NO_CLASS);
+            }
+            g.close_node(0);
+        }
+        g
+    }
 }
 
 /// The graph's nodes by fingerprint: an open-addressing table of node numbers, the
@@ -374,8 +403,9 @@ impl<M: Model> Labeller<'_, M> {
 struct Candidate<M: Model, P> {
     labels: Labels,
     packed: P,
-    /// The state itself, kept only for an observer.
-    state: Option<M::State>,
+    /// The state itself, kept only for an observer (boxed: a batch's candidate tables keep
+    /// their capacity, and an `ActorModelState` inline tripled their slots).
+    state: Option<Box<M::State>>,
 }
 
 /// An optional per-state observer (see [`build`]).
@@ -699,7 +729,7 @@ where
                                 None => {
                                     candidates.offer(fp, || Candidate {
                                         labels: labeller.labels(&c, false),
-                                        state: keep_states.then(|| c.clone()),
+                                        state: keep_states.then(|| Box::new(c.clone())),
                                         packed: repr.pack_sharing(&mut scratch, c, (state, packed)),
                                     });
                                     Target::Candidate(fp)
@@ -967,19 +997,7 @@ mod tests {
 
     /// A graph with `n` nodes and these edges (no labels), for the SCC tests.
     fn from_edges(n: usize, edges: &[(usize, usize)]) -> Graph {
-        let mut by_source = edges.to_vec();
-        by_source.sort_by_key(|&(u, _)| u);
-        let mut edges = by_source.into_iter().peekable();
-        let mut g = Graph::new(0);
-        for u in 0..n {
-            g.push_node(u as Fingerprint, None, Labels::default());
-            while let Some((_, v)) = edges.next_if(|&(from, _)| from == u) {
-                g.succ.push(v as u32);
-                g.class.push(NO_CLASS);
-            }
-            g.close_node(0);
-        }
-        g
+        Graph::of_edges(n, edges, |_| (false, false))
     }
 
     proptest::proptest! {

@@ -241,53 +241,58 @@ fn analyse(g: &Graph, i: usize) -> Analysis {
             accepting[u] = true; // deadlock without q
         }
     }
-    // Backward BFS inside B from the accepting states (the graph has < 2^32 edges).
-    let mut rev_off = vec![0u32; n + 1];
-    for u in (0..n).filter(|&u| !q[u]) {
-        for (v, _) in g.edges(u) {
-            if !q[v] {
-                rev_off[v + 1] += 1;
-            }
-        }
-    }
-    for k in 0..n {
-        rev_off[k + 1] += rev_off[k];
-    }
-    let mut fill = rev_off.clone();
-    let mut rev = vec![0u32; rev_off[n] as usize];
-    for u in (0..n).filter(|&u| !q[u]) {
-        for (v, _) in g.edges(u) {
-            if !q[v] {
-                rev[fill[v] as usize] = u as u32;
-                fill[v] += 1;
-            }
-        }
-    }
-    drop(fill);
-    let mut next_hop = vec![u32::MAX; n];
-    let mut queue: VecDeque<u32> = VecDeque::new();
-    for u in (0..n).filter(|&u| accepting[u]) {
-        next_hop[u] = u as u32;
-        queue.push_back(u as u32);
-    }
-    while let Some(v) = queue.pop_front() {
-        let v = v as usize;
-        for &u in &rev[rev_off[v] as usize..rev_off[v + 1] as usize] {
-            if next_hop[u as usize] == u32::MAX {
-                next_hop[u as usize] = v as u32;
-                queue.push_back(u);
-            }
-        }
+    // Which components reach an accepting state inside B. Tarjan numbers a component after
+    // every component it has an edge to, so one pass in component order decides each from
+    // its own members and the components it points to (no reverse edges needed).
+    let mut reaches = vec![false; sccs.len()];
+    for k in 0..sccs.len() {
+        reaches[k] = sccs.members(k).any(|u| {
+            accepting[u]
+                || g.edges(u).any(|(v, _)| {
+                    !q[v] && comp[v] as usize != k && {
+                        debug_assert!((comp[v] as usize) < k, "Tarjan's order");
+                        reaches[comp[v] as usize]
+                    }
+                })
+        });
     }
     // The shallowest p ∧ ¬q state that can stay in B forever (fairly): nodes are numbered
     // level by level, so the first one.
-    let start = (0..n).find(|&u| p[u] && !q[u] && next_hop[u] != u32::MAX)?;
+    let start = (0..n).find(|&u| p[u] && !q[u] && reaches[comp[u] as usize])?;
     let mut prefix = g.path_from_init(start);
+    // Then a shortest path inside B to an accepting state: breadth-first from `start`,
+    // through the states that reach one, the first accepting state met (edge order).
+    let mut from = vec![u32::MAX; n];
+    from[start] = start as u32;
+    let mut queue = VecDeque::from([start]);
     let mut cur = start;
-    while next_hop[cur] as usize != cur {
-        cur = next_hop[cur] as usize;
-        prefix.push(cur);
+    'search: while let Some(u) = queue.pop_front() {
+        if accepting[u] {
+            cur = u;
+            break;
+        }
+        for (v, _) in g.edges(u) {
+            if q[v] || from[v] != u32::MAX || !reaches[comp[v] as usize] {
+                continue;
+            }
+            from[v] = u as u32;
+            if accepting[v] {
+                cur = v;
+                break 'search;
+            }
+            queue.push_back(v);
+        }
     }
+    debug_assert!(accepting[cur], "start reaches an accepting state");
+    drop(queue);
+    let mut tail = Vec::new();
+    let mut at = cur;
+    while at != start {
+        tail.push(at);
+        at = from[at] as usize;
+    }
+    drop(from);
+    prefix.extend(tail.into_iter().rev());
     if g.is_dead_end(cur) {
         return Some((prefix, Vec::new()));
     }
@@ -457,8 +462,7 @@ where
             .map(|i| {
                 if analysis_stopped.is_none()
                     && let Some(max) = opts.max_memory_bytes
-                    && super::current_rss_bytes()
-                        .is_some_and(|rss| rss + analysis_bytes(g, i) > max)
+                    && super::current_rss_bytes().is_some_and(|rss| rss + analysis_bytes(g) > max)
                 {
                     analysis_stopped = Some(StopReason::MaxMemory);
                 }
@@ -498,21 +502,82 @@ where
     (outcome, built, elapsed)
 }
 
-/// What [`analyse`] allocates for property `i` at its peak, on top of the graph, in bytes:
-/// first Tarjan's arrays and stacks at their deepest (`Graph::sccs`: 20 B a node) beside the
-/// components (12 B a node); then, with the components kept, the acceptance, reverse-edge
-/// (4 B an edge of the ¬q subgraph) and BFS arrays (≤ 21 B a node with the BFS queue). An
-/// upper bound from the node and edge counts, so that `max_memory_bytes` is honoured before
-/// the allocation rather than noticed after it.
-fn analysis_bytes(g: &Graph, i: usize) -> u64 {
-    let q = &g.q[i];
-    let n = g.len() as u64;
-    let b_edges: u64 = (0..g.len())
-        .filter(|&u| !q[u])
-        .map(|u| g.edges(u).filter(|&(v, _)| !q[v]).count() as u64)
-        .sum();
-    let sccs = 12 * n;
-    let first = sccs + 20 * n;
-    let then = sccs + 21 * n + 4 * b_edges;
-    first.max(then)
+/// What [`analyse`] allocates for a property at its peak, on top of the graph, in bytes: at
+/// most 32 B a node. Tarjan's arrays and stacks at their deepest (`Graph::sccs`: 20 B a node)
+/// beside the components (12 B a node); afterwards, with the components kept, less: the
+/// acceptance flags (1 B a node, 1 B a component) and the forward search to an accepting
+/// state (12 B a node with its queue). Checked before the allocation, so that
+/// `max_memory_bytes` is honoured rather than noticed after it.
+fn analysis_bytes(g: &Graph) -> u64 {
+    32 * g.len() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Breadth-first distances inside the ¬q nodes from `from` (`None`: not reached).
+    fn distances_in_b(g: &Graph, from: usize) -> Vec<Option<usize>> {
+        let q = &g.q[0];
+        let mut d = vec![None; g.len()];
+        d[from] = Some(0);
+        let mut queue = VecDeque::from([from]);
+        while let Some(u) = queue.pop_front() {
+            for (v, _) in g.edges(u) {
+                if !q[v] && d[v].is_none() {
+                    d[v] = Some(d[u].unwrap() + 1);
+                    queue.push_back(v);
+                }
+            }
+        }
+        d
+    }
+
+    proptest::proptest! {
+        /// Without fairness classes, a ¬q state is accepting when it lies on a cycle of ¬q
+        /// states or has no successor. The lasso starts at the first `p ∧ ¬q` node that reaches
+        /// one inside ¬q, goes there by a shortest path of edges inside ¬q, then closes a cycle
+        /// (or stops at the dead end); no lasso exactly when no such node exists.
+        #[test]
+        fn lassos_start_first_and_reach_acceptance_shortest(
+            n in 1usize..12,
+            edges in proptest::collection::vec((0usize..12, 0usize..12), 0..30),
+            labels in proptest::collection::vec((proptest::bool::ANY, proptest::bool::weighted(0.3)), 12),
+        ) {
+            let edges: Vec<_> = edges.into_iter().filter(|&(u, v)| u < n && v < n).collect();
+            let g = Graph::of_edges(n, &edges, |u| labels[u]);
+            let q = &g.q[0];
+            let on_cycle = |u: usize| g.edges(u).any(|(v, _)| !q[v] && distances_in_b(&g, v)[u].is_some());
+            let accepting = |u: usize| !q[u] && (g.is_dead_end(u) || on_cycle(u));
+            let to_accepting = |u: usize| {
+                let d = distances_in_b(&g, u);
+                (0..n).filter(|&v| accepting(v)).filter_map(|v| d[v]).min()
+            };
+            let start = (0..n).find(|&u| labels[u].0 && !q[u] && to_accepting(u).is_some());
+            let found = analyse(&g, 0);
+            proptest::prop_assert_eq!(found.is_some(), start.is_some());
+            let Some((prefix, cycle)) = found else { return Ok(()) };
+            let start = start.unwrap();
+            // All nodes are initial: the prefix is the start, then the way to acceptance.
+            proptest::prop_assert_eq!(prefix[0], start);
+            proptest::prop_assert_eq!(Some(prefix.len() - 1), to_accepting(start));
+            for w in prefix.windows(2) {
+                proptest::prop_assert!(g.edges(w[0]).any(|(v, _)| v == w[1]));
+            }
+            proptest::prop_assert!(prefix.iter().all(|&u| !q[u]));
+            let last = *prefix.last().unwrap();
+            proptest::prop_assert!(accepting(last));
+            if g.is_dead_end(last) {
+                proptest::prop_assert!(cycle.is_empty());
+            } else {
+                proptest::prop_assert!(!cycle.is_empty());
+                let mut at = last;
+                for &(v, _) in &cycle {
+                    proptest::prop_assert!(g.edges(at).any(|(w, _)| w == v) && !q[v]);
+                    at = v;
+                }
+                proptest::prop_assert_eq!(at, last, "the cycle closes");
+            }
+        }
+    }
 }
