@@ -117,6 +117,7 @@ impl Codec<ZbsState> for StateCodec {
                 Arc::clone(actor)
             })
             .collect();
+        let empty_timers = Timers::new();
         ActorModelState {
             actor_states,
             network: Network::new_unordered_nonduplicating(wire.envelopes.into_iter().map(
@@ -130,7 +131,8 @@ impl Codec<ZbsState> for StateCodec {
                 .timers
                 .into_iter()
                 .map(|ts| {
-                    let mut timers = Timers::new();
+                    // A clone, not `Timers::new()` each (ahash's shared seed counter).
+                    let mut timers = empty_timers.clone();
                     for t in ts {
                         timers.set(t);
                     }

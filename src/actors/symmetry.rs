@@ -536,6 +536,7 @@ impl Rename<'_> {
     }
 
     fn state(&self, s: &ZbsState) -> ZbsState {
+        let empty_timers = Timers::new();
         ZbsState {
             actor_states: self.slots(&s.actor_states, |a| {
                 Arc::new(match &**a {
@@ -561,7 +562,9 @@ impl Rename<'_> {
                 }),
             ),
             timers_set: self.slots(&s.timers_set, |ts| {
-                let mut t2 = Timers::new();
+                // A clone: `Timers::new()` draws its hasher's seed from a counter that ahash
+                // shares between threads (specs/engine.md, "No shared counters").
+                let mut t2 = empty_timers.clone();
                 for t in ts.iter() {
                     t2.set(self.timer(t));
                 }

@@ -29,7 +29,7 @@
 
 use super::fingerprint::{Fingerprint, FoldHasher, fingerprint};
 use super::parts::{PartPool, SharedParts};
-use super::repr::Repr;
+use super::repr::{Repr, Unbuilt};
 use super::symmetry::Canon;
 use stateright::actor::{
     Actor, ActorModel, ActorModelAction, ActorModelState, Command, Envelope, Id, Network, Out,
@@ -294,15 +294,20 @@ pub(crate) struct StepCache<A: Actor> {
     /// The copy-on-write parts ([`SharedParts`]) of the actor states in `actors`: a new
     /// distinct actor state shares each part equal to one of these (see `parts.rs`).
     parts: PartPool,
-    /// The actor the last `successor_fingerprint` changed and the hash of its new state:
-    /// packing that successor next interns the actor under this hash instead of hashing it
-    /// again (a large actor state is the costliest part to hash). A stale value only costs a missed
-    /// share, since `intern` compares parts in full.
-    last_changed: Option<(usize, u64)>,
-    /// The hashes of the network and of the timers of that same successor: packing it looks
-    /// its network and timers up in the intern tables by these and compares them in place,
-    /// so a network or timer set met before is neither copied, sorted nor hashed again.
-    last_parts: Option<(u64, u64)>,
+}
+
+/// What `successor_fingerprint` computed of one successor that packing it reuses (the
+/// [`Repr::Token`] of [`Actors`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PackToken {
+    /// The actor the step changed and the hash of its new state: packing interns the actor
+    /// under this hash instead of hashing it again (a large actor state is the costliest
+    /// part to hash).
+    changed: Option<(usize, u64)>,
+    /// The hashes of the successor's network and timers: packing looks them up in the intern
+    /// tables by these and compares them in place, so a network or timer set met before is
+    /// neither copied, sorted nor hashed again.
+    parts: Option<(u64, u64)>,
 }
 
 type Interned<K, T> = std::collections::HashMap<K, Arc<T>, FastBuild>;
@@ -317,8 +322,6 @@ impl<A: Actor> Default for StepCache<A> {
             timers: Default::default(),
             actor_hashes: Default::default(),
             parts: Default::default(),
-            last_changed: None,
-            last_parts: None,
         }
     }
 }
@@ -421,7 +424,7 @@ fn step_fingerprint<A, Cfg, H>(
     cache: &mut StepCache<A>,
     parent: &ActorModelState<A, H>,
     action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
-) -> Option<Option<Fingerprint>>
+) -> Unbuilt<PackToken>
 where
     A: Actor,
     A::Msg: Ord,
@@ -429,18 +432,18 @@ where
     H: Clone + Debug + Hash,
 {
     if std::mem::size_of::<H>() != 0 {
-        return None;
+        return Unbuilt::Unknown;
     }
     let (id, input) = match action {
         ActorModelAction::Deliver { src, dst, msg } => {
             let index = usize::from(*dst);
             if index >= parent.actor_states.len() || parent.crashed[index] {
-                return Some(None);
+                return Unbuilt::Disabled;
             }
             (*dst, Input::Msg(*src, msg))
         }
         ActorModelAction::Timeout(id, timer) => (*id, Input::Timer(timer)),
-        _ => return None,
+        _ => return Unbuilt::Unknown,
     };
     let index = usize::from(id);
     let actor = &model.actors[index];
@@ -486,20 +489,20 @@ where
         HandlerStep {
             actor,
             sent,
-            timers_at: u32::try_from(at).expect("at most 2,048 steps of 255 timer commands"),
+            timers_at: u32::try_from(at).expect("at most 65,536 steps of 255 timer commands"),
             timers_len,
             flags,
         }
     });
     if step.flags & NO_OP != 0 {
-        return Some(None);
+        return Unbuilt::Disabled;
     }
     if step.flags & UNFOLLOWED != 0 {
-        return None;
+        return Unbuilt::Unknown;
     }
     if index >= parent.timers_set.len() {
         // A first timer for this actor would lengthen `timers_set`: not followed.
-        return None;
+        return Unbuilt::Unknown;
     }
     let mut timers = TouchedTimers::new(&memo.timer_hashes);
     let mut network = memo.network.wrapping_add(step.sent);
@@ -507,24 +510,35 @@ where
         ActorModelAction::Deliver { src, dst, msg } => {
             network = network.wrapping_sub(envelope_hash(*src, *dst, msg));
         }
-        ActorModelAction::Timeout(_, timer) => timers.set(timer_hash(index, timer), false)?,
+        ActorModelAction::Timeout(_, timer) => {
+            if timers.set(timer_hash(index, timer), false).is_none() {
+                return Unbuilt::Unknown;
+            }
+        }
         _ => unreachable!("only deliveries and timeouts get here"),
     }
     for &command in cache.timers_of(&step) {
-        timers.set(command & !TIMER_SET, command & TIMER_SET != 0)?;
+        if timers
+            .set(command & !TIMER_SET, command & TIMER_SET != 0)
+            .is_none()
+        {
+            return Unbuilt::Unknown;
+        }
     }
     let changed = (step.flags & CHANGED != 0).then_some((index, step.actor));
     let actor_hash = changed.map_or(memo.actors[index], |(_, h)| h);
-    cache.last_changed = changed;
     let timers = timers.apply(memo.timers);
-    cache.last_parts = Some((network, timers));
     let misc = memo.misc;
     let actors = memo
         .actors
         .iter()
         .enumerate()
         .map(|(i, &h)| if i == index { actor_hash } else { h });
-    Some(Some(combine(actors, network, timers, misc)))
+    let token = PackToken {
+        changed,
+        parts: Some((network, timers)),
+    };
+    Unbuilt::Known(combine(actors, network, timers, misc), token)
 }
 
 impl<A, Cfg, H, C> Repr<ActorModel<A, Cfg, H>> for Actors<C>
@@ -541,6 +555,7 @@ where
     type Packed = PackedActors<A, H>;
     type Memo = ActorMemo;
     type Scratch = StepCache<A>;
+    type Token = PackToken;
     const LOSSY: bool = true;
 
     #[inline(always)]
@@ -607,13 +622,11 @@ where
         cache: &mut StepCache<A>,
         parent: &ActorModelState<A, H>,
         action: &ActorModelAction<A::Msg, A::Timer, A::Random>,
-    ) -> Option<Option<Fingerprint>> {
+    ) -> Unbuilt<PackToken> {
         // Only without symmetry (a canonical successor is another state) and on the network
         // whose hash is a plain multiset.
-        cache.last_changed = None;
-        cache.last_parts = None;
         if !C::IDENTITY || !matches!(parent.network, Network::UnorderedNonDuplicating(_)) {
-            return None;
+            return Unbuilt::Unknown;
         }
         step_fingerprint(model, memo, cache, parent, action)
     }
@@ -623,7 +636,7 @@ where
         s: ActorModelState<A, H>,
         parent: Option<(&ActorModelState<A, H>, &PackedActors<A, H>)>,
     ) -> PackedActors<A, H> {
-        pack_state(s, parent, None)
+        pack_state(s, parent, None, PackToken::default())
     }
 
     fn pack_sharing(
@@ -631,8 +644,9 @@ where
         scratch: &mut StepCache<A>,
         s: ActorModelState<A, H>,
         parent: (&ActorModelState<A, H>, &PackedActors<A, H>),
+        token: PackToken,
     ) -> PackedActors<A, H> {
-        pack_state(s, Some(parent), Some(scratch))
+        pack_state(s, Some(parent), Some(scratch), token)
     }
 
     fn release_parts(&self, scratch: &mut StepCache<A>) {
@@ -695,10 +709,6 @@ where
 /// A parent state, unpacked and packed.
 type Parent<'a, A, H> = (&'a ActorModelState<A, H>, &'a PackedActors<A, H>);
 
-/// `s` packed. What did not change since `parent` is the parent's own allocation; what did is
-/// interned in `scratch` when one is given (only the changed parts are hashed for that).
-/// A parent's memo, its network hashing to `network` (the thread's remembered actor hashes
-/// spare hashing the actors it packed).
 /// A parent's memo: the part hashes `packed` (`s` packed) carries, the others computed (the
 /// thread's remembered actor hashes spare hashing the actors it packed).
 fn memo_with<A: Actor, H: Hash>(
@@ -741,10 +751,14 @@ fn timer_hashes<T: Hash + Eq>(timers_set: &[Timers<T>]) -> Arc<[u64]> {
     hashes.into()
 }
 
+/// `s` packed. What did not change since `parent` is the parent's own allocation; what did is
+/// interned in `scratch` when one is given (only the changed parts are hashed for that, and
+/// not even those whose hashes `token` brings from the step that made `s`).
 fn pack_state<A: Actor, H: PartialEq + Hash>(
     s: ActorModelState<A, H>,
     parent: Option<Parent<'_, A, H>>,
     mut scratch: Option<&mut StepCache<A>>,
+    token: PackToken,
 ) -> PackedActors<A, H>
 where
     A::Msg: Ord,
@@ -763,7 +777,7 @@ where
         }),
     };
     // The hashes `successor_fingerprint` computed for this successor, if it did.
-    let known = scratch.as_deref_mut().and_then(|c| c.last_parts.take());
+    let known = token.parts;
     let timers = match parent {
         // A known hash that differs from the parent's settles it without comparing.
         Some((p, packed))
@@ -801,7 +815,7 @@ where
             let unchanged = parent
                 .is_some_and(|(p, _)| p.actor_states.get(i).is_some_and(|pa| Arc::ptr_eq(pa, a)));
             if !unchanged {
-                let hash = match scratch.last_changed {
+                let hash = match token.changed {
                     Some((j, h)) if j == i => h,
                     _ => fingerprint(&**a),
                 };
@@ -968,12 +982,16 @@ where
             let again = step_fingerprint(model, &m, &mut cache, &s, &a);
             assert_eq!(unbuilt, again);
             let Some(next) = model.next_state(&s, a) else {
-                assert_eq!(unbuilt.flatten(), None, "no successor");
+                assert_eq!(unbuilt.fingerprint(), None, "no successor");
                 continue;
             };
-            if let Some(unbuilt) = unbuilt {
-                assert_eq!(unbuilt, Some(fp(&next)));
-                fast += 1;
+            match unbuilt {
+                Unbuilt::Known(f, _) => {
+                    assert_eq!(f, fp(&next));
+                    fast += 1;
+                }
+                Unbuilt::Disabled => panic!("a successor told missing"),
+                Unbuilt::Unknown => {}
             }
             // The same value in allocations of its own: nothing shared with the parent.
             let fresh = ActorModelState {
@@ -998,6 +1016,7 @@ where
                 &mut cache,
                 next.clone(),
                 (&s, &packed),
+                unbuilt.token(),
             );
             assert_eq!(unpack(&shared), next);
             assert_eq!(memo_packed(&shared, &next), memo(&next));
@@ -1049,7 +1068,15 @@ mod tests {
         let children: Vec<P> = actions
             .drain(..)
             .filter_map(|a| model.next_state(&ticked, a))
-            .map(|c| <R as Repr<Hub>>::pack_sharing(&repr, &mut scratch, c, (&ticked, &root)))
+            .map(|c| {
+                <R as Repr<Hub>>::pack_sharing(
+                    &repr,
+                    &mut scratch,
+                    c,
+                    (&ticked, &root),
+                    PackToken::default(),
+                )
+            })
             .collect();
         assert!(children.len() > 1);
         let tables = |s: &StepCache<_>| (s.actors.len(), s.networks.len(), s.timers.len());
@@ -1097,7 +1124,13 @@ mod tests {
             s
         };
         let pack_hub = |scratch: &mut StepCache<_>, s: HubState| {
-            let p = <R as Repr<Hub>>::pack_sharing(&repr, scratch, s, (&init, &root));
+            let p = <R as Repr<Hub>>::pack_sharing(
+                &repr,
+                scratch,
+                s,
+                (&init, &root),
+                PackToken::default(),
+            );
             let State::Hub { table, .. } = &*p.actors[0] else {
                 panic!("actor 0 is the hub");
             };

@@ -27,7 +27,7 @@ use super::fingerprint::{Fingerprint, IdentityBuild};
 use super::limits::{Limits, peak_rss_bytes};
 use super::liveness;
 use super::progress::Reporter;
-use super::repr::Repr;
+use super::repr::{Repr, Unbuilt};
 use super::trace::{Replayed, Trace, replay};
 use super::visited::{ROOT, SHARDS, Visited, shard_of};
 use super::{Options, Outcome, PropertyResult, StopReason, Verdict, safety_verdict};
@@ -404,19 +404,25 @@ where
                                 state,
                                 &action,
                             );
-                            if let Some(fast) = fast {
-                                let Some(fp) = fast else {
-                                    continue;
-                                };
-                                if let Some(seen) = &seen
-                                    && (seen[shard_of(fp)].contains(fp) || local.contains(&fp))
-                                {
-                                    continue;
+                            match fast {
+                                Unbuilt::Disabled => continue,
+                                Unbuilt::Known(fp, _) => {
+                                    if let Some(seen) = &seen
+                                        && (seen[shard_of(fp)].contains(fp) || local.contains(&fp))
+                                    {
+                                        continue;
+                                    }
                                 }
+                                Unbuilt::Unknown => {}
                             }
-                            let Some((c, fp)) =
-                                build_successor(model, repr, &memo, state, action, fast)
-                            else {
+                            let Some((c, fp)) = build_successor(
+                                model,
+                                repr,
+                                &memo,
+                                state,
+                                action,
+                                fast.fingerprint(),
+                            ) else {
                                 continue;
                             };
                             // Seen in an earlier batch or level: never buffer it (for models
@@ -439,7 +445,12 @@ where
                                 );
                             }
                             out[shard_of(fp)].push(Succ {
-                                state: repr.pack_sharing(&mut scratch, c, (state, packed)),
+                                state: repr.pack_sharing(
+                                    &mut scratch,
+                                    c,
+                                    (state, packed),
+                                    fast.token(),
+                                ),
                                 fp,
                                 order,
                             });
@@ -637,7 +648,7 @@ where
     }
 }
 
-/// The successor `action` leads to from `state`, canonical, with its fingerprint (`fast`:
+/// The successor `action` leads to from `state`, canonical, with its fingerprint (`known`:
 /// the one `successor_fingerprint` gave, if any); `None` if there is none or it lies outside
 /// the model's boundary.
 fn build_successor<M, R>(
@@ -646,7 +657,7 @@ fn build_successor<M, R>(
     memo: &R::Memo,
     state: &M::State,
     action: M::Action,
-    fast: Option<Option<Fingerprint>>,
+    known: Option<Fingerprint>,
 ) -> Option<(M::State, Fingerprint)>
 where
     M: Model,
@@ -658,8 +669,8 @@ where
         return None;
     }
     let c = repr.canon(model, next);
-    let fp = match fast {
-        Some(Some(fp)) => {
+    let fp = match known {
+        Some(fp) => {
             debug_assert_eq!(
                 fp,
                 repr.child_fingerprint(memo, state, &c),
@@ -667,7 +678,7 @@ where
             );
             fp
         }
-        _ => repr.child_fingerprint(memo, state, &c),
+        None => repr.child_fingerprint(memo, state, &c),
     };
     Some((c, fp))
 }
@@ -703,13 +714,14 @@ where
         model.actions(state, &mut actions);
         for (a, action) in actions.drain(..).enumerate() {
             let fast = repr.successor_fingerprint(model, &memo, scratch, state, &action);
-            if let Some(fast) = fast {
-                match fast {
-                    Some(fp) if !visited.contains(fp) => {}
-                    _ => continue,
-                }
+            match fast {
+                Unbuilt::Disabled => continue,
+                Unbuilt::Known(fp, _) if visited.contains(fp) => continue,
+                Unbuilt::Known(..) | Unbuilt::Unknown => {}
             }
-            let Some((c, fp)) = build_successor(model, repr, &memo, state, action, fast) else {
+            let Some((c, fp)) =
+                build_successor(model, repr, &memo, state, action, fast.fingerprint())
+            else {
                 continue;
             };
             if !visited.insert(fp, *parent_fp) {
@@ -720,7 +732,7 @@ where
             if blocks.last().is_none_or(|b| b.len() == BLOCK) {
                 blocks.push(Vec::with_capacity(block_capacity(blocks.len())));
             }
-            let packed = repr.pack_sharing(scratch, c, (state, packed));
+            let packed = repr.pack_sharing(scratch, c, (state, packed), fast.token());
             blocks.last_mut().expect("just pushed").push((packed, fp));
         }
     });

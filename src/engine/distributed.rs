@@ -24,7 +24,7 @@
 use super::fingerprint::{Fingerprint, OwnedBuild};
 use super::limits::{Limits, peak_rss_bytes};
 use super::progress::Reporter;
-use super::repr::Repr;
+use super::repr::{Repr, Unbuilt};
 use super::trace::{Replayed, Trace, replay};
 use super::visited::ROOT;
 use super::{
@@ -559,9 +559,9 @@ where
                 // A successor told unbuilt that this worker has sent already, or none at all,
                 // is not built.
                 match repr.successor_fingerprint(model, &memo, &mut scratch, &state, &action) {
-                    Some(Some(next)) if sent.contains(&next) => continue,
-                    Some(None) => continue,
-                    Some(Some(_)) | None => {}
+                    Unbuilt::Known(next, _) if sent.contains(&next) => continue,
+                    Unbuilt::Disabled => continue,
+                    Unbuilt::Known(..) | Unbuilt::Unknown => {}
                 }
                 let Some(next) = model.next_state(&state, action) else {
                     continue;

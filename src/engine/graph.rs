@@ -24,7 +24,7 @@ use super::fingerprint::{Fingerprint, IdentityBuild};
 use super::limits::Limits;
 use super::liveness::{FairClass, Liveness, LivenessKind};
 use super::progress::Reporter;
-use super::repr::Repr;
+use super::repr::{Repr, Unbuilt};
 use super::{Options, StopReason};
 use stateright::Model;
 use std::collections::HashMap;
@@ -709,9 +709,9 @@ where
                     let fast =
                         repr.successor_fingerprint(model, &memo, &mut scratch, state, &action);
                     let known = match fast {
-                        Some(None) => continue,
-                        Some(Some(fp)) => lookup(&fp),
-                        None => None,
+                        Unbuilt::Disabled => continue,
+                        Unbuilt::Known(fp, _) => lookup(&fp),
+                        Unbuilt::Unknown => None,
                     };
                     let t = match known {
                         Some(t) => t,
@@ -730,7 +730,12 @@ where
                                     candidates.offer(fp, || Candidate {
                                         labels: labeller.labels(&c, false),
                                         state: keep_states.then(|| Box::new(c.clone())),
-                                        packed: repr.pack_sharing(&mut scratch, c, (state, packed)),
+                                        packed: repr.pack_sharing(
+                                            &mut scratch,
+                                            c,
+                                            (state, packed),
+                                            fast.token(),
+                                        ),
                                     });
                                     Target::Candidate(fp)
                                 }

@@ -13,6 +13,38 @@ use stateright::Model;
 use std::borrow::Cow;
 use std::hash::Hash;
 
+/// What [`Repr::successor_fingerprint`] tells of the successor an action leads to, without
+/// building it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unbuilt<T> {
+    /// The representation cannot tell: build the successor (`Model::next_state`).
+    Unknown,
+    /// The action has no successor.
+    Disabled,
+    /// The successor's fingerprint, with what packing that very successor can reuse: the
+    /// caller hands the token to [`Repr::pack_sharing`] with the built successor (or drops
+    /// it), so no scratch state has to stay paired with the call that made it.
+    Known(Fingerprint, T),
+}
+
+impl<T: Copy + Default> Unbuilt<T> {
+    /// The fingerprint, if known.
+    pub(crate) fn fingerprint(&self) -> Option<Fingerprint> {
+        match self {
+            Unbuilt::Known(fp, _) => Some(*fp),
+            Unbuilt::Unknown | Unbuilt::Disabled => None,
+        }
+    }
+    /// The token for [`Repr::pack_sharing`]: the default one (nothing known) unless the
+    /// fingerprint is known.
+    pub(crate) fn token(&self) -> T {
+        match self {
+            Unbuilt::Known(_, t) => *t,
+            Unbuilt::Unknown | Unbuilt::Disabled => T::default(),
+        }
+    }
+}
+
 /// A state representation for the engine.
 ///
 /// Contract: `fingerprint` depends on the state's value only (equal states, equal
@@ -29,6 +61,9 @@ where
     /// Each exploring thread's own working memory (e.g. a cache), for
     /// `successor_fingerprint`.
     type Scratch: Default + Send;
+    /// What fingerprinting a successor unbuilt learnt that packing it can reuse
+    /// ([`Unbuilt::Known`]); the default token knows nothing.
+    type Token: Copy + Default;
     /// Whether packing gives up the state: then properties are checked on each successor
     /// before it is packed, since it is never unpacked before it is expanded.
     const LOSSY: bool;
@@ -57,10 +92,8 @@ where
         child: &M::State,
     ) -> Fingerprint;
     /// The fingerprint of the successor `action` leads to from `parent`, computed without
-    /// building it: `Some(None)` if the action has no successor, `None` if this
-    /// representation cannot tell (the caller then builds the successor with
-    /// `Model::next_state`). Lets the engine drop a duplicate successor for the price of a
-    /// hash; equal to `child_fingerprint` of the built successor.
+    /// building it (see [`Unbuilt`]). Lets the engine drop a duplicate successor for the
+    /// price of a hash; equal to `child_fingerprint` of the built successor.
     fn successor_fingerprint(
         &self,
         _model: &M,
@@ -68,19 +101,21 @@ where
         _scratch: &mut Self::Scratch,
         _parent: &M::State,
         _action: &M::Action,
-    ) -> Option<Option<Fingerprint>> {
-        None
+    ) -> Unbuilt<Self::Token> {
+        Unbuilt::Unknown
     }
     /// `s` packed for the frontier; `parent` (its parent, unpacked and packed) lets a
     /// representation share what did not change.
     fn pack(&self, s: M::State, parent: Option<(&M::State, &Self::Packed)>) -> Self::Packed;
     /// [`Repr::pack`] of a successor, with this thread's scratch to share parts with other
-    /// recently packed states.
+    /// recently packed states; `token`: what fingerprinting this successor unbuilt gave
+    /// ([`Unbuilt::token`]).
     fn pack_sharing(
         &self,
         _scratch: &mut Self::Scratch,
         s: M::State,
         parent: (&M::State, &Self::Packed),
+        _token: Self::Token,
     ) -> Self::Packed {
         self.pack(s, Some(parent))
     }
@@ -106,6 +141,7 @@ where
     type Packed = M::State;
     type Memo = ();
     type Scratch = ();
+    type Token = ();
     const LOSSY: bool = false;
 
     #[inline(always)]

@@ -9,7 +9,7 @@
 //! form is that of `c'`, so the search at each step always succeeds.
 
 use super::fingerprint::Fingerprint;
-use super::repr::Repr;
+use super::repr::{Repr, Unbuilt};
 use stateright::Model;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -131,22 +131,26 @@ where
             continue;
         }
         let fast = repr.successor_fingerprint(model, &memo, scratch, cur, &a);
-        if fast.is_some_and(|f| f != Some(target)) {
-            continue;
+        match fast {
+            Unbuilt::Disabled => continue,
+            Unbuilt::Known(fp, _) if fp != target => continue,
+            Unbuilt::Known(..) | Unbuilt::Unknown => {}
         }
         let Some(next) = model.next_state(cur, a.clone()) else {
             continue;
         };
         // A fingerprint told unbuilt is the built successor's (no canonical form differs).
         let reached = match fast {
-            Some(_) => {
+            Unbuilt::Known(..) => {
                 debug_assert_eq!(
                     repr.child_fingerprint(&memo, cur, &repr.canon(model, next.clone())),
                     target
                 );
                 true
             }
-            None => repr.child_fingerprint(&memo, cur, &repr.canon(model, next.clone())) == target,
+            Unbuilt::Unknown | Unbuilt::Disabled => {
+                repr.child_fingerprint(&memo, cur, &repr.canon(model, next.clone())) == target
+            }
         };
         if reached && model.within_boundary(&next) {
             return Some((a, next));
