@@ -9,12 +9,14 @@
 //!    nodes numbered so far (read-only during the phase) and among the batch's candidates (a
 //!    table sharded by fingerprint). A successor found in neither is built, canonicalised,
 //!    labelled (the safety hits and the liveness `p`/`q` of the caller) and packed as a
-//!    candidate; the edge names it by fingerprint.
-//! 2. **number** (the calling thread) — chunks in order, edges in order: an edge to a
-//!    candidate numbers it if it is not numbered yet, with the edge's parent as its BFS
-//!    parent. Edges are therefore appended, and nodes numbered, in exactly the sequential
-//!    generation order, so the graph (nodes, edges, classes, enabled masks, BFS parents) is the
-//!    one a one-thread build makes, and the limits are checked after every parent just as there.
+//!    candidate; the edge names it by fingerprint, and the candidate keeps the smallest
+//!    position (chunk, edge within the chunk) of an edge that reached it.
+//! 2. **number** (the calling thread) — the candidates are numbered in the order of those
+//!    first positions; then chunks in order, edges in order, each node enters the graph at
+//!    its first edge, with that edge's parent as its BFS parent. Edges are therefore
+//!    appended, and nodes numbered, in exactly the sequential generation order, so the graph
+//!    (nodes, edges, classes, enabled masks, BFS parents) is the one a one-thread build
+//!    makes, and the limits are checked after every parent just as there.
 //!
 //! Whichever thread builds a candidate first, the state is the same (a successor is a function
 //! of its parent and action, and equal fingerprints mean equal states); two threads that meet
@@ -411,8 +413,20 @@ struct Candidate<M: Model, P> {
 /// An optional per-state observer (see [`build`]).
 pub(crate) type Observer<'a, S> = Option<&'a mut dyn FnMut(&S)>;
 
+/// A candidate in its batch's table: where the batch first met it, its node once numbered.
+struct Slot<M: Model, P> {
+    /// The position of the first edge to it, `(chunk << 32) | edge index within the chunk`:
+    /// chunks are walked in order and their edges in order, so this is where a one-thread
+    /// build would number it.
+    first: u64,
+    /// Its node number ([`Candidates::number`]).
+    node: u32,
+    /// Until numbered.
+    candidate: Option<Candidate<M, P>>,
+}
+
 /// A shard of [`Candidates`].
-type Shard<M, P> = Mutex<HashMap<Fingerprint, Candidate<M, P>, IdentityBuild>>;
+type Shard<M, P> = Mutex<HashMap<Fingerprint, Slot<M, P>, IdentityBuild>>;
 
 /// The batch's candidates, sharded by fingerprint.
 struct Candidates<M: Model, P> {
@@ -425,33 +439,81 @@ impl<M: Model, P> Candidates<M, P> {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
-    fn shard(
-        &self,
-        fp: Fingerprint,
-    ) -> &Mutex<HashMap<Fingerprint, Candidate<M, P>, IdentityBuild>> {
-        &self.shards[(fp >> 58) as usize % SHARDS]
+    fn shard(&self, fp: Fingerprint) -> &Shard<M, P> {
+        &self.shards[shard_of(fp)]
     }
-    fn contains(&self, fp: Fingerprint) -> bool {
-        self.shard(fp).lock().unwrap().contains_key(&fp)
+    /// Whether `fp` is a candidate; if so, an edge at `pos` reaches it.
+    fn touch(&self, fp: Fingerprint, pos: u64) -> bool {
+        match self.shard(fp).lock().unwrap().get_mut(&fp) {
+            Some(slot) => {
+                slot.first = slot.first.min(pos);
+                true
+            }
+            None => false,
+        }
     }
-    /// Keeps the first candidate offered for `fp`.
-    fn offer(&self, fp: Fingerprint, c: impl FnOnce() -> Candidate<M, P>) {
+    /// An edge at `pos` reaches `fp`, a successor found in no table: keeps the first
+    /// candidate offered for it.
+    fn offer(&self, fp: Fingerprint, pos: u64, c: impl FnOnce() -> Candidate<M, P>) {
         let c = c();
-        self.shard(fp).lock().unwrap().entry(fp).or_insert(c);
+        self.shard(fp)
+            .lock()
+            .unwrap()
+            .entry(fp)
+            .and_modify(|slot| slot.first = slot.first.min(pos))
+            .or_insert(Slot {
+                first: pos,
+                node: u32::MAX,
+                candidate: Some(c),
+            });
     }
-    fn is_empty(&mut self) -> bool {
+    /// Once the batch is expanded: numbers the candidates from `base` on in the order of
+    /// their first edges, and hands them over in that order with their fingerprints.
+    fn number(&mut self, base: u32) -> Vec<(Fingerprint, Candidate<M, P>)> {
+        let mut order: Vec<(u64, Fingerprint)> = self
+            .shards
+            .iter_mut()
+            .flat_map(|s| {
+                s.get_mut()
+                    .unwrap()
+                    .iter()
+                    .map(|(&fp, slot)| (slot.first, fp))
+            })
+            .collect();
+        order.sort_unstable();
+        order
+            .into_iter()
+            .zip(base..)
+            .map(|((_, fp), node)| {
+                let i = shard_of(fp);
+                let slot = self.shards[i].get_mut().unwrap().get_mut(&fp);
+                let slot = slot.expect("a candidate listed");
+                slot.node = node;
+                (fp, slot.candidate.take().expect("numbered once"))
+            })
+            .collect()
+    }
+    /// The shards' tables, to read without locking once the batch is expanded.
+    fn tables(&mut self) -> Vec<&HashMap<Fingerprint, Slot<M, P>, IdentityBuild>> {
         self.shards
             .iter_mut()
-            .all(|s| s.get_mut().unwrap().is_empty())
+            .map(|s| &*s.get_mut().unwrap())
+            .collect()
     }
-    /// The candidate of `fp`, once the expand phase is over.
-    fn take(&mut self, fp: Fingerprint) -> Option<Candidate<M, P>> {
-        let i = (fp >> 58) as usize % SHARDS;
-        self.shards[i].get_mut().unwrap().remove(&fp)
+    /// Forgets the batch's candidates (keeping the tables' capacity).
+    fn clear(&mut self) {
+        for s in &mut self.shards {
+            s.get_mut().unwrap().clear();
+        }
     }
 }
 
 const SHARDS: usize = 64;
+
+/// The [`Candidates`] shard of `fp`.
+fn shard_of(fp: Fingerprint) -> usize {
+    (fp >> 58) as usize % SHARDS
+}
 
 #[derive(Clone, Copy)]
 enum Target {
@@ -576,6 +638,12 @@ where
                 chunk,
             );
             let g = &mut built.graph;
+            // Numbered in the order of their first edges, which is where the walk below meets
+            // them: the numbers a one-thread build gives, found without a lookup per edge.
+            let base = g.len() as u32;
+            let mut fresh = candidates.number(base).into_iter();
+            let numbered = candidates.tables();
+            let mut next_node = base;
             let mut u = lo + start;
             for Chunk {
                 ends,
@@ -588,27 +656,21 @@ where
                     for &(t, cls) in &edges[e..end_e as usize] {
                         let v = match t {
                             Target::Node(v) => v,
-                            Target::Candidate(fp) => match index.get(&g.fps, fp) {
-                                Some(v) => v,
-                                None => {
-                                    let c =
-                                        candidates.take(fp).expect("a candidate per new successor");
-                                    let v = number(
-                                        g,
-                                        &mut built.first_hit,
-                                        fp,
-                                        Some(u as u32),
-                                        c.labels,
-                                    );
-                                    index.insert(&g.fps, v);
-                                    if let (Some(f), Some(s)) = (on_new.as_mut(), &c.state) {
-                                        f(s);
-                                    }
-                                    next.push(c.packed);
-                                    v
-                                }
-                            },
+                            Target::Candidate(fp) => numbered[shard_of(fp)][&fp].node,
                         };
+                        if v == next_node {
+                            // The first edge to a new node: it enters the graph here.
+                            let (fp, c) = fresh.next().expect("a candidate per new node");
+                            let w = number(g, &mut built.first_hit, fp, Some(u as u32), c.labels);
+                            debug_assert_eq!(w, v);
+                            index.insert(&g.fps, v);
+                            if let (Some(f), Some(s)) = (on_new.as_mut(), &c.state) {
+                                f(s);
+                            }
+                            next.push(c.packed);
+                            next_node += 1;
+                        }
+                        debug_assert!(v < next_node, "nodes are met in number order");
                         g.succ.push(v);
                         g.class.push(cls);
                     }
@@ -637,7 +699,9 @@ where
                     }
                 }
             }
-            debug_assert!(candidates.is_empty(), "a candidate without an edge");
+            debug_assert!(fresh.next().is_none(), "a candidate without an edge");
+            drop(numbered);
+            candidates.clear();
             start = end;
         }
         lo += level.len();
@@ -700,9 +764,12 @@ where
                 model.actions(state, &mut actions);
                 for action in actions.drain(..) {
                     let cls = class_code(fair(&action));
+                    // Where this edge is: a candidate remembers the first edge to it.
+                    let pos = ((k as u64) << 32) | chunk.edges.len() as u64;
+                    // (An earlier edge of this chunk to a candidate came first.)
                     let lookup = |fp: &Fingerprint| match index.get(fps, *fp) {
                         Some(v) => Some(Target::Node(v)),
-                        None => (met.contains(fp) || candidates.contains(*fp))
+                        None => (met.contains(fp) || candidates.touch(*fp, pos))
                             .then_some(Target::Candidate(*fp)),
                     };
                     // An edge to a known state needs only the successor's fingerprint.
@@ -727,7 +794,7 @@ where
                             match lookup(&fp) {
                                 Some(t) => t,
                                 None => {
-                                    candidates.offer(fp, || Candidate {
+                                    candidates.offer(fp, pos, || Candidate {
                                         labels: labeller.labels(&c, false),
                                         state: keep_states.then(|| Box::new(c.clone())),
                                         packed: repr.pack_sharing(
