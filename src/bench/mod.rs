@@ -98,7 +98,8 @@ pub struct BenchArgs {
     /// Standard set: run every configuration this many times, in rounds (the rows of one
     /// configuration one after the other, then again), and report per row the median
     /// seconds and peak memory. On a shared VM one run's time varies by ±20 %; the
-    /// speed-up and ratio lines compare medians. The large models run once.
+    /// speed-up and ratio lines compare medians. A model too large for one thread
+    /// (`bench-six-chunks`, within its memory limit) runs once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=99))]
     pub rounds: u32,
 }
