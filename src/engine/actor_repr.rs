@@ -95,7 +95,10 @@ pub(crate) struct TimersPart<T> {
 /// A frontier state. The network and the timers are interned (see [`StepCache`]): a level
 /// holds tens of thousands of states but only a few hundred distinct networks and timer sets.
 pub(crate) struct PackedActors<A: Actor, H> {
-    actors: Box<[Arc<A::State>]>,
+    /// Each actor's state with its hash (`fingerprint` of the state): the memo of a parent
+    /// hashes no actor, whichever thread packed it (8 bytes an actor, in the same
+    /// allocation).
+    actors: Box<[(Arc<A::State>, u64)]>,
     network: Arc<NetworkPart<A::Msg>>,
     timers: Arc<TimersPart<A::Timer>>,
     misc: Arc<Misc<A, H>>,
@@ -286,11 +289,6 @@ pub(crate) struct StepCache<A: Actor> {
     actors: Interned<u64, A::State>,
     networks: Interned<u64, NetworkPart<A::Msg>>,
     timers: Interned<u64, TimersPart<A::Timer>>,
-    /// The hash of every actor state in `actors`, by address: the parent memo of a state
-    /// this thread packed then hashes no actor. Cleared with `actors`, which keeps each of
-    /// these allocations alive (an address cannot be reused meanwhile), and an `Arc`ed state
-    /// is never changed in place while the table shares it.
-    actor_hashes: std::collections::HashMap<usize, u64, FastBuild>,
     /// The copy-on-write parts ([`SharedParts`]) of the actor states in `actors`: a new
     /// distinct actor state shares each part equal to one of these (see `parts.rs`).
     parts: PartPool,
@@ -320,20 +318,19 @@ impl<A: Actor> Default for StepCache<A> {
             actors: Default::default(),
             networks: Default::default(),
             timers: Default::default(),
-            actor_hashes: Default::default(),
             parts: Default::default(),
         }
     }
 }
 
-/// `part`, or an equal one already in `table` under `key`; whether `part` is now the table's
-/// own allocation (not so when another value holds the key). The table is emptied when it
-/// reaches [`CACHE_CAP`] entries (sharing is an optimisation: forgetting loses none).
+/// `part`, or an equal one already in `table` under `key` (a part whose key another value
+/// holds stays its own). The table is emptied when it reaches [`CACHE_CAP`] entries
+/// (sharing is an optimisation: forgetting loses none).
 fn intern<K: Hash + Eq, T: PartialEq + ?Sized>(
     table: &mut Interned<K, T>,
     key: K,
     part: &mut Arc<T>,
-) -> bool {
+) {
     intern_new(table, key, part, |_| {})
 }
 
@@ -349,20 +346,16 @@ fn intern_new<K: Hash + Eq, T: PartialEq + ?Sized>(
     key: K,
     part: &mut Arc<T>,
     prepare: impl FnOnce(&mut Arc<T>),
-) -> bool {
+) {
     match table.get(&key) {
-        Some(same) if **same == **part => {
-            *part = same.clone();
-            true
-        }
-        Some(_) => false,
+        Some(same) if **same == **part => *part = same.clone(),
+        Some(_) => {}
         None => {
             if table.len() >= CACHE_CAP {
                 table.clear();
             }
             prepare(part);
             table.insert(key, part.clone());
-            true
         }
     }
 }
@@ -576,17 +569,12 @@ where
         )
     }
 
-    fn memo(&self, scratch: &StepCache<A>, s: &ActorModelState<A, H>) -> ActorMemo {
-        memo_with(scratch, s, None)
+    fn memo(&self, s: &ActorModelState<A, H>) -> ActorMemo {
+        memo_with(s, None)
     }
 
-    fn memo_packed(
-        &self,
-        scratch: &StepCache<A>,
-        packed: &PackedActors<A, H>,
-        s: &ActorModelState<A, H>,
-    ) -> ActorMemo {
-        memo_with(scratch, s, Some(packed))
+    fn memo_packed(&self, packed: &PackedActors<A, H>, s: &ActorModelState<A, H>) -> ActorMemo {
+        memo_with(s, Some(packed))
     }
 
     fn child_fingerprint(
@@ -653,7 +641,6 @@ where
         // The interned parts would keep every actor state of the search alive; the handler
         // results are hashes, and replaying a trace reuses them.
         scratch.actors = Default::default();
-        scratch.actor_hashes = Default::default();
         scratch.networks = Default::default();
         scratch.timers = Default::default();
         scratch.parts = Default::default();
@@ -662,15 +649,7 @@ where
     fn trim_parts(&self, scratch: &mut StepCache<A>) {
         // A part only the table holds belongs to no frontier state, only to expanded levels:
         // kept, it would hold every actor state of the search until the table fills.
-        let hashes = &mut scratch.actor_hashes;
-        scratch.actors.retain(|_, part| {
-            let live = Arc::strong_count(part) > 1;
-            if !live {
-                // Its address may be reused once it is freed.
-                hashes.remove(&address(part));
-            }
-            live
-        });
+        scratch.actors.retain(|_, part| Arc::strong_count(part) > 1);
         scratch
             .networks
             .retain(|_, part| Arc::strong_count(part) > 1);
@@ -695,7 +674,7 @@ where
             timers_set[*i as usize].set(t.clone());
         }
         Cow::Owned(ActorModelState {
-            actor_states: p.actors.to_vec(),
+            actor_states: p.actors.iter().map(|(a, _)| a.clone()).collect(),
             network,
             timers_set,
             random_choices: misc.random_choices.clone(),
@@ -709,10 +688,9 @@ where
 /// A parent state, unpacked and packed.
 type Parent<'a, A, H> = (&'a ActorModelState<A, H>, &'a PackedActors<A, H>);
 
-/// A parent's memo: the part hashes `packed` (`s` packed) carries, the others computed (the
-/// thread's remembered actor hashes spare hashing the actors it packed).
+/// A parent's memo: the part hashes `packed` (`s` packed) carries, or without it every part
+/// hashed.
 fn memo_with<A: Actor, H: Hash>(
-    scratch: &StepCache<A>,
     s: &ActorModelState<A, H>,
     packed: Option<&PackedActors<A, H>>,
 ) -> ActorMemo {
@@ -725,14 +703,10 @@ fn memo_with<A: Actor, H: Hash>(
         }
     };
     ActorMemo {
-        actors: s
-            .actor_states
-            .iter()
-            .map(|a| match scratch.actor_hashes.get(&address(a)) {
-                Some(&h) => h,
-                None => fingerprint(&**a),
-            })
-            .collect(),
+        actors: match packed {
+            Some(p) => p.actors.iter().map(|&(_, h)| h).collect(),
+            None => s.actor_states.iter().map(|a| fingerprint(&**a)).collect(),
+        },
         network: packed.map_or_else(|| network_hash(&s.network), |p| p.network.hash),
         timers,
         timer_hashes,
@@ -809,19 +783,28 @@ where
             NetworkPart::new,
         ),
     };
-    let mut actors = s.actor_states.into_boxed_slice();
-    if let Some(scratch) = scratch {
-        for (i, a) in actors.iter_mut().enumerate() {
-            let unchanged = parent
-                .is_some_and(|(p, _)| p.actor_states.get(i).is_some_and(|pa| Arc::ptr_eq(pa, a)));
-            if !unchanged {
-                let hash = match token.changed {
-                    Some((j, h)) if j == i => h,
-                    _ => fingerprint(&**a),
-                };
+    let actors = s
+        .actor_states
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut a)| {
+            // The parent's allocation: the parent's value, so the parent's hash.
+            let unchanged = parent.and_then(|(p, packed)| {
+                p.actor_states
+                    .get(i)
+                    .filter(|pa| Arc::ptr_eq(pa, &a))
+                    .map(|_| packed.actors[i].1)
+            });
+            if let Some(hash) = unchanged {
+                return (a, hash);
+            }
+            let hash = match token.changed {
+                Some((j, h)) if j == i => h,
+                _ => fingerprint(&*a),
+            };
+            if let Some(scratch) = scratch.as_deref_mut() {
                 if scratch.actors.len() >= CACHE_CAP {
                     scratch.actors.clear();
-                    scratch.actor_hashes.clear();
                 }
                 // A new distinct state: its changed tables may equal other states' tables.
                 let pool = &mut scratch.parts;
@@ -830,23 +813,17 @@ where
                         state.share_parts(pool);
                     }
                 };
-                if intern_new(&mut scratch.actors, actor_key(i, hash), a, prepare) {
-                    scratch.actor_hashes.insert(address(a), hash);
-                }
+                intern_new(&mut scratch.actors, actor_key(i, hash), &mut a, prepare);
             }
-        }
-    }
+            (a, hash)
+        })
+        .collect();
     PackedActors {
         actors,
         network,
         timers,
         misc,
     }
-}
-
-/// An actor state's address, the key of `StepCache::actor_hashes`.
-fn address<T>(a: &Arc<T>) -> usize {
-    Arc::as_ptr(a) as usize
 }
 
 /// The part `table` holds for `value` (hashing to `hash`, compared by `same`), or a new one
@@ -946,11 +923,9 @@ where
     type R = Actors<Identity>;
     let repr = Actors(Identity);
     let fp = |s: &ActorModelState<A, H>| <R as Repr<ActorModel<A, Cfg, H>>>::fingerprint(&repr, s);
-    let memo = |s: &ActorModelState<A, H>| {
-        <R as Repr<ActorModel<A, Cfg, H>>>::memo(&repr, &StepCache::default(), s)
-    };
+    let memo = |s: &ActorModelState<A, H>| <R as Repr<ActorModel<A, Cfg, H>>>::memo(&repr, s);
     let memo_packed = |p: &PackedActors<A, H>, s: &ActorModelState<A, H>| {
-        <R as Repr<ActorModel<A, Cfg, H>>>::memo_packed(&repr, &StepCache::default(), p, s)
+        <R as Repr<ActorModel<A, Cfg, H>>>::memo_packed(&repr, p, s)
     };
     type Parent<'a, A, H> = Option<(&'a ActorModelState<A, H>, &'a PackedActors<A, H>)>;
     let pack = |s: ActorModelState<A, H>, parent: Parent<'_, A, H>| {
@@ -1091,19 +1066,17 @@ mod tests {
         drop(children);
         trim(&mut scratch);
         for part in scratch.actors.values() {
-            assert!(kept.actors.iter().any(|a| Arc::ptr_eq(a, part)));
+            assert!(kept.actors.iter().any(|(a, _)| Arc::ptr_eq(a, part)));
         }
         for part in scratch.networks.values() {
             assert!(Arc::ptr_eq(part, &kept.network));
         }
-        assert_eq!(scratch.actor_hashes.len(), scratch.actors.len());
-        for part in scratch.actors.values() {
-            assert_eq!(scratch.actor_hashes[&address(part)], fingerprint(&**part));
+        for (a, hash) in kept.actors.iter() {
+            assert_eq!(*hash, fingerprint(&**a));
         }
         drop(kept);
         trim(&mut scratch);
         assert_eq!(tables(&scratch), (0, 0, 0));
-        assert!(scratch.actor_hashes.is_empty());
     }
 
     #[test]
@@ -1131,7 +1104,7 @@ mod tests {
                 (&init, &root),
                 PackToken::default(),
             );
-            let State::Hub { table, .. } = &*p.actors[0] else {
+            let State::Hub { table, .. } = &*p.actors[0].0 else {
                 panic!("actor 0 is the hub");
             };
             table.clone()

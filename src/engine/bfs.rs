@@ -392,7 +392,7 @@ where
                         let base = (k as u64) << 32;
                         let state = repr.unpack(packed);
                         let state = &*state;
-                        let memo = repr.memo_packed(&scratch, packed, state);
+                        let memo = repr.memo_packed(packed, state);
                         model.actions(state, &mut actions);
                         for (a, action) in actions.drain(..).enumerate() {
                             // A successor the representation can fingerprint unbuilt, and
@@ -710,7 +710,7 @@ where
     frontier.for_each_in(0, frontier.len, |g, (packed, parent_fp)| {
         let state = repr.unpack(packed);
         let state = &*state;
-        let memo = repr.memo_packed(scratch, packed, state);
+        let memo = repr.memo_packed(packed, state);
         model.actions(state, &mut actions);
         for (a, action) in actions.drain(..).enumerate() {
             let fast = repr.successor_fingerprint(model, &memo, scratch, state, &action);

@@ -553,7 +553,7 @@ where
             continue;
         }
         for (state, fp) in frontier {
-            let memo = repr.memo(&scratch, &state);
+            let memo = repr.memo(&state);
             model.actions(&state, &mut actions);
             for action in actions.drain(..) {
                 // A successor told unbuilt that this worker has sent already, or none at all,

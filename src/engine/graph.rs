@@ -759,7 +759,7 @@ where
             for packed in &parents[range] {
                 let state = repr.unpack(packed);
                 let state = &*state;
-                let memo = repr.memo_packed(&scratch, packed, state);
+                let memo = repr.memo_packed(packed, state);
                 let mut enabled = 0u64;
                 model.actions(state, &mut actions);
                 for action in actions.drain(..) {

@@ -72,17 +72,11 @@ where
     fn canon(&self, model: &M, s: M::State) -> M::State;
     /// The fingerprint of a (canonical) state.
     fn fingerprint(&self, s: &M::State) -> Fingerprint;
-    /// What fingerprinting `s`'s successors can reuse of `s` (`scratch`: this thread's, which
-    /// may know hashes of `s`'s parts already).
-    fn memo(&self, scratch: &Self::Scratch, s: &M::State) -> Self::Memo;
+    /// What fingerprinting `s`'s successors can reuse of `s`.
+    fn memo(&self, s: &M::State) -> Self::Memo;
     /// [`Repr::memo`] of `s`, the unpacked `packed`, whose packed parts may carry their hashes.
-    fn memo_packed(
-        &self,
-        scratch: &Self::Scratch,
-        _packed: &Self::Packed,
-        s: &M::State,
-    ) -> Self::Memo {
-        self.memo(scratch, s)
+    fn memo_packed(&self, _packed: &Self::Packed, s: &M::State) -> Self::Memo {
+        self.memo(s)
     }
     /// The fingerprint of `child`, a successor of `parent` (whose memo is given).
     fn child_fingerprint(
@@ -153,7 +147,7 @@ where
         fingerprint(s)
     }
     #[inline(always)]
-    fn memo(&self, _: &(), _: &M::State) {}
+    fn memo(&self, _: &M::State) {}
     #[inline(always)]
     fn child_fingerprint(&self, _: &(), _: &M::State, child: &M::State) -> Fingerprint {
         fingerprint(child)

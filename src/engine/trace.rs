@@ -125,7 +125,7 @@ where
     model.actions(cur, &mut actions);
     // As in the search: a successor whose fingerprint the representation tells unbuilt is
     // built only if it is the one wanted.
-    let memo = repr.memo(scratch, cur);
+    let memo = repr.memo(cur);
     for a in actions {
         if !accept(&a) {
             continue;
