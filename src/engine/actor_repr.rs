@@ -803,9 +803,6 @@ where
                 _ => fingerprint(&*a),
             };
             if let Some(scratch) = scratch.as_deref_mut() {
-                if scratch.actors.len() >= CACHE_CAP {
-                    scratch.actors.clear();
-                }
                 // A new distinct state: its changed tables may equal other states' tables.
                 let pool = &mut scratch.parts;
                 let prepare = |a: &mut Arc<A::State>| {
