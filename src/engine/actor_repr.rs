@@ -549,7 +549,6 @@ where
     type Memo = ActorMemo;
     type Scratch = StepCache<A>;
     type Token = PackToken;
-    const LOSSY: bool = true;
 
     #[inline(always)]
     fn canon(
@@ -635,15 +634,6 @@ where
         token: PackToken,
     ) -> PackedActors<A, H> {
         pack_state(s, Some(parent), Some(scratch), token)
-    }
-
-    fn release_parts(&self, scratch: &mut StepCache<A>) {
-        // The interned parts would keep every actor state of the search alive; the handler
-        // results are hashes, and replaying a trace reuses them.
-        scratch.actors = Default::default();
-        scratch.networks = Default::default();
-        scratch.timers = Default::default();
-        scratch.parts = Default::default();
     }
 
     fn trim_parts(&self, scratch: &mut StepCache<A>) {

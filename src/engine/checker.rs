@@ -4,7 +4,7 @@
 //! (threads, symmetry, limits), the liveness properties and their fairness, an observer — and
 //! ended by [`Checker::check`] (safety and liveness on this machine) or
 //! [`Checker::distributed`] (safety on timely dataflow). The builder picks the search: the
-//! safety search alone (`bfs.rs`) when there is no liveness property and no observer, one
+//! safety search alone (`safety.rs`) when there is no liveness property and no observer, one
 //! exploration for both (`one_pass.rs`) when both would explore everything, else the safety
 //! search and then the liveness graph.
 //!
@@ -17,11 +17,11 @@
 //! (`tests/engine_actor.rs` compares them); they differ in time and memory.
 
 use super::actor_repr::Actors;
-use super::graph::Observer;
+use super::explore::Observer;
 use super::liveness::{self, FairClass, FairModel, Liveness, LivenessOutcome};
 use super::repr::{Plain, Repr};
 use super::symmetry::{Canonical, Identity, SymmetricModel};
-use super::{ActorSymmetric, Options, Outcome, PackableActor, PackableHistory, bfs, one_pass};
+use super::{ActorSymmetric, Options, Outcome, PackableActor, PackableHistory, one_pass, safety};
 use super::{distributed, distributed::Codec, distributed::Workers};
 use stateright::Model;
 use stateright::actor::ActorModel;
@@ -285,7 +285,7 @@ impl<'a, M: Explorable, S> Checker<'a, M, S> {
             ..
         } = self;
         if props.is_empty() && observer.is_none() {
-            let safety = bfs::run(model, repr, &opts);
+            let safety = safety::run(model, repr, &opts);
             let liveness = LivenessOutcome {
                 unique_states: safety.unique_states,
                 edges: 0,
@@ -299,7 +299,7 @@ impl<'a, M: Explorable, S> Checker<'a, M, S> {
         let (safety, liveness) = if one_pass && one_pass::applies(model, &opts) {
             one_pass::check_both(model, repr, &*fairness, props, &opts, observer)
         } else {
-            let safety = bfs::run(model, repr, &opts);
+            let safety = safety::run(model, repr, &opts);
             let no_safety = |_: &M::State| 0;
             let live = liveness::check_visiting(
                 model, repr, &*fairness, props, &no_safety, &opts, observer,

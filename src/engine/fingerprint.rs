@@ -150,6 +150,24 @@ impl std::hash::BuildHasher for OwnedBuild {
     }
 }
 
+/// Hints the CPU to fetch `slots[i]` (a hash table's home slot: lookups there are random
+/// memory accesses, and a few issued ahead overlap their latencies). Out of bounds, nothing.
+#[inline(always)]
+pub(crate) fn prefetch_slot<T>(slots: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if i < slots.len() {
+        // SAFETY: prefetch is only a hint, and the pointer is in bounds of `slots`.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(
+                slots.as_ptr().add(i).cast::<i8>(),
+                std::arch::x86_64::_MM_HINT_T0,
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (slots, i);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,9 @@
 //! bisimulation that preserves labels, enabledness and classes); the real lasso is recovered
 //! by replaying the quotient cycle until the real state at its start repeats.
 
-use super::graph::{Built, CHUNK, Graph, NO_CLASS, Observer, build, class_code};
+use super::explore::{CHUNK, Keep, Kept, Observer, Search, explore};
+use super::fingerprint::Fingerprint;
+use super::graph::{Graph, NO_CLASS, class_code};
 use super::limits::Limits;
 use super::repr::Repr;
 use super::trace::{Trace, init_with, step_to};
@@ -398,7 +400,7 @@ where
     panic!("lasso replay: real cycle did not close");
 }
 
-/// Shared implementation (also used by the safety search, `bfs::run`, for stateright
+/// Shared implementation (also used by the safety search, `safety::run`, for stateright
 /// `eventually` properties).
 pub(crate) fn check_with<M, R>(
     model: &M,
@@ -414,6 +416,14 @@ where
     M::Action: Clone + Debug + Send + Sync,
 {
     check_visiting(model, repr, fair, props, &|_| 0, opts, None).0
+}
+
+/// The state graph a liveness check explored, the limit that stopped its exploration, and
+/// per safety bit the first node (number and fingerprint) whose label has it.
+pub(crate) struct Built {
+    pub(crate) graph: Graph,
+    pub(crate) stopped: Option<StopReason>,
+    pub(crate) first_hit: [Option<(usize, Fingerprint)>; 64],
 }
 
 /// [`check_with`], labelling every state with `safety`'s bits (see [`Built::first_hit`]) and
@@ -436,17 +446,24 @@ where
     M::Action: Clone + Debug + Send + Sync,
 {
     let mut limits = Limits::new(opts);
-    let built = build(
+    let search = Search {
         model,
-        repr,
+        keep: Keep::Graph,
         fair,
         props,
         safety,
-        opts,
-        &mut limits,
-        on_new,
-        CHUNK,
-    );
+        decided_when: 0,
+        chunk: CHUNK,
+    };
+    let explored = explore(&search, repr, opts, &mut limits, on_new);
+    let Kept::Graph(graph) = explored.kept else {
+        unreachable!("a graph was asked for")
+    };
+    let built = Built {
+        graph,
+        stopped: explored.stopped,
+        first_hit: explored.first_hit,
+    };
     let (g, stopped) = (&built.graph, built.stopped);
     let elapsed = limits.elapsed();
     // The analysis allocates on top of the graph; a memory limit is honoured before it

@@ -10,9 +10,9 @@
 //! (seeded random walks), [`symmetry::audit`] (the symmetry contract checked).
 
 pub(crate) mod actor_repr;
-mod bfs;
 mod checker;
 pub mod distributed;
+mod explore;
 pub mod fingerprint;
 mod graph;
 mod limits;
@@ -21,6 +21,7 @@ mod one_pass;
 pub mod parts;
 mod progress;
 pub(crate) mod repr;
+mod safety;
 pub mod simulate;
 pub mod symmetry;
 #[cfg(test)]
@@ -213,6 +214,15 @@ pub(crate) fn discovers<M: Model>(model: &M, p: &Property<M>, state: &M::State) 
         Expectation::Sometimes => (p.condition)(model, state),
         Expectation::Eventually => false,
     }
+}
+
+/// The safety bits of `state`: bit `i` set when it is a discovery of property `i`
+/// ([`discovers`]; at most 64 properties).
+pub(crate) fn discoveries<M: Model>(model: &M, props: &[Property<M>], state: &M::State) -> u64 {
+    debug_assert!(props.len() <= 64, "at most 64 safety properties");
+    props.iter().enumerate().fold(0u64, |bits, (i, p)| {
+        bits | u64::from(discovers(model, p, state)) << i
+    })
 }
 
 /// Whether every safety property is decided (`decided[i]`: property `i` has its discovery),

@@ -1,9 +1,9 @@
 //! Safety and liveness in one exploration.
 //!
-//! A run that checks both used to explore the model twice: the safety BFS, then the liveness
+//! Without it, a run that checks both explores the model twice: the safety BFS, then the liveness
 //! graph. The graph's construction already meets every reachable state in sequential
 //! breadth-first order (level, then parent, then action), which is exactly the order in which
-//! the safety search ranks its discoveries (see `bfs.rs`). So the first state of that order
+//! the safety search ranks its discoveries (both are `explore.rs`). So the first state of that order
 //! that violates an `always` property (or satisfies a `sometimes` one) is the one the safety
 //! search reports, and the graph's parent links are its shortest path: checking the safety
 //! properties on each state as the graph stores it gives the same verdicts and traces
@@ -14,7 +14,7 @@
 //! `stop_when_decided` (the two stop at different points), and no stateright `eventually`
 //! among the model's properties (the safety search hands those to the liveness checker).
 
-use super::graph::Observer;
+use super::explore::Observer;
 use super::liveness::{FairClass, Liveness, LivenessOutcome, check_visiting};
 use super::repr::Repr;
 use super::trace::{Replayed, Trace, replay};
@@ -57,11 +57,7 @@ where
         "at most 64 safety properties in one pass"
     );
     // Bit `i`: the state violates `always` property `i` or is an example of `sometimes` `i`.
-    let safety = |s: &M::State| {
-        props.iter().enumerate().fold(0u64, |bits, (i, p)| {
-            bits | u64::from(super::discovers(model, p, s)) << i
-        })
-    };
+    let safety = |s: &M::State| super::discoveries(model, &props, s);
     let (mut live, built, explored) =
         check_visiting(model, repr, fair, live_props, &safety, opts, on_new);
     live.seconds -= explored;
@@ -82,7 +78,7 @@ where
         .iter()
         .zip(first)
         .map(|(p, f)| {
-            let trace = f.map(&mut trace_to);
+            let trace = f.map(|(u, _)| trace_to(u));
             PropertyResult {
                 name: p.name,
                 expectation: p.expectation.clone(),

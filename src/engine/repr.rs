@@ -64,9 +64,6 @@ where
     /// What fingerprinting a successor unbuilt learnt that packing it can reuse
     /// ([`Unbuilt::Known`]); the default token knows nothing.
     type Token: Copy + Default;
-    /// Whether packing gives up the state: then properties are checked on each successor
-    /// before it is packed, since it is never unpacked before it is expanded.
-    const LOSSY: bool;
 
     /// The state stored for `s` (its orbit representative under symmetry).
     fn canon(&self, model: &M, s: M::State) -> M::State;
@@ -115,9 +112,6 @@ where
     }
     /// The state back from its packed form.
     fn unpack<'a>(&self, p: &'a Self::Packed) -> Cow<'a, M::State>;
-    /// Lets go of the parts `scratch` keeps only to share them between packed states (once
-    /// no more states are packed), keeping what still speeds up `successor_fingerprint`.
-    fn release_parts(&self, _scratch: &mut Self::Scratch) {}
     /// Lets go of the parts `scratch` keeps for sharing that no packed state holds any more
     /// (called between levels, once the expanded level is gone).
     fn trim_parts(&self, _scratch: &mut Self::Scratch) {}
@@ -136,7 +130,6 @@ where
     type Memo = ();
     type Scratch = ();
     type Token = ();
-    const LOSSY: bool = false;
 
     #[inline(always)]
     fn canon(&self, model: &M, s: M::State) -> M::State {

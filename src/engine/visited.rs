@@ -18,7 +18,7 @@
 //! a trace. A chunk that cannot be written (no writable temporary directory, disk full, not a
 //! Unix system) stays in memory: the result is the same, only the memory saving is lost.
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{Fingerprint, prefetch_slot};
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -365,19 +365,7 @@ impl Shard {
     /// prefetching a few items ahead overlaps their latencies.
     #[inline(always)]
     pub fn prefetch(&self, fp: Fingerprint) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let i = fp as usize & self.mask();
-            // SAFETY: prefetch is only a hint; the pointer is in bounds of `slots`.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(
-                    self.slots.as_ptr().add(i) as *const i8,
-                    std::arch::x86_64::_MM_HINT_T0,
-                );
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = fp;
+        prefetch_slot(&self.slots, fp as usize & self.mask());
     }
 
     /// Whether `fp` is present.
