@@ -55,7 +55,7 @@ pub(crate) const CHUNK: usize = 512;
 /// how far a limit can be overshot).
 const BATCH_CHUNKS: usize = 16;
 /// Frontier states are kept in blocks of this many: growing a level never copies it (no
-/// doubling slack, no transient 2× peak), and processed blocks are freed at once.
+/// doubling slack, no transient 2× peak), and processed blocks are freed by the next batch's threads.
 const BLOCK: usize = 4096;
 /// Parents whose successors' fingerprints are computed (and their slots prefetched) before
 /// any of them is looked up.
@@ -163,9 +163,12 @@ struct Candidate<M: Model, P> {
 /// An optional per-state observer (see [`explore`]).
 pub(crate) type Observer<'a, S> = Option<&'a mut dyn FnMut(&S)>;
 
+/// A block of a level: `(packed state, fingerprint)`s.
+type Block<P> = Vec<(P, Fingerprint)>;
+
 /// One BFS level: blocks of `(packed state, fingerprint)`, in numbering order.
 struct Frontier<P> {
-    blocks: Vec<Vec<(P, Fingerprint)>>,
+    blocks: Vec<Block<P>>,
     /// Global index of each block's first item.
     starts: Vec<usize>,
     len: usize,
@@ -199,11 +202,13 @@ impl<P> Frontier<P> {
             .skip(skip)
             .take(hi - lo)
     }
-    /// Frees every block that ends at or before `idx`.
-    fn release_before(&mut self, idx: usize) {
+    /// Hands over every block that ends at or before `idx`, to be freed.
+    fn release_before(&mut self, idx: usize, trash: &mut Vec<Block<P>>) {
         for (b, block) in self.blocks.iter_mut().enumerate() {
             if self.starts[b] + block.len() <= idx {
-                *block = Vec::new();
+                if block.capacity() > 0 {
+                    trash.push(std::mem::take(block));
+                }
             } else if self.starts[b] >= idx {
                 break;
             }
@@ -480,6 +485,8 @@ where
         let keep_states = on_new.is_some();
         let pool: Mutex<Vec<R::Scratch>> = Mutex::new(Vec::new());
         let mut claims = Claims::new();
+        // Blocks of the expanding level already expanded: the next batch's threads free them.
+        let mut trash = Mutex::new(Vec::new());
         let mut reporter = Reporter::new(opts.progress);
         let task = if graph_kept { "state graph" } else { "explore" };
         let decided_when = if opts.stop_when_decided {
@@ -516,6 +523,7 @@ where
                         labeller: &labeller,
                         seen: &seen,
                         claims: &claims,
+                        trash: &trash,
                         edges: graph_kept,
                         pool: &pool,
                         keep_states,
@@ -616,7 +624,7 @@ where
                 }
                 at.visited.clear();
                 drop(parents);
-                level.release_before(end);
+                level.release_before(end, trash.get_mut().unwrap());
                 start = end;
             }
             lo += level.len;
@@ -624,6 +632,8 @@ where
             if level.len > 0 {
                 depth += 1;
             }
+            // The expanded level gone, its parts can be let go of.
+            trash.get_mut().unwrap().clear();
             for scratch in pool.lock().unwrap().iter_mut() {
                 repr.trim_parts(scratch);
             }
@@ -662,6 +672,8 @@ where
     labeller: &'a Labeller<'a, M>,
     seen: &'a Seen<'a>,
     claims: &'a Claims,
+    /// Frontier blocks to free.
+    trash: &'a Mutex<Vec<Block<R::Packed>>>,
     /// Whether edges are recorded ([`Keep::Graph`]).
     edges: bool,
     pool: &'a Mutex<Vec<R::Scratch>>,
@@ -689,6 +701,12 @@ where
     let claimed = AtomicUsize::new(0);
     let done = Mutex::new(Vec::with_capacity(count));
     par(threads.min(count), || {
+        loop {
+            let block = b.trash.lock().unwrap().pop();
+            if block.is_none() {
+                break;
+            }
+        }
         let mut scratch = b.pool.lock().unwrap().pop().unwrap_or_default();
         let mut mine = Vec::new();
         let mut actions = Vec::new();
