@@ -55,7 +55,8 @@ pub(crate) const CHUNK: usize = 512;
 /// how far a limit can be overshot).
 const BATCH_CHUNKS: usize = 16;
 /// Frontier states are kept in blocks of this many: growing a level never copies it (no
-/// doubling slack, no transient 2× peak), and processed blocks are freed by the next batch's threads.
+/// doubling slack, no transient 2× peak), and expanded blocks are freed by the next batch's
+/// threads.
 const BLOCK: usize = 4096;
 /// Parents whose successors' fingerprints are computed (and their slots prefetched) before
 /// any of them is looked up.
