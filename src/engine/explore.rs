@@ -264,19 +264,14 @@ struct Chunk<M: Model, P> {
 /// whether it was claimed ([`Claims`]).
 type Fresh<M, P> = (u32, Fingerprint, Candidate<M, P>, bool);
 
-/// A claim: the position of the first edge of the batch to the successor, `(chunk << 32) |
-/// edge index within the chunk`, and whether it lies outside the model's boundary.
-#[derive(Clone, Copy)]
-struct Claim {
-    first: u64,
-    out: bool,
-}
-
 /// The batch's successors that were not built to be fingerprinted: the first chunk to claim
 /// one builds it, the others only record an edge to it (building is what a claim saves; a
-/// successor already built costs less to pack again than to claim). Sharded by fingerprint.
+/// successor already built costs less to pack again than to claim). Each claim keeps the
+/// position of the batch's first edge to its successor, `(chunk << 32) | edge index within
+/// the chunk`. A claimed successor outside the boundary has no candidate: its edges are
+/// dropped when numbered. Sharded by fingerprint.
 struct Claims {
-    shards: Vec<Mutex<HashMap<Fingerprint, Claim, IdentityBuild>>>,
+    shards: Vec<Mutex<HashMap<Fingerprint, u64, IdentityBuild>>>,
 }
 
 impl Claims {
@@ -290,23 +285,14 @@ impl Claims {
         let mut shard = self.shards[shard_of(fp)].lock().unwrap();
         match shard.entry(fp) {
             std::collections::hash_map::Entry::Occupied(mut e) => {
-                let c = e.get_mut();
-                c.first = c.first.min(pos);
+                let first = e.get_mut();
+                *first = (*first).min(pos);
                 false
             }
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Claim {
-                    first: pos,
-                    out: false,
-                });
+                e.insert(pos);
                 true
             }
-        }
-    }
-    /// The claimed `fp`'s successor lies outside the boundary.
-    fn out(&self, fp: Fingerprint) {
-        if let Some(c) = self.shards[shard_of(fp)].lock().unwrap().get_mut(&fp) {
-            c.out = true;
         }
     }
     /// Once the batch is expanded: moves each claimed candidate to the batch's first edge
@@ -323,7 +309,7 @@ impl Claims {
         for (k, chunk) in chunks.iter_mut().enumerate() {
             let here = |pos: u32| ((k as u64) << 32) | u64::from(pos);
             let shards = &mut self.shards;
-            let mut first = |fp: Fingerprint| shards[shard_of(fp)].get_mut().unwrap()[&fp].first;
+            let mut first = |fp: Fingerprint| shards[shard_of(fp)].get_mut().unwrap()[&fp];
             if chunk.fresh.iter().any(|f| f.3 && first(f.1) != here(f.0)) {
                 for f in std::mem::take(&mut chunk.fresh) {
                     let at = if f.3 { first(f.1) } else { here(f.0) };
@@ -785,7 +771,7 @@ where
                                             break 'new Target::Candidate(fp);
                                         }
                                         let Some(c) = build(model, repr, state, action) else {
-                                            b.claims.out(fp);
+                                            // Outside the boundary: no candidate.
                                             continue 'edges;
                                         };
                                         debug_assert_eq!(
